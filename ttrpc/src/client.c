@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <ttrpc/client.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+struct pending {
+	struct ttrpc_client *client;
+	uint32_t stream_id;
+	ev_timer timer;
+	ttrpc_done_fn done;
+	void *user;
+};
+
+struct ttrpc_client {
+	struct ttrpc__conn c; /* first: the session's user pointer is &c */
+	struct ev_loop *own_loop;
+	void (*on_close)(ttrpc_client *client, void *user);
+	void *on_close_user;
+	ttrpc_log_fn log;
+	void *log_user;
+};
+
+static void complete(struct pending *p, int code, const char *message, const uint8_t *payload, size_t len)
+{
+	ev_timer_stop(p->client->c.loop, &p->timer);
+	struct ttrpc_result r = {
+		.code = code, .message = (char *)(message ? message : ""), .payload = (uint8_t *)payload, .len = len};
+	ttrpc_done_fn done = p->done;
+	void *user = p->user;
+	free(p);
+	done(&r, user);
+}
+
+static void on_response(struct ttrpc__session *s, void *stream_data, const struct ttrpc__response_in *r, void *user)
+{
+	(void)s;
+	(void)user;
+	complete(stream_data, r->code, r->message, r->payload, r->len);
+}
+
+static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct pending *p = w->data;
+	ttrpc__session_forget(&p->client->c.session, p->stream_id);
+	complete(p, TTRPC_CODE_DEADLINE_EXCEEDED, "context deadline exceeded", NULL, 0);
+}
+
+static void conn_closed(struct ttrpc__conn *c, const char *reason)
+{
+	ttrpc_client *cl = (ttrpc_client *)c;
+	ttrpc__logf(cl->log, cl->log_user, TTRPC_LOG_DEBUG, "ttrpc: client connection closed: %s", reason);
+	char msg[128];
+	snprintf(msg, sizeof(msg), "ttrpc: closed: %s", reason);
+	void *data;
+	while (ttrpc__session_pop_stream(&c->session, &data))
+		complete(data, TTRPC_CODE_UNAVAILABLE, msg, NULL, 0);
+	if (cl->on_close)
+		cl->on_close(cl, cl->on_close_user);
+}
+
+static void session_log(void *user, int level, const char *msg)
+{
+	ttrpc_client *cl = user;
+	if (cl->log)
+		cl->log(cl->log_user, level, msg);
+}
+
+ttrpc_client *ttrpc_client_adopt(struct ev_loop *loop, int fd, int *err)
+{
+	int e = TTRPC_ENOMEM;
+	ttrpc_client *cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		goto fail;
+	if (!loop) {
+		loop = cl->own_loop = ev_loop_new(EVFLAG_AUTO);
+		if (!loop)
+			goto fail;
+	}
+	struct ttrpc__session_cbs cbs = {.on_response = on_response, .on_log = session_log};
+	ttrpc__conn_init(&cl->c, loop, fd, TTRPC__ROLE_CLIENT, &cbs, conn_closed);
+	return cl;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(cl);
+	if (err)
+		*err = e;
+	return NULL;
+}
+
+ttrpc_client *ttrpc_client_connect(struct ev_loop *loop, const char *path, int *err)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (!path || !*path || strlen(path) >= sizeof(addr.sun_path)) {
+		if (err)
+			*err = TTRPC_EINVAL;
+		return NULL;
+	}
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = saved;
+		if (err)
+			*err = TTRPC_ESYS;
+		return NULL;
+	}
+	return ttrpc_client_adopt(loop, fd, err);
+}
+
+void ttrpc_client_close(ttrpc_client *cl)
+{
+	if (cl)
+		ttrpc__conn_close(&cl->c, "closed by client");
+}
+
+void ttrpc_client_free(ttrpc_client *cl)
+{
+	if (!cl)
+		return;
+	cl->on_close = NULL;
+	ttrpc_client_close(cl);
+	ttrpc__conn_destroy(&cl->c);
+	if (cl->own_loop)
+		ev_loop_destroy(cl->own_loop);
+	free(cl);
+}
+
+void ttrpc_client_set_log(ttrpc_client *cl, ttrpc_log_fn fn, void *user)
+{
+	cl->log = fn;
+	cl->log_user = user;
+}
+
+void ttrpc_client_on_close(ttrpc_client *cl, void (*fn)(ttrpc_client *client, void *user), void *user)
+{
+	cl->on_close = fn;
+	cl->on_close_user = user;
+}
+
+int ttrpc_client_connected(const ttrpc_client *cl)
+{
+	return cl && !cl->c.closed;
+}
+
+struct ev_loop *ttrpc_client_loop(const ttrpc_client *cl)
+{
+	return cl->c.loop;
+}
+
+size_t ttrpc_client_pending(const ttrpc_client *cl)
+{
+	return ttrpc__session_open_streams(&cl->c.session);
+}
+
+int ttrpc_client_call(ttrpc_client *cl, const char *service, const char *method, const uint8_t *req, size_t req_len,
+		      const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user)
+{
+	if (!cl || !service || !method || !done || (!req && req_len))
+		return TTRPC_EINVAL;
+	if (cl->c.closed)
+		return TTRPC_ECLOSED;
+	if (req_len > cl->c.session.max_message)
+		return TTRPC_ETOOBIG;
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p)
+		return TTRPC_ENOMEM;
+	p->client = cl;
+	p->done = done;
+	p->user = user;
+	struct ttrpc__request_out out = {
+		.service = service,
+		.method = method,
+		.payload = req,
+		.len = req_len,
+		.timeout_ns = opts ? opts->timeout_ns : 0,
+		.md = opts ? opts->md : NULL,
+	};
+	int rc = ttrpc__session_request(&cl->c.session, &out, p, &p->stream_id);
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	ev_timer_init(&p->timer, on_deadline, 0., 0.);
+	p->timer.data = p;
+	if (out.timeout_ns > 0) {
+		ev_timer_set(&p->timer, (double)out.timeout_ns / 1e9, 0.);
+		ev_timer_start(cl->c.loop, &p->timer);
+	}
+	ttrpc__conn_kick(&cl->c);
+	return 0;
+}
+
+void ttrpc_result_clear(struct ttrpc_result *r)
+{
+	if (!r)
+		return;
+	free(r->message);
+	free(r->payload);
+	r->message = NULL;
+	r->payload = NULL;
+	r->len = 0;
+}
+
+struct sync_state {
+	bool done;
+	struct ttrpc_result *out;
+};
+
+static void fill(struct ttrpc_result *out, int code, const char *message, const uint8_t *payload, size_t len)
+{
+	out->code = code;
+	out->message = strdup(message ? message : "");
+	out->payload = NULL;
+	out->len = 0;
+	if (len) {
+		out->payload = malloc(len);
+		if (out->payload) {
+			memcpy(out->payload, payload, len);
+			out->len = len;
+		}
+	}
+	if (!out->message || (len && !out->payload)) {
+		ttrpc_result_clear(out);
+		out->code = TTRPC_CODE_RESOURCE_EXHAUSTED;
+		out->message = NULL;
+	}
+}
+
+static void sync_done(const struct ttrpc_result *r, void *user)
+{
+	struct sync_state *st = user;
+	fill(st->out, r->code, r->message, r->payload, r->len);
+	st->done = true;
+}
+
+int ttrpc_client_call_sync(ttrpc_client *cl, const char *service, const char *method, const uint8_t *req,
+			   size_t req_len, const struct ttrpc_call_opts *opts, struct ttrpc_result *result)
+{
+	struct sync_state st = {.done = false, .out = result};
+	int rc = ttrpc_client_call(cl, service, method, req, req_len, opts, sync_done, &st);
+	switch (rc) {
+	case 0:
+		break;
+	case TTRPC_ETOOBIG:
+		fill(result, TTRPC_CODE_RESOURCE_EXHAUSTED, "message exceeds maximum message size", NULL, 0);
+		return result->code;
+	case TTRPC_ECLOSED:
+		fill(result, TTRPC_CODE_UNAVAILABLE, "ttrpc: closed", NULL, 0);
+		return result->code;
+	default:
+		fill(result, rc == TTRPC_EINVAL ? TTRPC_CODE_INVALID_ARGUMENT : TTRPC_CODE_INTERNAL,
+		     ttrpc_strerror(rc), NULL, 0);
+		return result->code;
+	}
+	while (!st.done)
+		ev_run(cl->c.loop, EVRUN_ONCE);
+	return result->code;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The ttrpc envelope (Request, Response, Status, KeyValue) over protobuf-c. */
+#ifndef TTRPC_WIRE_H
+#define TTRPC_WIRE_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "md.h"
+#include "ttrpc_envelope.pb-c.h"
+
+/* A request as it travels: the fields of ttrpc.Request. */
+struct ttrpc__request_out {
+	const char *service;
+	const char *method;
+	const uint8_t *payload;
+	size_t len;
+	int64_t timeout_ns;
+	const ttrpc_md *md;
+};
+
+/* A response as read from the wire; message and payload point into pb. */
+struct ttrpc__response_in {
+	int code;
+	const char *message;
+	const uint8_t *payload;
+	size_t len;
+	Ttrpc__Response *pb;
+};
+
+/* Append one frame (header + encoded Request) to out. TTRPC_ETOOBIG when the
+ * encoded request is over max (nothing appended). */
+int ttrpc__wire_put_request(struct ttrpc__buf *out, uint32_t stream_id, uint8_t flags,
+			    const struct ttrpc__request_out *req, uint32_t max);
+
+/* Append one Response frame. When the encoded response is over max, a
+ * RESOURCE_EXHAUSTED status goes out instead and TTRPC_ETOOBIG is returned. */
+int ttrpc__wire_put_response(struct ttrpc__buf *out, uint32_t stream_id, int code, const char *message,
+			     const uint8_t *payload, size_t len, uint32_t max);
+
+/* Decode a Request; NULL when the bytes are not a valid one. Free with
+ * ttrpc__request__free_unpacked(req, NULL). */
+Ttrpc__Request *ttrpc__wire_decode_request(const uint8_t *p, size_t len);
+
+/* Decode a Response into r; TTRPC_EPROTO when invalid. Release with
+ * ttrpc__wire_response_free. */
+int ttrpc__wire_decode_response(const uint8_t *p, size_t len, struct ttrpc__response_in *r);
+void ttrpc__wire_response_free(struct ttrpc__response_in *r);
+
+/* Copy the request's metadata into md. */
+int ttrpc__wire_request_md(const Ttrpc__Request *req, struct ttrpc_md *md);
+
+#endif
