@@ -20,8 +20,14 @@ void ttrpc__buf_commit(struct ttrpc__buf *b, size_t n);
 /* Drop n bytes from the front. */
 void ttrpc__buf_consume(struct ttrpc__buf *b, size_t n);
 /* Bytes waiting to be consumed. */
-static inline size_t ttrpc__buf_pending(const struct ttrpc__buf *b) { return b->len - b->off; }
-static inline const uint8_t *ttrpc__buf_head(const struct ttrpc__buf *b) { return b->data + b->off; }
+static inline size_t ttrpc__buf_pending(const struct ttrpc__buf *b)
+{
+	return b->len - b->off;
+}
+static inline const uint8_t *ttrpc__buf_head(const struct ttrpc__buf *b)
+{
+	return b->data + b->off;
+}
 /* Free the storage; the buffer is empty and reusable afterwards. */
 void ttrpc__buf_free(struct ttrpc__buf *b);
 

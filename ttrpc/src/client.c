@@ -33,7 +33,8 @@ static void complete(struct pending *p, int code, const char *message, const uin
 {
 	ev_timer_stop(p->client->c.loop, &p->timer);
 	struct ttrpc_result r = {
-		.code = code, .message = (char *)(message ? message : ""), .payload = (uint8_t *)payload, .len = len};
+		.code = code, .message = (char *)(message ? message : ""), .payload = (uint8_t *)payload, .len = len
+	};
 	ttrpc_done_fn done = p->done;
 	void *user = p->user;
 	free(p);
@@ -87,7 +88,7 @@ ttrpc_client *ttrpc_client_adopt(struct ev_loop *loop, int fd, int *err)
 		if (!loop)
 			goto fail;
 	}
-	struct ttrpc__session_cbs cbs = {.on_response = on_response, .on_log = session_log};
+	struct ttrpc__session_cbs cbs = { .on_response = on_response, .on_log = session_log };
 	ttrpc__conn_init(&cl->c, loop, fd, TTRPC__ROLE_CLIENT, &cbs, conn_closed);
 	return cl;
 fail:
@@ -101,7 +102,7 @@ fail:
 
 ttrpc_client *ttrpc_client_connect(struct ev_loop *loop, const char *path, int *err)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	if (!path || !*path || strlen(path) >= sizeof(addr.sun_path)) {
 		if (err)
 			*err = TTRPC_EINVAL;
@@ -250,7 +251,7 @@ static void sync_done(const struct ttrpc_result *r, void *user)
 int ttrpc_client_call_sync(ttrpc_client *cl, const char *service, const char *method, const uint8_t *req,
 			   size_t req_len, const struct ttrpc_call_opts *opts, struct ttrpc_result *result)
 {
-	struct sync_state st = {.done = false, .out = result};
+	struct sync_state st = { .done = false, .out = result };
 	int rc = ttrpc_client_call(cl, service, method, req, req_len, opts, sync_done, &st);
 	switch (rc) {
 	case 0:
@@ -262,8 +263,8 @@ int ttrpc_client_call_sync(ttrpc_client *cl, const char *service, const char *me
 		fill(result, TTRPC_CODE_UNAVAILABLE, "ttrpc: closed", NULL, 0);
 		return result->code;
 	default:
-		fill(result, rc == TTRPC_EINVAL ? TTRPC_CODE_INVALID_ARGUMENT : TTRPC_CODE_INTERNAL,
-		     ttrpc_strerror(rc), NULL, 0);
+		fill(result, rc == TTRPC_EINVAL ? TTRPC_CODE_INVALID_ARGUMENT : TTRPC_CODE_INTERNAL, ttrpc_strerror(rc),
+		     NULL, 0);
 		return result->code;
 	}
 	while (!st.done)

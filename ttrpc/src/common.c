@@ -6,26 +6,38 @@
 const char *ttrpc_strerror(int err)
 {
 	switch (err) {
-	case TTRPC_OK: return "success";
-	case TTRPC_EINVAL: return "invalid argument";
-	case TTRPC_ENOMEM: return "out of memory";
-	case TTRPC_ESYS: return "system call failed";
-	case TTRPC_ECLOSED: return "connection closed";
-	case TTRPC_ETOOBIG: return "message exceeds maximum message size";
-	case TTRPC_EPROTO: return "protocol error";
-	case TTRPC_EEXIST: return "already exists";
-	case TTRPC_ENOTFOUND: return "not found";
-	case TTRPC_ESTATE: return "not allowed in this state";
-	case TTRPC_EAGAIN: return "need more data";
-	default: return "unknown error";
+	case TTRPC_OK:
+		return "success";
+	case TTRPC_EINVAL:
+		return "invalid argument";
+	case TTRPC_ENOMEM:
+		return "out of memory";
+	case TTRPC_ESYS:
+		return "system call failed";
+	case TTRPC_ECLOSED:
+		return "connection closed";
+	case TTRPC_ETOOBIG:
+		return "message exceeds maximum message size";
+	case TTRPC_EPROTO:
+		return "protocol error";
+	case TTRPC_EEXIST:
+		return "already exists";
+	case TTRPC_ENOTFOUND:
+		return "not found";
+	case TTRPC_ESTATE:
+		return "not allowed in this state";
+	case TTRPC_EAGAIN:
+		return "need more data";
+	default:
+		return "unknown error";
 	}
 }
 
 static const char *const code_names[] = {
-	"OK",          "CANCELLED",          "UNKNOWN",      "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-	"NOT_FOUND",   "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-	"ABORTED",     "OUT_OF_RANGE",       "UNIMPLEMENTED", "INTERNAL",        "UNAVAILABLE",
-	"DATA_LOSS",   "UNAUTHENTICATED",
+	"OK",	     "CANCELLED",	"UNKNOWN",	     "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+	"NOT_FOUND", "ALREADY_EXISTS",	"PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+	"ABORTED",   "OUT_OF_RANGE",	"UNIMPLEMENTED",     "INTERNAL",	   "UNAVAILABLE",
+	"DATA_LOSS", "UNAUTHENTICATED",
 };
 
 const char *ttrpc_code_name(int code)

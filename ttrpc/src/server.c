@@ -100,8 +100,7 @@ void ttrpc_server_require_creds(ttrpc_server *s, int uid, int gid)
 	s->want_gid = gid;
 }
 
-int ttrpc_server_register(ttrpc_server *s, const char *service, const char *method, ttrpc_handler_fn fn,
-			  void *user)
+int ttrpc_server_register(ttrpc_server *s, const char *service, const char *method, ttrpc_handler_fn fn, void *user)
 {
 	if (!s || !service || !method || !fn || !*service || !*method)
 		return TTRPC_EINVAL;
@@ -197,11 +196,26 @@ int ttrpc_call_respond_error(ttrpc_call *call, int code, const char *fmt, ...)
 	return finish(call, code, msg, NULL, 0);
 }
 
-const char *ttrpc_call_service(const ttrpc_call *call) { return call->req->service; }
-const char *ttrpc_call_method(const ttrpc_call *call) { return call->req->method; }
-const ttrpc_md *ttrpc_call_metadata(const ttrpc_call *call) { return &call->md; }
-int64_t ttrpc_call_deadline_ns(const ttrpc_call *call) { return call->deadline_ns; }
-bool ttrpc_call_orphaned(const ttrpc_call *call) { return call->conn == NULL; }
+const char *ttrpc_call_service(const ttrpc_call *call)
+{
+	return call->req->service;
+}
+const char *ttrpc_call_method(const ttrpc_call *call)
+{
+	return call->req->method;
+}
+const ttrpc_md *ttrpc_call_metadata(const ttrpc_call *call)
+{
+	return &call->md;
+}
+int64_t ttrpc_call_deadline_ns(const ttrpc_call *call)
+{
+	return call->deadline_ns;
+}
+bool ttrpc_call_orphaned(const ttrpc_call *call)
+{
+	return call->conn == NULL;
+}
 
 int ttrpc_call_peer(const ttrpc_call *call, pid_t *pid, uid_t *uid, gid_t *gid)
 {
@@ -445,7 +459,7 @@ static int clear_stale(const struct sockaddr_un *addr)
 
 int ttrpc_server_listen(ttrpc_server *s, const char *path)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	if (!s || !path || !*path || strlen(path) >= sizeof(addr.sun_path))
 		return TTRPC_EINVAL;
 	if (s->shutting_down)

@@ -97,8 +97,8 @@ static int client_frame(struct ttrpc__session *s, const struct ttrpc__frame_head
 	}
 	struct ttrpc__response_in r;
 	if (ttrpc__wire_decode_response(p, h->length, &r)) {
-		struct ttrpc__response_in bad = {
-			.code = TTRPC_CODE_INTERNAL, .message = "ttrpc: undecodable response"};
+		struct ttrpc__response_in bad = { .code = TTRPC_CODE_INTERNAL,
+						  .message = "ttrpc: undecodable response" };
 		s->cbs.on_response(s, data, &bad, s->user);
 		return 0;
 	}
@@ -119,8 +119,7 @@ static int oversized(struct ttrpc__session *s)
 {
 	const struct ttrpc__frame_header *h = &s->cur;
 	char text[128];
-	snprintf(text, sizeof(text), "message length %u exceed maximum message size of %u", h->length,
-		 s->max_message);
+	snprintf(text, sizeof(text), "message length %u exceed maximum message size of %u", h->length, s->max_message);
 	slog(s, TTRPC_LOG_WARN, "ttrpc: stream %u: %s", h->stream_id, text);
 	if (s->role == TTRPC__ROLE_SERVER) {
 		if (h->type != TTRPC__FRAME_REQUEST)
@@ -134,7 +133,7 @@ static int oversized(struct ttrpc__session *s)
 	int found;
 	void *data = ttrpc__streams_del(&s->streams, h->stream_id, &found);
 	if (found) {
-		struct ttrpc__response_in r = {.code = TTRPC_CODE_RESOURCE_EXHAUSTED, .message = text};
+		struct ttrpc__response_in r = { .code = TTRPC_CODE_RESOURCE_EXHAUSTED, .message = text };
 		s->cbs.on_response(s, data, &r, s->user);
 	}
 	return 0;

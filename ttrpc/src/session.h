@@ -39,12 +39,12 @@ struct ttrpc__session {
 	/* receive state */
 	uint8_t hdr[TTRPC__FRAME_HEADER_SIZE];
 	size_t hdr_have;
-	bool in_frame;               /* header read, payload pending */
+	bool in_frame; /* header read, payload pending */
 	struct ttrpc__frame_header cur;
-	uint32_t payload_have;       /* bytes of cur's payload seen */
-	struct ttrpc__buf payload;   /* partial payload (unless discarding) */
-	bool discarding;             /* oversized: skip the payload */
-	bool halted;                 /* the owner closed: ignore further input */
+	uint32_t payload_have;	   /* bytes of cur's payload seen */
+	struct ttrpc__buf payload; /* partial payload (unless discarding) */
+	bool discarding;	   /* oversized: skip the payload */
+	bool halted;		   /* the owner closed: ignore further input */
 
 	uint32_t last_stream_id; /* server: highest accepted; client: last used */
 	struct ttrpc__streams streams;
@@ -80,6 +80,9 @@ int ttrpc__session_respond(struct ttrpc__session *s, uint32_t stream_id, int cod
 uint32_t ttrpc__session_pop_stream(struct ttrpc__session *s, void **stream_data);
 
 /* Number of open streams. */
-static inline size_t ttrpc__session_open_streams(const struct ttrpc__session *s) { return s->streams.count; }
+static inline size_t ttrpc__session_open_streams(const struct ttrpc__session *s)
+{
+	return s->streams.count;
+}
 
 #endif

@@ -13,7 +13,8 @@ static int put_frame(struct ttrpc__buf *out, uint32_t stream_id, uint8_t type, u
 	if (!p)
 		return TTRPC_ENOMEM;
 	struct ttrpc__frame_header h = {
-		.length = (uint32_t)size, .stream_id = stream_id, .type = type, .flags = flags};
+		.length = (uint32_t)size, .stream_id = stream_id, .type = type, .flags = flags
+	};
 	ttrpc__frame_pack(p, &h);
 	protobuf_c_message_pack(msg, p + TTRPC__FRAME_HEADER_SIZE);
 	ttrpc__buf_commit(out, TTRPC__FRAME_HEADER_SIZE + size);

@@ -17,8 +17,8 @@ typedef struct ttrpc_client ttrpc_client;
 /* Outcome of one call, handed to the completion callback (valid only during
  * it) or filled in by ttrpc_client_call_sync (then owned by the caller). */
 struct ttrpc_result {
-	int code;         /* TTRPC_CODE_*; OK means payload holds the response */
-	char *message;    /* status message, "" when none; never NULL */
+	int code;	  /* TTRPC_CODE_*; OK means payload holds the response */
+	char *message;	  /* status message, "" when none; never NULL */
 	uint8_t *payload; /* response bytes (may be NULL when len is 0) */
 	size_t len;
 };
@@ -28,8 +28,8 @@ TTRPC_API void ttrpc_result_clear(struct ttrpc_result *result);
 
 /* Per-call options; a NULL pointer means none. */
 struct ttrpc_call_opts {
-	int64_t timeout_ns;  /* 0 = no deadline; sent as timeout_nano, enforced locally */
-	const ttrpc_md *md;  /* request metadata, copied at call time; may be NULL */
+	int64_t timeout_ns; /* 0 = no deadline; sent as timeout_nano, enforced locally */
+	const ttrpc_md *md; /* request metadata, copied at call time; may be NULL */
 };
 
 /* Completion callback; runs exactly once per accepted call, from the loop. */
@@ -56,8 +56,7 @@ TTRPC_API void ttrpc_client_close(ttrpc_client *client);
 TTRPC_API void ttrpc_client_set_log(ttrpc_client *client, ttrpc_log_fn fn, void *user);
 
 /* Be told once when the connection is lost or closed (after pending calls failed). */
-TTRPC_API void ttrpc_client_on_close(ttrpc_client *client, void (*fn)(ttrpc_client *client, void *user),
-				     void *user);
+TTRPC_API void ttrpc_client_on_close(ttrpc_client *client, void (*fn)(ttrpc_client *client, void *user), void *user);
 
 /* true while the connection is usable. */
 TTRPC_API int ttrpc_client_connected(const ttrpc_client *client);
@@ -77,9 +76,8 @@ TTRPC_API int ttrpc_client_call(ttrpc_client *client, const char *service, const
  * oversized request, UNAVAILABLE when closed) and must be released with
  * ttrpc_result_clear. Returns result->code. Must not be called from a callback
  * running on the same loop. */
-TTRPC_API int ttrpc_client_call_sync(ttrpc_client *client, const char *service, const char *method,
-				     const uint8_t *req, size_t req_len, const struct ttrpc_call_opts *opts,
-				     struct ttrpc_result *result);
+TTRPC_API int ttrpc_client_call_sync(ttrpc_client *client, const char *service, const char *method, const uint8_t *req,
+				     size_t req_len, const struct ttrpc_call_opts *opts, struct ttrpc_result *result);
 
 /* Number of calls waiting for an answer. */
 TTRPC_API size_t ttrpc_client_pending(const ttrpc_client *client);

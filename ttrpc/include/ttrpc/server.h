@@ -64,8 +64,7 @@ TTRPC_API int ttrpc_server_adopt_conn(ttrpc_server *server, int fd);
 /* Graceful shutdown: stop accepting, let calls in flight be answered, close
  * connections as they become idle. After timeout_s seconds whatever is left is
  * closed hard. done (may be NULL) runs from the loop once nothing is left. */
-TTRPC_API void ttrpc_server_shutdown(ttrpc_server *server, double timeout_s, ttrpc_shutdown_fn done,
-				     void *user);
+TTRPC_API void ttrpc_server_shutdown(ttrpc_server *server, double timeout_s, ttrpc_shutdown_fn done, void *user);
 
 /* Hard close: listeners and connections closed now; pending calls are orphaned
  * (answering them frees them). */
