@@ -1,0 +1,62 @@
+# Thin wrapper over CMake. Everything real lives in CMakeLists.txt and scripts/.
+#   make deps     install missing Debian packages (scripts/install-deps.sh)
+#   make build    configure $(BUILD) if needed and build it
+#   make check    deps + build + all tests, then an ASan/UBSan tree and its memcheck tests
+#   make demo     deps + build + scripts/demo.sh (echo example)
+#   make bench    deps + build + bench/run.sh
+#   make install  install $(BUILD) into $(PREFIX) (DESTDIR honoured)
+#   make format   clang-format -i over our C sources
+#   make clean    remove the build trees
+# Overridable: BUILD, ASAN_BUILD, JOBS, PREFIX, CMAKE_ARGS, CTEST_ARGS.
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
+CMAKE ?= cmake
+CTEST ?= ctest
+CMAKE_ARGS ?=
+CTEST_ARGS ?=
+
+# Steps of one target depend on each other's results: never run them in parallel.
+.NOTPARALLEL:
+.PHONY: all deps build check check-asan demo bench install format clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	$(CMAKE) -S . -B $(BUILD) $(CMAKE_ARGS)
+
+build: $(BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(BUILD) -j$(JOBS)
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	$(CMAKE) -S . -B $(ASAN_BUILD) -DTTRPC_SANITIZE=ON $(CMAKE_ARGS)
+
+check: deps build
+	$(CTEST) --test-dir $(BUILD) --output-on-failure $(CTEST_ARGS)
+	$(MAKE) --no-print-directory check-asan
+
+# --no-tests=error: a sanitizer run that ran nothing must not count as a pass.
+check-asan: $(ASAN_BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(ASAN_BUILD) -j$(JOBS)
+	$(CTEST) --test-dir $(ASAN_BUILD) -L memcheck --no-tests=error --output-on-failure $(CTEST_ARGS)
+
+demo: deps build
+	BUILD_DIR=$(BUILD) scripts/demo.sh
+
+bench: deps build
+	@test -x bench/run.sh || { echo "make bench: bench/run.sh is missing" >&2; exit 1; }
+	BUILD_DIR=$(BUILD) bench/run.sh
+
+install: build
+	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
+
+format:
+	scripts/c-sources.sh | xargs -r clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
