@@ -198,6 +198,8 @@ int ttrpc_client_call(ttrpc_client *cl, const char *service, const char *method,
 	ev_timer_init(&p->timer, on_deadline, 0., 0.);
 	p->timer.data = p;
 	if (out.timeout_ns > 0) {
+		/* the loop's cached time may be stale: a deadline must not fire early */
+		ev_now_update(cl->c.loop);
 		ev_timer_set(&p->timer, (double)out.timeout_ns / 1e9, 0.);
 		ev_timer_start(cl->c.loop, &p->timer);
 	}

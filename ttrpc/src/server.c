@@ -537,6 +537,7 @@ void ttrpc_server_shutdown(ttrpc_server *s, double timeout_s, ttrpc_shutdown_fn 
 		conn_maybe_drained(sc);
 	}
 	if (timeout_s > 0) {
+		ev_now_update(s->loop);
 		ev_timer_set(&s->shutdown_timer, timeout_s, 0.);
 		ev_timer_start(s->loop, &s->shutdown_timer);
 	}
