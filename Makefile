@@ -27,13 +27,15 @@ all: build
 deps:
 	scripts/install-deps.sh
 
-$(BUILD)/CMakeCache.txt:
+# cmake_install.cmake appears only when configure+generate succeeded (any generator),
+# so a failed configure is retried next time.
+$(BUILD)/cmake_install.cmake:
 	$(CMAKE) -S . -B $(BUILD) $(CMAKE_ARGS)
 
-build: $(BUILD)/CMakeCache.txt
+build: $(BUILD)/cmake_install.cmake
 	$(CMAKE) --build $(BUILD) -j$(JOBS)
 
-$(ASAN_BUILD)/CMakeCache.txt:
+$(ASAN_BUILD)/cmake_install.cmake:
 	$(CMAKE) -S . -B $(ASAN_BUILD) -DTTRPC_SANITIZE=ON $(CMAKE_ARGS)
 
 check: deps build
@@ -41,7 +43,7 @@ check: deps build
 	$(MAKE) --no-print-directory check-asan
 
 # --no-tests=error: a sanitizer run that ran nothing must not count as a pass.
-check-asan: $(ASAN_BUILD)/CMakeCache.txt
+check-asan: $(ASAN_BUILD)/cmake_install.cmake
 	$(CMAKE) --build $(ASAN_BUILD) -j$(JOBS)
 	$(CTEST) --test-dir $(ASAN_BUILD) -L memcheck --no-tests=error --output-on-failure $(CTEST_ARGS)
 
