@@ -20,7 +20,8 @@ cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/i
 
 pc=$(find "$prefix" -name ttrpc.pc -path '*/pkgconfig/*')
 [ -n "$pc" ] || { echo "no ttrpc.pc installed under $prefix" >&2; exit 1; }
-export PKG_CONFIG_PATH=$(dirname "$pc")
+PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_PATH
 libdir=$(pkg-config --variable=libdir ttrpc)
 [ -e "$libdir/libttrpc.so" ] || { echo "pkg-config libdir $libdir has no libttrpc.so" >&2; exit 1; }
 export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
