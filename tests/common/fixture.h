@@ -20,11 +20,11 @@ struct fixture {
 	ttrpc_server *server;
 	char dir[64];
 	char path[128];
-	int orphaned;            /* on_orphan hooks that ran */
-	ttrpc_call *held[16];    /* calls of "Never", answered at teardown */
+	int orphaned;	      /* on_orphan hooks that ran */
+	ttrpc_call *held[16]; /* calls of "Never", answered at teardown */
 	int n_held;
-	int64_t last_deadline;   /* deadline seen by "Deadline" */
-	ev_timer tick;           /* wakes the loop so run_until can time out */
+	int64_t last_deadline; /* deadline seen by "Deadline" */
+	ev_timer tick;	       /* wakes the loop so run_until can time out */
 };
 
 static struct fixture fx;
@@ -152,8 +152,9 @@ static void fixture_start(void)
 	struct {
 		const char *name;
 		ttrpc_handler_fn fn;
-	} methods[] = {{"Echo", echo},         {"Fail", fail},   {"Metadata", metadata}, {"Later", later},
-		       {"Deadline", deadline}, {"Never", never}, {"Big", big}};
+	} methods[] = { { "Echo", echo },   { "Fail", fail },	      { "Metadata", metadata },
+			{ "Later", later }, { "Deadline", deadline }, { "Never", never },
+			{ "Big", big } };
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
 		cr_assert_eq(ttrpc_server_register(fx.server, SVC, methods[i].name, methods[i].fn, NULL), 0);
 	cr_assert_eq(ttrpc_server_register(fx.server, SVC, "Echo", echo, NULL), TTRPC_EEXIST);
@@ -173,7 +174,7 @@ static void fixture_stop(void)
 }
 
 /* Run the loop until *flag is set or seconds pass; false on timeout. */
-static int run_until(int *flag, double seconds)
+static inline int run_until(int *flag, double seconds)
 {
 	int64_t end = ttrpc_now_ns() + (int64_t)(seconds * 1e9);
 	while (!*flag && ttrpc_now_ns() < end)

@@ -34,13 +34,14 @@ static size_t max_echo_payload(void)
 Test(loopback, echo_sizes)
 {
 	ttrpc_client *c = connect_client();
-	size_t sizes[] = {0, 1, 1000, 65536, 1 << 20, max_echo_payload()};
+	size_t sizes[] = { 0, 1, 1000, 65536, 1 << 20, max_echo_payload() };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		uint8_t *p = malloc(sizes[i] + 1);
 		for (size_t j = 0; j < sizes[i]; j++)
 			p[j] = (uint8_t)(j * 31 + i);
 		struct ttrpc_result r;
-		cr_assert_eq(call(c, "Echo", p, sizes[i], NULL, &r), TTRPC_CODE_OK, "size %zu: %s", sizes[i], r.message);
+		cr_assert_eq(call(c, "Echo", p, sizes[i], NULL, &r), TTRPC_CODE_OK, "size %zu: %s", sizes[i],
+			     r.message);
 		cr_assert_eq(r.len, sizes[i]);
 		if (sizes[i])
 			cr_assert_arr_eq(r.payload, p, sizes[i]);
@@ -58,8 +59,7 @@ Test(loopback, oversized_request_refused_locally)
 	struct ttrpc_result r;
 	cr_assert_eq(call(c, "Echo", p, n, NULL, &r), TTRPC_CODE_RESOURCE_EXHAUSTED);
 	ttrpc_result_clear(&r);
-	cr_assert_eq(ttrpc_client_call(c, SVC, "Echo", p, TTRPC_MAX_MESSAGE_SIZE + 1, NULL,
-				       (ttrpc_done_fn)abort, NULL),
+	cr_assert_eq(ttrpc_client_call(c, SVC, "Echo", p, TTRPC_MAX_MESSAGE_SIZE + 1, NULL, (ttrpc_done_fn)abort, NULL),
 		     TTRPC_ETOOBIG);
 	cr_assert_eq(ttrpc_client_pending(c), 0);
 	/* nothing was sent: the connection carries on */
@@ -101,8 +101,7 @@ Test(loopback, unknown_service_and_method)
 {
 	ttrpc_client *c = connect_client();
 	struct ttrpc_result r;
-	cr_assert_eq(ttrpc_client_call_sync(c, "no.such.Service", "Echo", NULL, 0, NULL, &r),
-		     TTRPC_CODE_UNIMPLEMENTED);
+	cr_assert_eq(ttrpc_client_call_sync(c, "no.such.Service", "Echo", NULL, 0, NULL, &r), TTRPC_CODE_UNIMPLEMENTED);
 	cr_assert_str_eq(r.message, "service no.such.Service");
 	ttrpc_result_clear(&r);
 	cr_assert_eq(call(c, "NoSuchMethod", NULL, 0, NULL, &r), TTRPC_CODE_UNIMPLEMENTED);
@@ -119,7 +118,7 @@ Test(loopback, metadata_round_trip)
 	ttrpc_md_add(md, "X-Mixed-Case", "v");
 	ttrpc_md_add(md, "rep", "1");
 	ttrpc_md_add(md, "rep", "2");
-	struct ttrpc_call_opts o = {.md = md};
+	struct ttrpc_call_opts o = { .md = md };
 	struct ttrpc_result r;
 	cr_assert_eq(call(c, "Metadata", NULL, 0, &o, &r), TTRPC_CODE_OK);
 	cr_assert_eq(r.len, strlen("containerd-namespace-ttrpc=k8s.io\nx-mixed-case=v\nrep=1\nrep=2\n"));
@@ -132,7 +131,7 @@ Test(loopback, metadata_round_trip)
 Test(loopback, deadline_reaches_the_server)
 {
 	ttrpc_client *c = connect_client();
-	struct ttrpc_call_opts o = {.timeout_ns = 2000000000};
+	struct ttrpc_call_opts o = { .timeout_ns = 2000000000 };
 	struct ttrpc_result r;
 	cr_assert_eq(call(c, "Deadline", NULL, 0, &o, &r), TTRPC_CODE_OK);
 	char text[32] = "";
@@ -149,7 +148,7 @@ Test(loopback, deadline_reaches_the_server)
 Test(loopback, client_deadline_exceeded_and_late_answer_dropped)
 {
 	ttrpc_client *c = connect_client();
-	struct ttrpc_call_opts o = {.timeout_ns = 50000000};
+	struct ttrpc_call_opts o = { .timeout_ns = 50000000 };
 	struct ttrpc_result r;
 	int64_t t0 = ttrpc_now_ns();
 	cr_assert_eq(call(c, "Later", "300", 3, &o, &r), TTRPC_CODE_DEADLINE_EXCEEDED);
@@ -192,9 +191,11 @@ static int all_done(struct inflight *f)
 Test(loopback, thousand_calls_in_flight_answered_out_of_order)
 {
 	ttrpc_client *c = connect_client();
-	enum { N = 1000 };
+	enum {
+		N = 1000
+	};
 	static struct one ones[N];
-	struct inflight f = {.want = N};
+	struct inflight f = { .want = N };
 	for (int i = 0; i < N; i++) {
 		ones[i].all = &f;
 		/* later calls get shorter delays: answers come back reversed */
@@ -242,7 +243,7 @@ static void status_done(const struct ttrpc_result *r, void *user)
 Test(loopback, client_gone_mid_call_orphans_the_server_call)
 {
 	ttrpc_client *c = connect_client();
-	struct status_box b = {0};
+	struct status_box b = { 0 };
 	cr_assert_eq(ttrpc_client_call(c, SVC, "Never", NULL, 0, NULL, status_done, &b), 0);
 	int held = 0;
 	while (!held) {
@@ -269,7 +270,7 @@ Test(loopback, server_closed_mid_call_fails_pending_calls)
 	ttrpc_client *c = connect_client();
 	ttrpc_client_on_close(c, on_client_close, NULL);
 	closed_seen = 0;
-	struct status_box b = {0};
+	struct status_box b = { 0 };
 	cr_assert_eq(ttrpc_client_call(c, SVC, "Never", NULL, 0, NULL, status_done, &b), 0);
 	int held = 0;
 	while (!held) {
@@ -301,9 +302,11 @@ Test(loopback, graceful_shutdown_lets_calls_finish)
 {
 	ttrpc_client *c = connect_client();
 	ttrpc_client *idle = connect_client();
-	enum { N = 10 };
+	enum {
+		N = 10
+	};
 	static struct one ones[N];
-	struct inflight f = {.want = N};
+	struct inflight f = { .want = N };
 	for (int i = 0; i < N; i++) {
 		ones[i].all = &f;
 		snprintf(ones[i].payload, sizeof(ones[i].payload), "%d", 100 + i * 10);
@@ -332,7 +335,7 @@ Test(loopback, graceful_shutdown_lets_calls_finish)
 Test(loopback, shutdown_deadline_closes_hard)
 {
 	ttrpc_client *c = connect_client();
-	struct status_box b = {0};
+	struct status_box b = { 0 };
 	cr_assert_eq(ttrpc_client_call(c, SVC, "Never", NULL, 0, NULL, status_done, &b), 0);
 	int held = 0;
 	while (!held) {
@@ -368,10 +371,13 @@ Test(loopback, peer_credentials)
 
 Test(loopback, many_connections)
 {
-	enum { CONNS = 20, CALLS = 10 };
+	enum {
+		CONNS = 20,
+		CALLS = 10
+	};
 	ttrpc_client *cs[CONNS];
 	static struct one ones[CONNS * CALLS];
-	struct inflight f = {.want = CONNS * CALLS};
+	struct inflight f = { .want = CONNS * CALLS };
 	for (int i = 0; i < CONNS; i++) {
 		cs[i] = connect_client();
 		for (int j = 0; j < CALLS; j++) {
@@ -403,7 +409,7 @@ Test(loopback, stale_socket_replaced_live_one_refused)
 	char stale[160];
 	snprintf(stale, sizeof(stale), "%s/stale.sock", fx.dir);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	strcpy(addr.sun_path, stale);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	close(fd);

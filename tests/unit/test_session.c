@@ -48,7 +48,7 @@ static void cli_response(struct ttrpc__session *s, void *data, const struct ttrp
 static void put_raw(struct ttrpc__buf *b, uint32_t len, uint32_t id, uint8_t type, uint8_t flags,
 		    const uint8_t *payload, size_t payload_len)
 {
-	struct ttrpc__frame_header h = {.length = len, .stream_id = id, .type = type, .flags = flags};
+	struct ttrpc__frame_header h = { .length = len, .stream_id = id, .type = type, .flags = flags };
 	uint8_t *p = ttrpc__buf_reserve(b, 10 + payload_len);
 	ttrpc__frame_pack(p, &h);
 	if (payload_len)
@@ -61,8 +61,12 @@ static void put_req(struct ttrpc__buf *b, uint32_t id, const char *method, size_
 	uint8_t *payload = malloc(len + 1);
 	for (size_t i = 0; i < len; i++)
 		payload[i] = (uint8_t)(i * 7 + id);
-	struct ttrpc__request_out r = {
-		.service = "test.Svc", .method = method, .payload = payload, .len = len, .timeout_ns = id * 1000, .md = md};
+	struct ttrpc__request_out r = { .service = "test.Svc",
+					.method = method,
+					.payload = payload,
+					.len = len,
+					.timeout_ns = id * 1000,
+					.md = md };
 	cr_assert_eq(ttrpc__wire_put_request(b, id, 0, &r, TTRPC_MAX_MESSAGE_SIZE), 0);
 	free(payload);
 }
@@ -76,13 +80,13 @@ static void build_input(struct ttrpc__buf *in)
 	put_req(in, 1, "Echo", 0, NULL);
 	put_req(in, 3, "Echo", 100, md);
 	put_req(in, 5, "Fail", 3, NULL);
-	put_req(in, 4, "Echo", 1, NULL);  /* even id */
-	put_req(in, 3, "Echo", 1, NULL);  /* reused id */
+	put_req(in, 4, "Echo", 1, NULL);    /* even id */
+	put_req(in, 3, "Echo", 1, NULL);    /* reused id */
 	put_raw(in, 0, 7, 0x7, 0, NULL, 0); /* unknown type, empty */
-	const uint8_t junk[] = {1, 2, 3, 4, 5};
-	put_raw(in, sizeof(junk), 9, 0x9, 0, junk, sizeof(junk)); /* unknown type with payload */
+	const uint8_t junk[] = { 1, 2, 3, 4, 5 };
+	put_raw(in, sizeof(junk), 9, 0x9, 0, junk, sizeof(junk));		    /* unknown type with payload */
 	put_raw(in, sizeof(junk), 11, TTRPC__FRAME_REQUEST, 0, junk, sizeof(junk)); /* undecodable */
-	put_raw(in, 0, 13, TTRPC__FRAME_DATA, 0, NULL, 0);                        /* data, unknown stream */
+	put_raw(in, 0, 13, TTRPC__FRAME_DATA, 0, NULL, 0);			    /* data, unknown stream */
 	put_req(in, 15, "Later", 10, NULL);
 	put_raw(in, 3, 15, TTRPC__FRAME_DATA, 0, junk, 3); /* data on an open unary stream */
 	/* Oversized: header claims 4 MiB + 1, payload follows and is skipped. */
@@ -122,7 +126,7 @@ static void feed(struct ttrpc__session *s, const uint8_t *data, size_t len, int 
 static void run_server(const struct ttrpc__buf *in, int mode, unsigned seed, struct run *r)
 {
 	struct ttrpc__session s;
-	struct ttrpc__session_cbs cbs = {.on_request = srv_request};
+	struct ttrpc__session_cbs cbs = { .on_request = srv_request };
 	ttrpc__session_init(&s, TTRPC__ROLE_SERVER, &cbs, &r->events);
 	/* byte-by-byte over 12 MiB is slow: do it for the small prefix only */
 	feed(&s, ttrpc__buf_head(in), ttrpc__buf_pending(in), mode, seed);
@@ -133,18 +137,17 @@ static void run_server(const struct ttrpc__buf *in, int mode, unsigned seed, str
 	ttrpc__session_destroy(&s);
 }
 
-static const char *expected_server_events =
-	"req 1 test.Svc/Echo len=0 timeout=1000 md=0\n"
-	"req 3 test.Svc/Echo len=100 timeout=3000 md=2\n"
-	"req 5 test.Svc/Fail len=3 timeout=5000 md=0\n"
-	"req 15 test.Svc/Later len=10 timeout=15000 md=0\n"
-	"req 19 test.Svc/Echo len=70000 timeout=19000 md=2\n"
-	"req 21 test.Svc/Echo len=4194204 timeout=21000 md=0\n"
-	"open=1\n";
+static const char *expected_server_events = "req 1 test.Svc/Echo len=0 timeout=1000 md=0\n"
+					    "req 3 test.Svc/Echo len=100 timeout=3000 md=2\n"
+					    "req 5 test.Svc/Fail len=3 timeout=5000 md=0\n"
+					    "req 15 test.Svc/Later len=10 timeout=15000 md=0\n"
+					    "req 19 test.Svc/Echo len=70000 timeout=19000 md=2\n"
+					    "req 21 test.Svc/Echo len=4194204 timeout=21000 md=0\n"
+					    "open=1\n";
 
 Test(session, chunkings_give_identical_results, .timeout = 120)
 {
-	struct ttrpc__buf in = {0};
+	struct ttrpc__buf in = { 0 };
 	build_input(&in);
 	static struct run whole, bytewise, random_runs[5];
 	run_server(&in, 0, 0, &whole);
@@ -165,7 +168,7 @@ Test(session, chunkings_give_identical_results, .timeout = 120)
 	ttrpc__buf_free(&in);
 
 	/* Every answer frame the server wrote, in order. */
-	struct trace frames = {0};
+	struct trace frames = { 0 };
 	for (size_t off = 0; off < ttrpc__buf_pending(&whole.out);) {
 		struct ttrpc__frame_header h;
 		const uint8_t *p = ttrpc__buf_head(&whole.out) + off;
@@ -180,8 +183,8 @@ Test(session, chunkings_give_identical_results, .timeout = 120)
 
 	/* The server's answers, read back by a client session in chunks. */
 	struct ttrpc__session c;
-	struct trace ct = {0};
-	struct ttrpc__session_cbs ccbs = {.on_response = cli_response};
+	struct trace ct = { 0 };
+	struct ttrpc__session_cbs ccbs = { .on_response = cli_response };
 	ttrpc__session_init(&c, TTRPC__ROLE_CLIENT, &ccbs, &ct);
 	for (uintptr_t id = 1; id <= 21; id += 2)
 		cr_assert_eq(ttrpc__streams_put(&c.streams, (uint32_t)id, (void *)id), 0);
@@ -205,9 +208,9 @@ Test(session, chunkings_give_identical_results, .timeout = 120)
 Test(session, client_ids_are_odd_and_increase)
 {
 	struct ttrpc__session c;
-	struct ttrpc__session_cbs cbs = {.on_response = cli_response};
+	struct ttrpc__session_cbs cbs = { .on_response = cli_response };
 	ttrpc__session_init(&c, TTRPC__ROLE_CLIENT, &cbs, NULL);
-	struct ttrpc__request_out r = {.service = "s", .method = "m"};
+	struct ttrpc__request_out r = { .service = "s", .method = "m" };
 	uint32_t id, prev = 0;
 	for (int i = 0; i < 100; i++) {
 		cr_assert_eq(ttrpc__session_request(&c, &r, NULL, &id), 0);
@@ -224,10 +227,10 @@ Test(session, client_ids_are_odd_and_increase)
 Test(session, oversized_request_is_refused_before_any_byte)
 {
 	struct ttrpc__session c;
-	struct ttrpc__session_cbs cbs = {.on_response = cli_response};
+	struct ttrpc__session_cbs cbs = { .on_response = cli_response };
 	ttrpc__session_init(&c, TTRPC__ROLE_CLIENT, &cbs, NULL);
 	static uint8_t big[TTRPC_MAX_MESSAGE_SIZE + 1];
-	struct ttrpc__request_out r = {.service = "s", .method = "m", .payload = big, .len = sizeof(big)};
+	struct ttrpc__request_out r = { .service = "s", .method = "m", .payload = big, .len = sizeof(big) };
 	uint32_t id;
 	cr_assert_eq(ttrpc__session_request(&c, &r, NULL, &id), TTRPC_ETOOBIG);
 	cr_assert_eq(ttrpc__buf_pending(&c.out), 0);
@@ -238,7 +241,7 @@ Test(session, oversized_request_is_refused_before_any_byte)
 Test(session, respond_to_unknown_stream_fails)
 {
 	struct ttrpc__session s;
-	struct ttrpc__session_cbs cbs = {.on_request = srv_request};
+	struct ttrpc__session_cbs cbs = { .on_request = srv_request };
 	ttrpc__session_init(&s, TTRPC__ROLE_SERVER, &cbs, NULL);
 	cr_assert_eq(ttrpc__session_respond(&s, 1, 0, NULL, NULL, 0), TTRPC_ENOTFOUND);
 	ttrpc__session_destroy(&s);

@@ -7,7 +7,7 @@
 
 Test(streams, put_get_del)
 {
-	struct ttrpc__streams t = {0};
+	struct ttrpc__streams t = { 0 };
 	int found;
 	cr_assert_eq(ttrpc__streams_put(&t, 0, NULL), TTRPC_EINVAL);
 	cr_assert_eq(ttrpc__streams_put(&t, 1, (void *)1), 0);
@@ -27,8 +27,10 @@ Test(streams, put_get_del)
 /* Many ids, deleted in a scrambled order, against a plain array model. */
 Test(streams, matches_model_under_churn)
 {
-	enum { N = 5000 };
-	struct ttrpc__streams t = {0};
+	enum {
+		N = 5000
+	};
+	struct ttrpc__streams t = { 0 };
 	static unsigned char present[2 * N + 2];
 	srand(7);
 	for (uint32_t id = 1; id < 2 * N; id += 2) {
