@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "ids.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool is_separator(char c)
+{
+	return c == '.' || c == '_' || c == '-';
+}
+
+int shim_id_validate(const char *what, const char *id, struct shim_error *err)
+{
+	size_t len, i;
+
+	if (!what)
+		what = "identifier";
+	if (!id || !id[0])
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "%s must not be empty", what);
+	len = strnlen(id, SHIM_ID_MAX + 1);
+	if (len > SHIM_ID_MAX)
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "%s %.*s... greater than maximum length (%d characters)", what, SHIM_ID_MAX,
+				      id, SHIM_ID_MAX);
+	/* Every separator must sit between two alphanumerics. */
+	for (i = 0; i < len; i++) {
+		if (is_alnum(id[i]))
+			continue;
+		if (is_separator(id[i]) && i > 0 && is_alnum(id[i - 1]) && i + 1 < len && is_alnum(id[i + 1]))
+			continue;
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "%s \"%s\" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$", what, id);
+	}
+	return 0;
+}
