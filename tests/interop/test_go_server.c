@@ -303,6 +303,24 @@ Test(go_server, call_timeout)
 	assert_text(&r, "Sleep 100 within 2s", "slept");
 }
 
+/* A blocking client whose loop sat idle must still time calls from now, not
+ * from the loop's last wake-up (libev's cached clock). */
+Test(go_server, timeout_after_idle)
+{
+	struct reply r;
+	call_text("Echo", "warm", NULL, &r);
+	assert_text(&r, "warm-up echo", "warm");
+	usleep(1500 * 1000);
+	struct ttrpc_call_opts opts = {.timeout_ns = 1000 * MS};
+	long long start = interop_now_ms();
+	call_text("Sleep", "300", &opts, &r);
+	long long took = interop_now_ms() - start;
+	cr_assert_eq(r.code, TTRPC_CODE_OK, "Sleep 300 with 1s timeout after idling: %s %s after %lld ms",
+		     ttrpc_code_name(r.code), r.message, took);
+	assert_text(&r, "Sleep 300 after idling", "slept");
+	cr_assert(took >= 290, "slept only %lld ms", took);
+}
+
 Test(go_server, unimplemented)
 {
 	struct reply r;
@@ -483,4 +501,17 @@ Test(go_server, server_killed_mid_call)
 
 	ttrpc_client_free(cl);
 	ev_loop_destroy(loop);
+}
+
+/* The peer itself behaves: SIGTERM ends it cleanly and removes its socket. */
+Test(go_server, peer_exits_cleanly_on_sigterm)
+{
+	struct reply r;
+	call_text("Echo", "bye", NULL, &r);
+	assert_text(&r, "echo before SIGTERM", "bye");
+	int st = interop_stop(&peer, SIGTERM, 5000);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "Go server wait status %d", st);
+	cr_assert_neq(access(dir.socket, F_OK), 0, "socket %s left behind", dir.socket);
+	call_text("Echo", "x", NULL, &r);
+	cr_assert_eq(r.code, TTRPC_CODE_UNAVAILABLE, "%s %s", ttrpc_code_name(r.code), r.message);
 }
