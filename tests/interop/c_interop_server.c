@@ -287,12 +287,9 @@ static const struct {
 	const char *service, *method;
 	ttrpc_handler_fn fn;
 } methods[] = {
-	{"ttrpc.bench.v1.Bench", "Echo", h_echo},
-	{"ttrpc.interop.v1.Test", "Echo", h_echo},
-	{"ttrpc.interop.v1.Test", "Fail", h_fail},
-	{"ttrpc.interop.v1.Test", "Metadata", h_metadata},
-	{"ttrpc.interop.v1.Test", "Sleep", h_sleep},
-	{"ttrpc.interop.v1.Test", "Deadline", h_deadline},
+	{ "ttrpc.bench.v1.Bench", "Echo", h_echo },    { "ttrpc.interop.v1.Test", "Echo", h_echo },
+	{ "ttrpc.interop.v1.Test", "Fail", h_fail },   { "ttrpc.interop.v1.Test", "Metadata", h_metadata },
+	{ "ttrpc.interop.v1.Test", "Sleep", h_sleep }, { "ttrpc.interop.v1.Test", "Deadline", h_deadline },
 };
 
 static int usage(const char *argv0)
@@ -316,7 +313,7 @@ int main(int argc, char **argv)
 	if (!path)
 		return usage(argv[0]);
 
-	struct app app = {.loop = ev_default_loop(EVFLAG_AUTO)};
+	struct app app = { .loop = ev_default_loop(EVFLAG_AUTO) };
 	app.server = app.loop ? ttrpc_server_new(app.loop) : NULL;
 	if (!app.server) {
 		fprintf(stderr, "ttrpc-c-interop-server: out of memory\n");

@@ -77,7 +77,7 @@ bool interop_spawn(struct interop_proc *p, char *const argv[], bool merge_stderr
 /* Append what is readable within timeout_ms; 0 on EOF, 1 on data, -1 timeout/error. */
 static int read_some(int fd, int timeout_ms, char *buf, size_t size, size_t *len)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	int n = poll(&pfd, 1, timeout_ms < 0 ? 0 : timeout_ms);
 	if (n < 0 && errno == EINTR)
 		return 1;
@@ -105,7 +105,7 @@ bool interop_wait_ready(struct interop_proc *p, int timeout_ms, char *log, size_
 	char line[256];
 	size_t ll = 0;
 	while (interop_now_ms() < end) {
-		struct pollfd pfd = {.fd = p->out_fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = p->out_fd, .events = POLLIN };
 		int n = poll(&pfd, 1, (int)(end - interop_now_ms()));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -184,8 +184,8 @@ int interop_collect(struct interop_proc *p, int timeout_ms, char **out)
 			timed_out = true;
 			break;
 		}
-		int rc = buf ? read_some(p->out_fd, (int)left, buf, size, &len)
-			     : read_some(p->out_fd, (int)left, dummy, 1, &len);
+		int rc = buf ? read_some(p->out_fd, (int)left, buf, size, &len) :
+			       read_some(p->out_fd, (int)left, dummy, 1, &len);
 		if (rc == 0)
 			break;
 		if (rc < 0) {

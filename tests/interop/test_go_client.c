@@ -10,15 +10,16 @@
 #include "interop_proc.h"
 
 static struct interop_dir dir;
-static struct interop_proc server = {.pid = -1, .out_fd = -1};
+static struct interop_proc server = { .pid = -1, .out_fd = -1 };
 
 static void start_c_server(void)
 {
 	cr_assert(interop_dir_make(&dir), "mkdtemp failed");
-	char *argv[] = {INTEROP_C_SERVER, "--socket", dir.socket, NULL};
+	char *argv[] = { INTEROP_C_SERVER, "--socket", dir.socket, NULL };
 	cr_assert(interop_spawn(&server, argv, false), "cannot start %s", INTEROP_C_SERVER);
 	char log[4096] = "";
-	cr_assert(interop_wait_ready(&server, 10000, log, sizeof(log)), "C server did not get ready; it said:\n%s", log);
+	cr_assert(interop_wait_ready(&server, 10000, log, sizeof(log)), "C server did not get ready; it said:\n%s",
+		  log);
 }
 
 static void stop_c_server(void)
@@ -31,7 +32,7 @@ TestSuite(go_client, .init = start_c_server, .fini = stop_c_server, .timeout = 1
 
 static void run_scenario(const char *name)
 {
-	char *argv[] = {INTEROP_GO_PEER, "client", "--socket", dir.socket, "--test", (char *)name, NULL};
+	char *argv[] = { INTEROP_GO_PEER, "client", "--socket", dir.socket, "--test", (char *)name, NULL };
 	struct interop_proc client;
 	cr_assert(interop_spawn(&client, argv, true), "cannot start %s", INTEROP_GO_PEER);
 	char *out = NULL;
@@ -49,10 +50,31 @@ static void run_scenario(const char *name)
 		  "C server did not exit cleanly after scenario %s (wait status %d)", name, st);
 }
 
-Test(go_client, echo) { run_scenario("echo"); }
-Test(go_client, errors) { run_scenario("errors"); }
-Test(go_client, metadata) { run_scenario("metadata"); }
-Test(go_client, timeout) { run_scenario("timeout"); }
-Test(go_client, unimplemented) { run_scenario("unimplemented"); }
-Test(go_client, concurrent) { run_scenario("concurrent"); }
-Test(go_client, all) { run_scenario("all"); }
+Test(go_client, echo)
+{
+	run_scenario("echo");
+}
+Test(go_client, errors)
+{
+	run_scenario("errors");
+}
+Test(go_client, metadata)
+{
+	run_scenario("metadata");
+}
+Test(go_client, timeout)
+{
+	run_scenario("timeout");
+}
+Test(go_client, unimplemented)
+{
+	run_scenario("unimplemented");
+}
+Test(go_client, concurrent)
+{
+	run_scenario("concurrent");
+}
+Test(go_client, all)
+{
+	run_scenario("all");
+}

@@ -21,13 +21,13 @@
 #define MS 1000000ll
 
 static struct interop_dir dir;
-static struct interop_proc peer = {.pid = -1, .out_fd = -1};
+static struct interop_proc peer = { .pid = -1, .out_fd = -1 };
 static ttrpc_client *client; /* blocking client on its private loop */
 
 static void start_go_server(void)
 {
 	cr_assert(interop_dir_make(&dir), "mkdtemp failed");
-	char *argv[] = {INTEROP_GO_PEER, "server", "--socket", dir.socket, NULL};
+	char *argv[] = { INTEROP_GO_PEER, "server", "--socket", dir.socket, NULL };
 	cr_assert(interop_spawn(&peer, argv, false), "cannot start %s", INTEROP_GO_PEER);
 	char log[4096] = "";
 	cr_assert(interop_wait_ready(&peer, 10000, log, sizeof(log)), "Go server did not get ready; it said:\n%s", log);
@@ -93,7 +93,7 @@ static int call(const char *service, const char *method, const void *payload, si
 {
 	size_t req_len;
 	uint8_t *req = encode(payload, len, &req_len);
-	struct ttrpc_result res = {0};
+	struct ttrpc_result res = { 0 };
 	ttrpc_client_call_sync(client, service, method, req, req_len, opts, &res);
 	free(req);
 	reply_from(r, &res);
@@ -148,7 +148,7 @@ Test(go_server, echo_sizes)
 {
 	size_t max = largest_echo(TEST_SERVICE, "Echo");
 	cr_assert_eq(max, 4194265, "envelope arithmetic changed: %zu", max);
-	size_t sizes[] = {0, 1, 1000, 65536, 1 << 20, max};
+	size_t sizes[] = { 0, 1, 1000, 65536, 1 << 20, max };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t n = sizes[i];
 		uint8_t *want = malloc(n ? n : 1);
@@ -192,10 +192,9 @@ Test(go_server, oversized_request_refused_locally)
 
 	/* blocking API: the refusal becomes RESOURCE_EXHAUSTED, with our own text
 	 * (the Go server's would name the frame length) */
-	struct ttrpc_result res = {0};
+	struct ttrpc_result res = { 0 };
 	rc = ttrpc_client_call_sync(client, TEST_SERVICE, "Echo", req, req_len, NULL, &res);
-	cr_assert_eq(rc, TTRPC_CODE_RESOURCE_EXHAUSTED, "sync oversized call: %s %s", ttrpc_code_name(rc),
-		     res.message);
+	cr_assert_eq(rc, TTRPC_CODE_RESOURCE_EXHAUSTED, "sync oversized call: %s %s", ttrpc_code_name(rc), res.message);
 	cr_assert_null(strstr(res.message, "exceed maximum message size of"), "went to the server: %s", res.message);
 	ttrpc_result_clear(&res);
 
@@ -232,8 +231,7 @@ Test(go_server, error_codes)
 {
 	for (int code = 1; code <= 16; code++) {
 		char msg[256], payload[300];
-		snprintf(msg, sizeof(msg), "failure %d: %s, 100%% ünïcødé %%s", code,
-			 ttrpc_code_name(code));
+		snprintf(msg, sizeof(msg), "failure %d: %s, 100%% ünïcødé %%s", code, ttrpc_code_name(code));
 		snprintf(payload, sizeof(payload), "%d:%s", code, msg);
 		struct reply r;
 		call_text("Fail", payload, NULL, &r);
@@ -257,7 +255,7 @@ Test(go_server, metadata_round_trip)
 	cr_assert_eq(ttrpc_md_add(md, "repeated", "three"), 0);
 	cr_assert_eq(ttrpc_md_add(md, "empty", ""), 0);
 	cr_assert_eq(ttrpc_md_add(md, "utf8", "ünïcødé=and=equals"), 0);
-	struct ttrpc_call_opts opts = {.md = md};
+	struct ttrpc_call_opts opts = { .md = md };
 	struct reply r;
 	call_text("Metadata", "", &opts, &r);
 	ttrpc_md_free(md);
@@ -271,7 +269,7 @@ Test(go_server, metadata_round_trip)
 
 Test(go_server, call_timeout)
 {
-	struct ttrpc_call_opts opts = {.timeout_ns = 200 * MS};
+	struct ttrpc_call_opts opts = { .timeout_ns = 200 * MS };
 	struct reply r;
 	long long start = interop_now_ms();
 	call_text("Sleep", "3000", &opts, &r);
@@ -311,7 +309,7 @@ Test(go_server, timeout_after_idle)
 	call_text("Echo", "warm", NULL, &r);
 	assert_text(&r, "warm-up echo", "warm");
 	usleep(1500 * 1000);
-	struct ttrpc_call_opts opts = {.timeout_ns = 1000 * MS};
+	struct ttrpc_call_opts opts = { .timeout_ns = 1000 * MS };
 	long long start = interop_now_ms();
 	call_text("Sleep", "300", &opts, &r);
 	long long took = interop_now_ms() - start;
@@ -391,7 +389,8 @@ Test(go_server, concurrent_async_calls)
 			fill_pattern(s->want, s->want_len, (unsigned)i);
 		}
 		size_t req_len;
-		uint8_t *req = i % 4 == 0 ? encode(text, strlen(text), &req_len) : encode(s->want, s->want_len, &req_len);
+		uint8_t *req = i % 4 == 0 ? encode(text, strlen(text), &req_len) :
+					    encode(s->want, s->want_len, &req_len);
 		int rc = ttrpc_client_call(cl, TEST_SERVICE, method, req, req_len, NULL, slot_done, s);
 		free(req);
 		cr_assert_eq(rc, 0, "call %d: %s", i, ttrpc_strerror(rc));
@@ -461,7 +460,7 @@ Test(go_server, server_killed_mid_call)
 	int err = 0;
 	ttrpc_client *cl = ttrpc_client_connect(loop, dir.socket, &err);
 	cr_assert_not_null(cl, "connect: %s", ttrpc_strerror(err));
-	struct kill_state k = {0};
+	struct kill_state k = { 0 };
 	ttrpc_client_on_close(cl, kill_closed, &k);
 
 	size_t req_len;
@@ -483,8 +482,7 @@ Test(go_server, server_killed_mid_call)
 	ev_timer_stop(loop, &killer);
 
 	cr_assert_eq(k.calls, 1, "pending call completed %d times", k.calls);
-	cr_assert_eq(k.reply.code, TTRPC_CODE_UNAVAILABLE, "got %s %s", ttrpc_code_name(k.reply.code),
-		     k.reply.message);
+	cr_assert_eq(k.reply.code, TTRPC_CODE_UNAVAILABLE, "got %s %s", ttrpc_code_name(k.reply.code), k.reply.message);
 	cr_assert(took >= 250 && took < 5000, "failed after %lld ms", took);
 	cr_assert_eq(k.closed, 1);
 	cr_assert(!ttrpc_client_connected(cl));

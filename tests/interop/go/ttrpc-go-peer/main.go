@@ -362,6 +362,7 @@ func testConcurrent(p *peer) {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]string, n)
+	start := time.Now()
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
@@ -370,8 +371,8 @@ func testConcurrent(p *peer) {
 			var got []byte
 			want := []byte(fmt.Sprintf("call-%d-", i) + strings.Repeat("x", i*97))
 			if i%4 == 0 {
-				// a few slow ones so that answers come back out of order
-				got, err = p.call(ctx, testService, "Sleep", []byte(strconv.Itoa(50+i)))
+				// slow ones, so that answers come back out of order
+				got, err = p.call(ctx, testService, "Sleep", []byte(strconv.Itoa(200+i)))
 				want = []byte("slept")
 			} else {
 				got, err = p.call(ctx, testService, "Echo", want)
@@ -382,6 +383,7 @@ func testConcurrent(p *peer) {
 		}(i)
 	}
 	wg.Wait()
+	took := time.Since(start)
 	bad := 0
 	for _, e := range errs {
 		if e != "" {
@@ -390,6 +392,8 @@ func testConcurrent(p *peer) {
 		}
 	}
 	p.check(bad == 0, "%d concurrent calls on one client: %d wrong", n, bad)
+	// The 16 sleeps add up to 3.68 s; answered in parallel they take ~0.26 s.
+	p.check(took < 2*time.Second, "sleeps ran in parallel: all answered after %v", took)
 }
 
 var scenarios = []struct {
