@@ -3,7 +3,10 @@
  * side is a plain socket and hand-written protobuf: no ttrpc code. */
 #include "fixture.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -417,5 +420,126 @@ Test(raw, byte_by_byte_request)
 		send_all(fd, b.p + i, 1);
 	free(b.p);
 	expect_echo(fd, 1, "slow");
+	close(fd);
+}
+
+/* A peer that sends and never reads: the server stops reading it once its
+ * answer queue is full, so the peer's writes stall; then every answer is
+ * still delivered, in order. */
+Test(raw, slow_reader_is_throttled_and_loses_nothing)
+{
+	int fd = dial();
+	int sz = 64 * 1024;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	enum {
+		N = 64,
+		SIZE = 1 << 20
+	};
+	uint8_t *p = malloc(SIZE);
+	memset(p, 'q', SIZE);
+	struct pb b = request("Echo", p, SIZE, 0);
+	size_t frame_len = 10 + b.len;
+	uint8_t *frame = malloc(frame_len);
+	uint8_t h[10] = {
+		(uint8_t)(b.len >> 24), (uint8_t)(b.len >> 16), (uint8_t)(b.len >> 8), (uint8_t)b.len, 0, 0, 0, 0, 1, 0
+	};
+	memcpy(frame, h, 10);
+	memcpy(frame + 10, b.p, b.len);
+	free(b.p);
+
+	size_t sent_total = 0, limit = (size_t)N * frame_len;
+	int stalled = 0;
+	for (uint32_t i = 0; i < N && !stalled; i++) {
+		uint32_t id = 2 * i + 1;
+		frame[4] = (uint8_t)(id >> 24), frame[5] = (uint8_t)(id >> 16), frame[6] = (uint8_t)(id >> 8);
+		frame[7] = (uint8_t)id;
+		for (size_t off = 0; off < frame_len;) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			if (poll(&pfd, 1, 500) == 0) {
+				stalled = 1;
+				/* finish this frame later, once we read */
+				fcntl(fd, F_SETFL, 0);
+				(void)off;
+				break;
+			}
+			ssize_t w = send(fd, frame + off, frame_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			cr_assert(w > 0 || errno == EAGAIN);
+			if (w > 0) {
+				off += (size_t)w;
+				sent_total += (size_t)w;
+			}
+		}
+	}
+	cr_assert(stalled, "the server kept reading %zu bytes without answers being read", sent_total);
+	cr_assert_lt(sent_total, limit / 2);
+	/* Now read everything the server queued: every complete request is
+	 * answered with the full payload, in order. */
+	size_t complete = sent_total / frame_len;
+	cr_assert_gt(complete, 4);
+	for (size_t i = 0; i < complete; i++) {
+		struct reply r = read_reply(fd);
+		cr_assert_eq(r.id, 2 * i + 1);
+		cr_assert_eq(r.code, 0);
+		cr_assert_eq(r.len, SIZE);
+		free(r.payload);
+	}
+	free(frame);
+	free(p);
+	close(fd);
+}
+
+/* User + system CPU ticks of a process, from /proc/PID/stat. */
+static long cpu_ticks(const char *stat_path)
+{
+	long utime = 0, stime = 0;
+	FILE *f = fopen(stat_path, "r");
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime), 2);
+	fclose(f);
+	return utime + stime;
+}
+
+/* Out of file descriptors: the server pauses accepting instead of spinning,
+ * and serves the waiting peers once descriptors are free again. */
+Test(raw, out_of_fds_pauses_accept_without_spinning)
+{
+	kill(server_pid, SIGKILL);
+	waitpid(server_pid, NULL, 0);
+	server_pid = fork();
+	cr_assert_geq(server_pid, 0);
+	if (server_pid == 0) {
+		struct rlimit rl = { .rlim_cur = 64, .rlim_max = 64 };
+		cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+		/* fill every free descriptor, then free exactly two */
+		int last = -1, prev = -1;
+		for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
+			prev = last;
+			last = fd;
+		}
+		close(last);
+		close(prev);
+		ev_run(fx.loop, 0);
+		_exit(0);
+	}
+	usleep(100000);
+	int fds[8];
+	for (int i = 0; i < 8; i++)
+		fds[i] = dial();
+	/* the first two connections are served, the rest wait in the backlog */
+	send_request(fds[0], 1, "Echo", "a", 1);
+	expect_echo(fds[0], 1, "a");
+	usleep(300000);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)server_pid);
+	long t0 = cpu_ticks(path);
+	usleep(1000000);
+	long t1 = cpu_ticks(path);
+	cr_assert_lt(t1 - t0, 30, "server used %ld ticks of CPU in 1 s while out of fds", t1 - t0);
+	for (int i = 0; i < 8; i++)
+		close(fds[i]);
+	int fd = dial();
+	send_request(fd, 1, "Echo", "back", 4);
+	expect_echo(fd, 1, "back");
 	close(fd);
 }

@@ -41,9 +41,20 @@ static bool write_some(struct ttrpc__conn *c)
 	return false;
 }
 
+/* A peer that sends requests but does not read the answers must not make us
+ * queue without bound: past the high-water mark we stop reading from it
+ * until the queue drains below the low-water mark. */
+#define OUT_HIGH_WATER (3u * TTRPC_MAX_MESSAGE_SIZE)
+#define OUT_LOW_WATER (TTRPC_MAX_MESSAGE_SIZE / 4)
+
 static void after_write(struct ttrpc__conn *c)
 {
-	if (ttrpc__buf_pending(&c->session.out) > 0) {
+	size_t pending = ttrpc__buf_pending(&c->session.out);
+	if (pending > OUT_HIGH_WATER && ev_is_active(&c->rio))
+		ev_io_stop(c->loop, &c->rio);
+	else if (pending <= OUT_LOW_WATER && !ev_is_active(&c->rio) && !c->closed)
+		ev_io_start(c->loop, &c->rio);
+	if (pending > 0) {
 		if (!ev_is_active(&c->wio))
 			ev_io_start(c->loop, &c->wio);
 		return;

@@ -22,8 +22,9 @@ struct method {
 };
 
 struct listener {
-	ev_io io;
-	char *path; /* unlinked on close; NULL for adopted fds */
+	ev_io io;	/* first: the watcher's address is the listener's */
+	ev_timer pause; /* out of fds: accept again after a moment */
+	char *path;	/* unlinked on close; NULL for adopted fds */
 	struct listener *next;
 };
 
@@ -404,12 +405,28 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* the listener stays readable: pause it rather than spin */
+				SLOG(s, TTRPC_LOG_ERROR, "ttrpc: accept: %s; pausing accepts for 100 ms",
+				     strerror(errno));
+				struct listener *l = (struct listener *)w;
+				ev_io_stop(s->loop, &l->io);
+				ev_timer_set(&l->pause, 0.1, 0.); /* an expired timer needs its delay again */
+				ev_timer_start(s->loop, &l->pause);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
 				SLOG(s, TTRPC_LOG_ERROR, "ttrpc: accept: %s", strerror(errno));
+			}
 			return;
 		}
 		add_conn(s, fd);
 	}
+}
+
+static void resume_accept(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct listener *l = w->data;
+	ev_io_start(loop, &l->io);
 }
 
 static int add_listener(ttrpc_server *s, int fd, const char *path)
@@ -426,6 +443,8 @@ static int add_listener(ttrpc_server *s, int fd, const char *path)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	ev_io_init(&l->io, on_accept, fd, EV_READ);
 	l->io.data = s;
+	ev_timer_init(&l->pause, resume_accept, 0.1, 0.);
+	l->pause.data = l;
 	ev_io_start(s->loop, &l->io);
 	l->next = s->listeners;
 	s->listeners = l;
@@ -499,6 +518,7 @@ static void close_listeners(ttrpc_server *s)
 		struct listener *l = s->listeners;
 		s->listeners = l->next;
 		ev_io_stop(s->loop, &l->io);
+		ev_timer_stop(s->loop, &l->pause);
 		close(l->io.fd);
 		if (l->path)
 			unlink(l->path);
