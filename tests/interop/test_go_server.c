@@ -383,7 +383,8 @@ Test(go_server, concurrent_async_calls)
 			s->want = (uint8_t *)strdup("slept");
 			s->want_len = 5;
 		} else {
-			s->want_len = (size_t)i * 1000;
+			/* a few large ones, so that frames are written in pieces */
+			s->want_len = i % 16 == 1 ? (1u << 20) + (size_t)i : (size_t)i * 1000;
 			s->want = malloc(s->want_len);
 			cr_assert_not_null(s->want);
 			fill_pattern(s->want, s->want_len, (unsigned)i);

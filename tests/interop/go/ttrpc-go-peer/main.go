@@ -370,6 +370,10 @@ func testConcurrent(p *peer) {
 			var err error
 			var got []byte
 			want := []byte(fmt.Sprintf("call-%d-", i) + strings.Repeat("x", i*97))
+			if i%16 == 1 {
+				// a few large ones, so that frames are written in pieces
+				want = pattern(1<<20+i, byte(i))
+			}
 			if i%4 == 0 {
 				// slow ones, so that answers come back out of order
 				got, err = p.call(ctx, testService, "Sleep", []byte(strconv.Itoa(200+i)))
