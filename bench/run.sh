@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Drive our C server and the Go ttrpc server (Debian's ttrpc 1.1.1) with the
 # same client (ttrpc-bench client) and print a markdown table with ratios.
-# Usage: bench/compare.sh [BUILD_DIR]   (default: build)
+# Usage: bench/run.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 build=${1:-build}
 bench=$build/bin/ttrpc-bench
 gopeer=$build/bin/ttrpc-go-peer
 for b in "$bench" "$gopeer"; do
-	[ -x "$b" ] || { echo "compare.sh: $b missing: build first (make build)" >&2; exit 1; }
+	[ -x "$b" ] || { echo "run.sh: $b missing: build first (make build)" >&2; exit 1; }
 done
 runs=${RUNS:-3}
 dir=$(mktemp -d)
@@ -29,7 +29,7 @@ start() { # name cmd...: start a server, wait for its "ready" line
 		grep -q ready "$dir/$name.out" 2>/dev/null && return 0
 		sleep 0.05
 	done
-	echo "compare.sh: $name did not start: $(cat "$dir/$name.out")" >&2
+	echo "run.sh: $name did not start: $(cat "$dir/$name.out")" >&2
 	exit 1
 }
 start c "$bench" server --socket "$dir/c.sock"
