@@ -240,6 +240,16 @@ static void status_done(const struct ttrpc_result *r, void *user)
 	b->done = 1;
 }
 
+Test(loopback, negative_timeout_is_refused)
+{
+	ttrpc_client *c = connect_client();
+	struct ttrpc_call_opts o = { .timeout_ns = -1 };
+	struct status_box b = { 0 };
+	cr_assert_eq(ttrpc_client_call(c, SVC, "Echo", NULL, 0, &o, status_done, &b), TTRPC_EINVAL);
+	cr_assert_eq(ttrpc_client_pending(c), 0);
+	ttrpc_client_free(c);
+}
+
 Test(loopback, client_gone_mid_call_orphans_the_server_call)
 {
 	ttrpc_client *c = connect_client();

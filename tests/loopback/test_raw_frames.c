@@ -543,3 +543,19 @@ Test(raw, out_of_fds_pauses_accept_without_spinning)
 	expect_echo(fd, 1, "back");
 	close(fd);
 }
+
+/* Go's client sends a negative timeout_nano when its context is expiring:
+ * that is a deadline already passed, not "no deadline" (regression). */
+Test(raw, negative_timeout_is_a_passed_deadline)
+{
+	int fd = dial();
+	struct pb b = request("Deadline", NULL, 0, -1000000);
+	send_frame(fd, (uint32_t)b.len, 1, 1, 0, b.p, b.len);
+	free(b.p);
+	struct reply r = read_reply(fd);
+	char text[32] = "";
+	memcpy(text, r.payload, r.len < 31 ? r.len : 31);
+	cr_assert_leq(atoll(text), -1000000, "remaining %s", text);
+	free(r.payload);
+	close(fd);
+}

@@ -170,7 +170,7 @@ size_t ttrpc_client_pending(const ttrpc_client *cl)
 int ttrpc_client_call(ttrpc_client *cl, const char *service, const char *method, const uint8_t *req, size_t req_len,
 		      const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user)
 {
-	if (!cl || !service || !method || !done || (!req && req_len))
+	if (!cl || !service || !method || !done || (!req && req_len) || (opts && opts->timeout_ns < 0))
 		return TTRPC_EINVAL;
 	if (cl->c.closed)
 		return TTRPC_ECLOSED;

@@ -253,7 +253,9 @@ static void on_request(struct ttrpc__session *ss, uint32_t stream_id, Ttrpc__Req
 	call->req = req;
 	call->cred = sc->cred;
 	call->have_cred = sc->have_cred;
-	if (req->timeout_nano > 0)
+	/* A negative timeout is a deadline already passed, as in Go (whose client
+	 * sends one when its context is just expiring). */
+	if (req->timeout_nano != 0)
 		call->deadline_ns = ttrpc_now_ns() + req->timeout_nano;
 	/* The stream table maps stream id -> call, for orphaning on close. */
 	ttrpc__streams_set(&sc->c.session.streams, stream_id, call);

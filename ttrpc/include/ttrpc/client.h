@@ -28,7 +28,7 @@ TTRPC_API void ttrpc_result_clear(struct ttrpc_result *result);
 
 /* Per-call options; a NULL pointer means none. */
 struct ttrpc_call_opts {
-	int64_t timeout_ns; /* 0 = no deadline; sent as timeout_nano, enforced locally */
+	int64_t timeout_ns; /* 0 = no deadline; sent as timeout_nano, enforced locally; < 0 is EINVAL */
 	const ttrpc_md *md; /* request metadata, copied at call time; may be NULL */
 };
 

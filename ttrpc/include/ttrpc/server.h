@@ -83,7 +83,7 @@ TTRPC_API const char *ttrpc_call_method(const ttrpc_call *call);
 TTRPC_API const ttrpc_md *ttrpc_call_metadata(const ttrpc_call *call);
 
 /* Absolute deadline on the ttrpc_now_ns() clock, from the request's
- * timeout_nano; 0 means none. */
+ * timeout_nano (a negative one is a deadline already passed); 0 means none. */
 TTRPC_API int64_t ttrpc_call_deadline_ns(const ttrpc_call *call);
 
 /* Credentials of the connected peer (SO_PEERCRED); TTRPC_ENOTFOUND if unknown. */
