@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "gen.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "names.h"
+#include "prelude.h"
+#include "sb.h"
+
+struct method {
+	const char *name;   /* proto name, the wire method name */
+	char *member;       /* handler struct member */
+	char *fn;           /* <prefix>_<snake> base of its functions */
+	char *upper;        /* upper-case snake name for the constant */
+	const char *in_full; /* ".pkg.Msg" */
+	const char *out_full;
+	char *in_type;      /* C type names of the backend */
+	char *out_type;
+	char *in_desc;      /* protobuf-c descriptor / nanopb fields macro */
+	char *out_desc;
+	bool streaming;
+	bool client_streaming;
+	bool server_streaming;
+};
+
+struct service {
+	const char *name;
+	char *wire;   /* "package.Service" */
+	char *prefix; /* "package_service" */
+	char *upper;
+	struct method *methods;
+	size_t n_methods;
+	size_t n_unary;
+};
+
+struct gen {
+	enum gen_backend backend;
+	const Google__Protobuf__FileDescriptorProto *file;
+	struct service *services;
+	size_t n_services;
+	char **idents; /* every identifier the output declares, to catch collisions */
+	size_t n_idents;
+	char *err;
+};
+
+static void fail(struct gen *g, char *msg)
+{
+	if (g->err)
+		free(msg);
+	else
+		g->err = msg;
+}
+
+/* Record an identifier of the output; two equal ones are an error. */
+static void claim(struct gen *g, char *ident)
+{
+	size_t i;
+
+	for (i = 0; i < g->n_idents; i++) {
+		if (strcmp(g->idents[i], ident) == 0) {
+			fail(g, xasprintf("%s: generated identifier '%s' would be defined twice; rename a service or "
+					  "method",
+					  g->file->name, ident));
+			free(ident);
+			return;
+		}
+	}
+	if (g->n_idents % 32 == 0) {
+		char **p = realloc(g->idents, (g->n_idents + 32) * sizeof(*p));
+
+		if (!p)
+			abort();
+		g->idents = p;
+	}
+	g->idents[g->n_idents++] = ident;
+}
+
+static char *type_name(const struct gen *g, const char *full)
+{
+	return g->backend == GEN_BACKEND_NANOPB ? names_nanopb_type(full) : names_pbc_type(full);
+}
+
+static char *desc_name(const struct gen *g, const char *full)
+{
+	char *base, *s;
+
+	if (g->backend == GEN_BACKEND_NANOPB) {
+		base = names_nanopb_type(full);
+		s = xasprintf("%s_fields", base);
+	} else {
+		base = names_pbc_lower(full);
+		s = xasprintf("%s__descriptor", base);
+	}
+	free(base);
+	return s;
+}
+
+static void method_init(struct gen *g, struct service *svc, struct method *m,
+			const Google__Protobuf__MethodDescriptorProto *md)
+{
+	char *snake;
+
+	m->name = md->name;
+	if (!md->name || !names_is_ident(md->name) || !md->input_type || !md->output_type ||
+	    md->input_type[0] != '.' || md->output_type[0] != '.') {
+		fail(g, xasprintf("%s: service %s: method '%s' has no valid name or fully-qualified types",
+				  g->file->name, svc->wire, md->name ? md->name : ""));
+		return;
+	}
+	snake = names_snake(md->name);
+	m->member = names_member(snake);
+	m->fn = xasprintf("%s_%s", svc->prefix, snake);
+	m->upper = names_upper(snake);
+	free(snake);
+	m->in_full = md->input_type;
+	m->out_full = md->output_type;
+	m->in_type = type_name(g, m->in_full);
+	m->out_type = type_name(g, m->out_full);
+	m->in_desc = desc_name(g, m->in_full);
+	m->out_desc = desc_name(g, m->out_full);
+	m->client_streaming = md->has_client_streaming && md->client_streaming;
+	m->server_streaming = md->has_server_streaming && md->server_streaming;
+	m->streaming = m->client_streaming || m->server_streaming;
+	if (!m->streaming)
+		svc->n_unary++;
+
+	claim(g, xasprintf("%s_METHOD_%s", svc->upper, m->upper));
+	if (m->streaming)
+		return;
+	claim(g, xasprintf("%s_respond", m->fn));
+	claim(g, xasprintf("%s_done_fn", m->fn));
+	claim(g, xasprintf("%s_call", m->fn));
+	claim(g, xasprintf("%s_call_sync", m->fn));
+	claim(g, xasprintf("%s__dispatch", m->fn));
+	claim(g, xasprintf("%s__done", m->fn));
+	claim(g, xasprintf("%s.%s", svc->prefix, m->member)); /* member names within the service */
+}
+
+static void service_init(struct gen *g, struct service *svc, const Google__Protobuf__ServiceDescriptorProto *sd)
+{
+	const char *pkg = g->file->package ? g->file->package : "";
+	size_t i;
+
+	svc->name = sd->name;
+	if (!sd->name || !names_is_ident(sd->name)) {
+		fail(g, xasprintf("%s: a service has no valid name", g->file->name));
+		return;
+	}
+	svc->wire = *pkg ? xasprintf("%s.%s", pkg, sd->name) : xstrdup(sd->name);
+	svc->prefix = names_prefix(pkg, sd->name);
+	svc->upper = names_upper(svc->prefix);
+	claim(g, xasprintf("%s_SERVICE", svc->upper));
+	claim(g, xasprintf("%s_handlers", svc->prefix));
+	claim(g, xasprintf("%s_service", svc->prefix));
+	claim(g, xasprintf("%s_register", svc->prefix));
+	svc->methods = calloc(sd->n_method ? sd->n_method : 1, sizeof(*svc->methods));
+	if (!svc->methods)
+		abort();
+	svc->n_methods = sd->n_method;
+	for (i = 0; i < sd->n_method; i++)
+		method_init(g, svc, &svc->methods[i], sd->method[i]);
+}
+
+static void gen_free(struct gen *g)
+{
+	size_t i, j;
+
+	for (i = 0; i < g->n_services; i++) {
+		struct service *svc = &g->services[i];
+
+		for (j = 0; j < svc->n_methods; j++) {
+			struct method *m = &svc->methods[j];
+
+			free(m->member);
+			free(m->fn);
+			free(m->upper);
+			free(m->in_type);
+			free(m->out_type);
+			free(m->in_desc);
+			free(m->out_desc);
+		}
+		free(svc->methods);
+		free(svc->wire);
+		free(svc->prefix);
+		free(svc->upper);
+	}
+	free(g->services);
+	for (i = 0; i < g->n_idents; i++)
+		free(g->idents[i]);
+	free(g->idents);
+}
+
+static const char *streaming_kind(const struct method *m)
+{
+	if (m->client_streaming && m->server_streaming)
+		return "bidirectional streaming";
+	return m->client_streaming ? "client streaming" : "server streaming";
+}
+
+static void emit_rpc_comment(struct sb *out, const char *indent, const struct method *m)
+{
+	sb_printf(out, "%s/* rpc %s(%s%s) returns (%s%s) */\n", indent, m->name, m->client_streaming ? "stream " : "",
+		  m->in_full + 1, m->server_streaming ? "stream " : "", m->out_full + 1);
+}
+
+/* The declarations of one service in the header. */
+static void emit_header_service(const struct gen *g, struct sb *h, const struct service *svc)
+{
+	bool pbc = g->backend == GEN_BACKEND_PROTOBUF_C;
+	size_t i;
+
+	sb_printf(h, "/* ---- service %s ---- */\n\n", svc->wire);
+	sb_printf(h, "#define %s_SERVICE \"%s\"\n", svc->upper, svc->wire);
+	for (i = 0; i < svc->n_methods; i++)
+		sb_printf(h, "#define %s_METHOD_%s \"%s\"\n", svc->upper, svc->methods[i].upper, svc->methods[i].name);
+	sb_puts(h, "\n");
+	for (i = 0; i < svc->n_methods; i++) {
+		const struct method *m = &svc->methods[i];
+
+		if (!m->streaming)
+			continue;
+		emit_rpc_comment(h, "", m);
+		sb_printf(h, "/* %s: %s method, skipped: protoc-gen-ttrpc-c does not generate streaming stubs yet. */\n\n",
+			  m->name, streaming_kind(m));
+	}
+	if (!svc->n_unary)
+		return;
+
+	sb_printf(h,
+		  "/* Server side. Each handler gets the call and the decoded request, which\n"
+		  " * is valid only until the handler returns (copy what a later answer\n"
+		  " * needs). The handler answers the call exactly once, now or from a later\n"
+		  " * loop iteration, with the method's _respond function or with\n"
+		  " * ttrpc_call_respond_error(). A NULL handler answers UNIMPLEMENTED; a\n"
+		  " * request that cannot be decoded is answered INVALID_ARGUMENT. */\n"
+		  "struct %s_handlers {\n",
+		  svc->prefix);
+	for (i = 0; i < svc->n_methods; i++) {
+		const struct method *m = &svc->methods[i];
+
+		if (m->streaming)
+			continue;
+		emit_rpc_comment(h, "\t", m);
+		sb_printf(h, "\tvoid (*%s)(ttrpc_call *call, const %s *req, void *user);\n", m->member, m->in_type);
+	}
+	sb_puts(h, "};\n\n");
+	sb_printf(h,
+		  "/* One registration of the service: the handler table (not copied) and\n"
+		  " * the user pointer passed to every handler. Both must stay valid while\n"
+		  " * the server may dispatch calls. */\n"
+		  "struct %s_service {\n"
+		  "\tconst struct %s_handlers *handlers;\n"
+		  "\tvoid *user;\n"
+		  "};\n\n",
+		  svc->prefix, svc->prefix);
+	sb_printf(h,
+		  "/* Register every method of %s on server. Returns 0 or a\n"
+		  " * TTRPC_E* code (TTRPC_EEXIST: a method is registered already). */\n"
+		  "int %s_register(ttrpc_server *server,\n\t\tconst struct %s_service *service);\n\n",
+		  svc->wire, svc->prefix, svc->prefix);
+
+	for (i = 0; i < svc->n_methods; i++) {
+		const struct method *m = &svc->methods[i];
+
+		if (m->streaming)
+			continue;
+		emit_rpc_comment(h, "", m);
+		sb_printf(h,
+			  "/* Answer call with resp (NULL: the empty message); frees the call. Returns\n"
+			  " * what ttrpc_call_respond() returns; when resp cannot be encoded the peer\n"
+			  " * gets an error status and a TTRPC_E* code is returned. */\n"
+			  "int %s_respond(ttrpc_call *call, const %s *resp);\n",
+			  m->fn, m->out_type);
+		sb_printf(h,
+			  "/* Completion of an async call: resp is the decoded response when\n"
+			  " * status->code is TTRPC_CODE_OK, else NULL; both are valid only during\n"
+			  " * the callback. */\n"
+			  "typedef void (*%s_done_fn)(const struct ttrpc_result *status, const %s *resp,\n"
+			  "\t\tvoid *user);\n",
+			  m->fn, m->out_type);
+		sb_printf(h,
+			  "/* Async call (req NULL: the empty message). done runs exactly once from\n"
+			  " * the client's loop. Returns 0, or a TTRPC_E* code and done never runs. */\n"
+			  "int %s_call(ttrpc_client *client, const %s *req,\n"
+			  "\t\tconst struct ttrpc_call_opts *opts, %s_done_fn done, void *user);\n",
+			  m->fn, m->in_type, m->fn);
+		if (pbc)
+			sb_printf(h,
+				  "/* Blocking call; returns the status code. On TTRPC_CODE_OK *resp is the\n"
+				  " * decoded response, else NULL; free it with\n"
+				  " * protobuf_c_message_free_unpacked(&resp->base, NULL). status (may be NULL) receives code and message;\n"
+				  " * release it with ttrpc_result_clear(). */\n"
+				  "int %s_call_sync(ttrpc_client *client, const %s *req,\n"
+				  "\t\tconst struct ttrpc_call_opts *opts, %s **resp, struct ttrpc_result *status);\n\n",
+				  m->fn, m->in_type, m->out_type);
+		else
+			sb_printf(h,
+				  "/* Blocking call; returns the status code. The response is decoded into\n"
+				  " * *resp, which the caller initialized (e.g. with _init_zero, or with\n"
+				  " * callbacks set). status (may be NULL) receives code and message;\n"
+				  " * release it with ttrpc_result_clear(). */\n"
+				  "int %s_call_sync(ttrpc_client *client, const %s *req,\n"
+				  "\t\tconst struct ttrpc_call_opts *opts, %s *resp, struct ttrpc_result *status);\n\n",
+				  m->fn, m->in_type, m->out_type);
+	}
+}
+
+static void emit_dispatch(const struct gen *g, struct sb *c, const struct service *svc, const struct method *m)
+{
+	sb_printf(c,
+		  "static void %s__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len, void *user)\n"
+		  "{\n"
+		  "\tconst struct %s_service *service = user;\n",
+		  m->fn, svc->prefix);
+	if (g->backend == GEN_BACKEND_PROTOBUF_C) {
+		sb_printf(c,
+			  "\tProtobufCMessage *req;\n\n"
+			  "\tif (!service->handlers->%s) {\n"
+			  "\t\tttrpc_c_unimplemented(call);\n"
+			  "\t\treturn;\n"
+			  "\t}\n"
+			  "\treq = ttrpc_c_decode_request(call, &%s, buf, len);\n"
+			  "\tif (!req)\n"
+			  "\t\treturn;\n"
+			  "\tservice->handlers->%s(call, (const %s *)req, service->user);\n"
+			  "\tprotobuf_c_message_free_unpacked(req, NULL);\n"
+			  "}\n\n",
+			  m->member, m->in_desc, m->member, m->in_type);
+	} else {
+		sb_printf(c,
+			  "\t%s req = %s_init_zero;\n\n"
+			  "\tif (!service->handlers->%s) {\n"
+			  "\t\tttrpc_c_unimplemented(call);\n"
+			  "\t\treturn;\n"
+			  "\t}\n"
+			  "\tif (!ttrpc_c_decode_request(call, %s, &req, \"%s\", buf, len))\n"
+			  "\t\treturn;\n"
+			  "\tservice->handlers->%s(call, &req, service->user);\n"
+			  "\tttrpc_c_release(%s, &req);\n"
+			  "}\n\n",
+			  m->in_type, m->in_type, m->member, m->in_desc, m->in_full + 1, m->member, m->in_desc);
+	}
+}
+
+static void emit_client(const struct gen *g, struct sb *c, const struct service *svc, const struct method *m)
+{
+	if (g->backend == GEN_BACKEND_PROTOBUF_C) {
+		sb_printf(c,
+			  "int %s_respond(ttrpc_call *call, const %s *resp)\n"
+			  "{\n"
+			  "\treturn ttrpc_c_respond(call, resp ? &resp->base : NULL);\n"
+			  "}\n\n",
+			  m->fn, m->out_type);
+		sb_printf(c,
+			  "static void %s__done(const struct ttrpc_result *result, void *user)\n"
+			  "{\n"
+			  "\tstruct ttrpc_c_pending pending = ttrpc_c_pending_take(user);\n"
+			  "\tstruct ttrpc_result status = *result;\n"
+			  "\tProtobufCMessage *resp = ttrpc_c_decode_response(&status, &%s);\n\n"
+			  "\t((%s_done_fn)pending.done)(&status, (const %s *)resp, pending.user);\n"
+			  "\tif (resp)\n"
+			  "\t\tprotobuf_c_message_free_unpacked(resp, NULL);\n"
+			  "}\n\n",
+			  m->fn, m->out_desc, m->fn, m->out_type);
+		sb_printf(c,
+			  "int %s_call(ttrpc_client *client, const %s *req,\n"
+			  "\t\tconst struct ttrpc_call_opts *opts, %s_done_fn done, void *user)\n"
+			  "{\n"
+			  "\treturn ttrpc_c_call(client, %s_SERVICE, %s_METHOD_%s, req ? &req->base : NULL, opts, %s__done,\n"
+			  "\t\t\t    (void (*)(void))done, user);\n"
+			  "}\n\n",
+			  m->fn, m->in_type, m->fn, svc->upper, svc->upper, m->upper, m->fn);
+		sb_printf(c,
+			  "int %s_call_sync(ttrpc_client *client, const %s *req,\n"
+			  "\t\tconst struct ttrpc_call_opts *opts, %s **resp, struct ttrpc_result *status)\n"
+			  "{\n"
+			  "\tProtobufCMessage *msg;\n"
+			  "\tint code = ttrpc_c_call_sync(client, %s_SERVICE, %s_METHOD_%s, req ? &req->base : NULL, opts,\n"
+			  "\t\t\t\t     &%s, &msg, status);\n\n"
+			  "\t*resp = (%s *)msg;\n"
+			  "\treturn code;\n"
+			  "}\n\n",
+			  m->fn, m->in_type, m->out_type, svc->upper, svc->upper, m->upper, m->out_desc, m->out_type);
+		return;
+	}
+	sb_printf(c,
+		  "int %s_respond(ttrpc_call *call, const %s *resp)\n"
+		  "{\n"
+		  "\treturn ttrpc_c_respond(call, %s, resp);\n"
+		  "}\n\n",
+		  m->fn, m->out_type, m->out_desc);
+	sb_printf(c,
+		  "static void %s__done(const struct ttrpc_result *result, void *user)\n"
+		  "{\n"
+		  "\tstruct ttrpc_c_pending pending = ttrpc_c_pending_take(user);\n"
+		  "\tstruct ttrpc_result status = *result;\n"
+		  "\t%s resp = %s_init_zero;\n"
+		  "\tbool ok = ttrpc_c_decode_response(&status, %s, &resp);\n\n"
+		  "\t((%s_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);\n"
+		  "\tif (ok)\n"
+		  "\t\tttrpc_c_release(%s, &resp);\n"
+		  "}\n\n",
+		  m->fn, m->out_type, m->out_type, m->out_desc, m->fn, m->out_desc);
+	sb_printf(c,
+		  "int %s_call(ttrpc_client *client, const %s *req,\n"
+		  "\t\tconst struct ttrpc_call_opts *opts, %s_done_fn done, void *user)\n"
+		  "{\n"
+		  "\treturn ttrpc_c_call(client, %s_SERVICE, %s_METHOD_%s, %s, req, opts, %s__done, (void (*)(void))done,\n"
+		  "\t\t\t    user);\n"
+		  "}\n\n",
+		  m->fn, m->in_type, m->fn, svc->upper, svc->upper, m->upper, m->in_desc, m->fn);
+	sb_printf(c,
+		  "int %s_call_sync(ttrpc_client *client, const %s *req,\n"
+		  "\t\tconst struct ttrpc_call_opts *opts, %s *resp, struct ttrpc_result *status)\n"
+		  "{\n"
+		  "\treturn ttrpc_c_call_sync(client, %s_SERVICE, %s_METHOD_%s, %s, req, opts, %s, resp, status);\n"
+		  "}\n\n",
+		  m->fn, m->in_type, m->out_type, svc->upper, svc->upper, m->upper, m->in_desc, m->out_desc);
+}
+
+static void emit_source_service(const struct gen *g, struct sb *c, const struct service *svc)
+{
+	size_t i;
+
+	if (!svc->n_unary)
+		return;
+	sb_printf(c, "/* ---- service %s ---- */\n\n", svc->wire);
+	for (i = 0; i < svc->n_methods; i++)
+		if (!svc->methods[i].streaming)
+			emit_dispatch(g, c, svc, &svc->methods[i]);
+	sb_printf(c,
+		  "int %s_register(ttrpc_server *server,\n\t\tconst struct %s_service *service)\n"
+		  "{\n"
+		  "\tint rc;\n\n"
+		  "\tif (!server || !service || !service->handlers)\n"
+		  "\t\treturn TTRPC_EINVAL;\n",
+		  svc->prefix, svc->prefix);
+	for (i = 0; i < svc->n_methods; i++) {
+		const struct method *m = &svc->methods[i];
+
+		if (m->streaming)
+			continue;
+		sb_printf(c,
+			  "\trc = ttrpc_server_register(server, %s_SERVICE, %s_METHOD_%s, %s__dispatch, (void *)service);\n"
+			  "\tif (rc < 0)\n"
+			  "\t\treturn rc;\n",
+			  svc->upper, svc->upper, m->upper, m->fn);
+	}
+	sb_puts(c, "\treturn 0;\n}\n\n");
+	for (i = 0; i < svc->n_methods; i++)
+		if (!svc->methods[i].streaming)
+			emit_client(g, c, svc, &svc->methods[i]);
+}
+
+static const char *backend_name(enum gen_backend backend)
+{
+	return backend == GEN_BACKEND_NANOPB ? "nanopb" : "protobuf-c";
+}
+
+static void emit_banner(const struct gen *g, struct sb *out)
+{
+	sb_printf(out,
+		  "/* Code generated by protoc-gen-ttrpc-c from %s (backend %s). DO NOT EDIT. */\n"
+		  "/* Edit the .proto file instead; this file is regenerated at build time. */\n\n",
+		  g->file->name, backend_name(g->backend));
+}
+
+static char *emit_header(const struct gen *g, const char *base)
+{
+	struct sb h = { 0 };
+	char *guard = names_guard(g->file->name);
+	size_t i;
+
+	emit_banner(g, &h);
+	sb_printf(&h, "#ifndef %s\n#define %s\n\n", guard, guard);
+	sb_puts(&h, "#include <ttrpc/client.h>\n#include <ttrpc/server.h>\n\n");
+	sb_printf(&h, "#include \"%s%s\"\n\n", base, g->backend == GEN_BACKEND_NANOPB ? ".pb.h" : ".pb-c.h");
+	sb_puts(&h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+	for (i = 0; i < g->n_services; i++)
+		emit_header_service(g, &h, &g->services[i]);
+	sb_printf(&h, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
+	free(guard);
+	return sb_take(&h);
+}
+
+static char *emit_source(const struct gen *g, const char *base)
+{
+	struct sb c = { 0 };
+	size_t i, n_unary = 0;
+
+	for (i = 0; i < g->n_services; i++)
+		n_unary += g->services[i].n_unary;
+	emit_banner(g, &c);
+	sb_printf(&c, "#include \"%s.ttrpc-c.h\"\n\n", base);
+	if (!n_unary) {
+		sb_puts(&c, "/* Only streaming methods here: nothing to generate yet. */\n");
+		return sb_take(&c);
+	}
+	sb_puts(&c, "#include <stdbool.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
+	if (g->backend == GEN_BACKEND_NANOPB)
+		sb_puts(&c, "#include <pb_decode.h>\n#include <pb_encode.h>\n\n");
+	sb_puts(&c, prelude_common);
+	sb_puts(&c, g->backend == GEN_BACKEND_NANOPB ? prelude_nanopb : prelude_protobuf_c);
+	for (i = 0; i < g->n_services; i++)
+		emit_source_service(g, &c, &g->services[i]);
+	/* One trailing newline, not two. */
+	if (c.len >= 2 && c.data[c.len - 1] == '\n' && c.data[c.len - 2] == '\n')
+		c.data[--c.len] = '\0';
+	return sb_take(&c);
+}
+
+int gen_generate(const Google__Protobuf__FileDescriptorProto *file, enum gen_backend backend, struct gen_file out[2],
+		 char **err)
+{
+	struct gen g = { .backend = backend, .file = file };
+	char *base;
+	size_t i;
+
+	*err = NULL;
+	if (!file->n_service)
+		return 0;
+	if (!file->name) {
+		*err = xstrdup("a file without a name");
+		return -1;
+	}
+	g.services = calloc(file->n_service, sizeof(*g.services));
+	if (!g.services)
+		abort();
+	g.n_services = file->n_service;
+	for (i = 0; i < file->n_service; i++)
+		service_init(&g, &g.services[i], file->service[i]);
+	if (g.err) {
+		*err = g.err;
+		gen_free(&g);
+		return -1;
+	}
+	base = names_strip_proto(file->name);
+	out[0].name = xasprintf("%s.ttrpc-c.h", base);
+	out[0].content = emit_header(&g, base);
+	out[1].name = xasprintf("%s.ttrpc-c.c", base);
+	out[1].content = emit_source(&g, base);
+	free(base);
+	gen_free(&g);
+	return 2;
+}
