@@ -6,11 +6,10 @@
 #   find_package(ttrpc REQUIRED)  + target_link_libraries(x ttrpc::ttrpc)
 #   pkg-config --cflags --libs ttrpc
 #
-# Extending the package (e.g. codegen): install executables into the same export
-# set (install(TARGETS protoc-gen-ttrpc-c EXPORT ttrpcTargets RUNTIME DESTINATION
-# ${CMAKE_INSTALL_BINDIR})) so they appear as ttrpc::<name>, and put CMake helper
-# functions in codegen/ttrpcGenerate.cmake: it is installed next to
-# ttrpcConfig.cmake, which includes it when present.
+# Extending the package: ttrpcConfig.cmake includes ttrpcGenerate.cmake when it
+# is installed next to it (${TTRPC_INSTALL_CMAKEDIR}); codegen/CMakeLists.txt
+# installs cmake/TtrpcGenerate.cmake there (ttrpc_generate()). Targets added to
+# the ttrpcTargets export set appear to consumers as ttrpc::<name>.
 include(CMakePackageConfigHelpers)
 
 set(TTRPC_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/ttrpc)
@@ -30,9 +29,6 @@ write_basic_package_version_file(${_ttrpc_pkg_dir}/ttrpcConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${_ttrpc_pkg_dir}/ttrpcConfig.cmake ${_ttrpc_pkg_dir}/ttrpcConfigVersion.cmake
   DESTINATION ${TTRPC_INSTALL_CMAKEDIR})
-if(EXISTS ${PROJECT_SOURCE_DIR}/codegen/ttrpcGenerate.cmake)
-  install(FILES ${PROJECT_SOURCE_DIR}/codegen/ttrpcGenerate.cmake DESTINATION ${TTRPC_INSTALL_CMAKEDIR})
-endif()
 
 # pkg-config: paths relative to the .pc file, so that an install with
 # `cmake --install --prefix` or DESTDIR stays usable wherever it lands.
