@@ -10,15 +10,15 @@
 #include "sb.h"
 
 struct method {
-	const char *name;   /* proto name, the wire method name */
-	char *member;       /* handler struct member */
-	char *fn;           /* <prefix>_<snake> base of its functions */
-	char *upper;        /* upper-case snake name for the constant */
+	const char *name;    /* proto name, the wire method name */
+	char *member;	     /* handler struct member */
+	char *fn;	     /* <prefix>_<snake> base of its functions */
+	char *upper;	     /* upper-case snake name for the constant */
 	const char *in_full; /* ".pkg.Msg" */
 	const char *out_full;
-	char *in_type;      /* C type names of the backend */
+	char *in_type; /* C type names of the backend */
 	char *out_type;
-	char *in_desc;      /* protobuf-c descriptor / nanopb fields macro */
+	char *in_desc; /* protobuf-c descriptor / nanopb fields macro */
 	char *out_desc;
 	bool streaming;
 	bool client_streaming;
@@ -103,8 +103,8 @@ static void method_init(struct gen *g, struct service *svc, struct method *m,
 	char *snake;
 
 	m->name = md->name;
-	if (!md->name || !names_is_ident(md->name) || !md->input_type || !md->output_type ||
-	    md->input_type[0] != '.' || md->output_type[0] != '.') {
+	if (!md->name || !names_is_ident(md->name) || !md->input_type || !md->output_type || md->input_type[0] != '.' ||
+	    md->output_type[0] != '.') {
 		fail(g, xasprintf("%s: service %s: method '%s' has no valid name or fully-qualified types",
 				  g->file->name, svc->wire, md->name ? md->name : ""));
 		return;
@@ -222,7 +222,8 @@ static void emit_header_service(const struct gen *g, struct sb *h, const struct 
 		if (!m->streaming)
 			continue;
 		emit_rpc_comment(h, "", m);
-		sb_printf(h, "/* %s: %s method, skipped: protoc-gen-ttrpc-c does not generate streaming stubs yet. */\n\n",
+		sb_printf(h,
+			  "/* %s: %s method, skipped: protoc-gen-ttrpc-c does not generate streaming stubs yet. */\n\n",
 			  m->name, streaming_kind(m));
 	}
 	if (!svc->n_unary)
@@ -287,14 +288,15 @@ static void emit_header_service(const struct gen *g, struct sb *h, const struct 
 			  "\t\tconst struct ttrpc_call_opts *opts, %s_done_fn done, void *user);\n",
 			  m->fn, m->in_type, m->fn);
 		if (pbc)
-			sb_printf(h,
-				  "/* Blocking call; returns the status code. On TTRPC_CODE_OK *resp is the\n"
-				  " * decoded response, else NULL; free it with\n"
-				  " * protobuf_c_message_free_unpacked(&resp->base, NULL). status (may be NULL) receives code and message;\n"
-				  " * release it with ttrpc_result_clear(). */\n"
-				  "int %s_call_sync(ttrpc_client *client, const %s *req,\n"
-				  "\t\tconst struct ttrpc_call_opts *opts, %s **resp, struct ttrpc_result *status);\n\n",
-				  m->fn, m->in_type, m->out_type);
+			sb_printf(
+				h,
+				"/* Blocking call; returns the status code. On TTRPC_CODE_OK *resp is the\n"
+				" * decoded response, else NULL; free it with\n"
+				" * protobuf_c_message_free_unpacked(&resp->base, NULL). status (may be NULL) receives code and message;\n"
+				" * release it with ttrpc_result_clear(). */\n"
+				"int %s_call_sync(ttrpc_client *client, const %s *req,\n"
+				"\t\tconst struct ttrpc_call_opts *opts, %s **resp, struct ttrpc_result *status);\n\n",
+				m->fn, m->in_type, m->out_type);
 		else
 			sb_printf(h,
 				  "/* Blocking call; returns the status code. The response is decoded into\n"
@@ -310,7 +312,8 @@ static void emit_header_service(const struct gen *g, struct sb *h, const struct 
 static void emit_dispatch(const struct gen *g, struct sb *c, const struct service *svc, const struct method *m)
 {
 	sb_printf(c,
-		  "static void %s__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len, void *user)\n"
+		  "static void %s__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,\n"
+		  "\t\tvoid *user)\n"
 		  "{\n"
 		  "\tconst struct %s_service *service = user;\n",
 		  m->fn, svc->prefix);
@@ -335,7 +338,8 @@ static void emit_dispatch(const struct gen *g, struct sb *c, const struct servic
 			  "\t\tttrpc_c_unimplemented(call);\n"
 			  "\t\treturn;\n"
 			  "\t}\n"
-			  "\tif (!ttrpc_c_decode_request(call, %s, &req, \"%s\", buf, len))\n"
+			  "\tif (!ttrpc_c_decode_request(call, %s, &req,\n"
+			  "\t\t\t\t    \"%s\", buf, len))\n"
 			  "\t\treturn;\n"
 			  "\tservice->handlers->%s(call, &req, service->user);\n"
 			  "\tttrpc_c_release(%s, &req);\n"
@@ -368,8 +372,8 @@ static void emit_client(const struct gen *g, struct sb *c, const struct service 
 			  "int %s_call(ttrpc_client *client, const %s *req,\n"
 			  "\t\tconst struct ttrpc_call_opts *opts, %s_done_fn done, void *user)\n"
 			  "{\n"
-			  "\treturn ttrpc_c_call(client, %s_SERVICE, %s_METHOD_%s, req ? &req->base : NULL, opts, %s__done,\n"
-			  "\t\t\t    (void (*)(void))done, user);\n"
+			  "\treturn ttrpc_c_call(client, %s_SERVICE, %s_METHOD_%s,\n"
+			  "\t\t\t    req ? &req->base : NULL, opts, %s__done, (void (*)(void))done, user);\n"
 			  "}\n\n",
 			  m->fn, m->in_type, m->fn, svc->upper, svc->upper, m->upper, m->fn);
 		sb_printf(c,
@@ -377,8 +381,8 @@ static void emit_client(const struct gen *g, struct sb *c, const struct service 
 			  "\t\tconst struct ttrpc_call_opts *opts, %s **resp, struct ttrpc_result *status)\n"
 			  "{\n"
 			  "\tProtobufCMessage *msg;\n"
-			  "\tint code = ttrpc_c_call_sync(client, %s_SERVICE, %s_METHOD_%s, req ? &req->base : NULL, opts,\n"
-			  "\t\t\t\t     &%s, &msg, status);\n\n"
+			  "\tint code = ttrpc_c_call_sync(client, %s_SERVICE, %s_METHOD_%s,\n"
+			  "\t\t\t\t     req ? &req->base : NULL, opts, &%s, &msg, status);\n\n"
 			  "\t*resp = (%s *)msg;\n"
 			  "\treturn code;\n"
 			  "}\n\n",
@@ -407,15 +411,16 @@ static void emit_client(const struct gen *g, struct sb *c, const struct service 
 		  "int %s_call(ttrpc_client *client, const %s *req,\n"
 		  "\t\tconst struct ttrpc_call_opts *opts, %s_done_fn done, void *user)\n"
 		  "{\n"
-		  "\treturn ttrpc_c_call(client, %s_SERVICE, %s_METHOD_%s, %s, req, opts, %s__done, (void (*)(void))done,\n"
-		  "\t\t\t    user);\n"
+		  "\treturn ttrpc_c_call(client, %s_SERVICE, %s_METHOD_%s,\n"
+		  "\t\t\t    %s, req, opts, %s__done, (void (*)(void))done, user);\n"
 		  "}\n\n",
 		  m->fn, m->in_type, m->fn, svc->upper, svc->upper, m->upper, m->in_desc, m->fn);
 	sb_printf(c,
 		  "int %s_call_sync(ttrpc_client *client, const %s *req,\n"
 		  "\t\tconst struct ttrpc_call_opts *opts, %s *resp, struct ttrpc_result *status)\n"
 		  "{\n"
-		  "\treturn ttrpc_c_call_sync(client, %s_SERVICE, %s_METHOD_%s, %s, req, opts, %s, resp, status);\n"
+		  "\treturn ttrpc_c_call_sync(client, %s_SERVICE, %s_METHOD_%s,\n"
+		  "\t\t\t\t %s, req, opts, %s, resp, status);\n"
 		  "}\n\n",
 		  m->fn, m->in_type, m->out_type, svc->upper, svc->upper, m->upper, m->in_desc, m->out_desc);
 }
@@ -443,7 +448,8 @@ static void emit_source_service(const struct gen *g, struct sb *c, const struct 
 		if (m->streaming)
 			continue;
 		sb_printf(c,
-			  "\trc = ttrpc_server_register(server, %s_SERVICE, %s_METHOD_%s, %s__dispatch, (void *)service);\n"
+			  "\trc = ttrpc_server_register(server, %s_SERVICE, %s_METHOD_%s,\n"
+			  "\t\t\t\t   %s__dispatch, (void *)service);\n"
 			  "\tif (rc < 0)\n"
 			  "\t\treturn rc;\n",
 			  svc->upper, svc->upper, m->upper, m->fn);

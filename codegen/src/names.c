@@ -26,7 +26,7 @@ char *names_snake(const char *name)
 		char c = name[i];
 
 		if (is_upper(c) && i > 0 && name[i - 1] != '_' &&
-		    (is_lower_or_digit(name[i - 1]) || (is_upper(name[i - 1]) && is_lower_or_digit(name[i + 1])) ))
+		    (is_lower_or_digit(name[i - 1]) || (is_upper(name[i - 1]) && is_lower_or_digit(name[i + 1]))))
 			sb_puts(&sb, "_");
 		sb_printf(&sb, "%c", (char)tolower((unsigned char)c));
 	}
@@ -73,12 +73,12 @@ char *names_upper(const char *name)
 /* C11 keywords, plus lower-case names the standard headers we include may
  * define as macros. */
 static const char *const reserved[] = {
-	"auto",	    "break",	"case",	    "char",   "const",	  "continue", "default",  "do",	    "double",
-	"else",	    "enum",	"extern",   "float",  "for",	  "goto",     "if",	  "inline", "int",
-	"long",	    "register", "restrict", "return", "short",	  "signed",   "sizeof",	  "static", "struct",
-	"switch",   "typedef",	"union",    "unsigned", "void",	  "volatile", "while",	  "bool",   "true",
-	"false",    "errno",	"assert",   "linux",  "unix",	  "offsetof", "alignas",  "alignof", "noreturn",
-	"static_assert", "complex", "imaginary", "thread_local", NULL,
+	"auto",		 "break",    "case",	  "char",	  "const", "continue", "default", "do",	     "double",
+	"else",		 "enum",     "extern",	  "float",	  "for",   "goto",     "if",	  "inline",  "int",
+	"long",		 "register", "restrict",  "return",	  "short", "signed",   "sizeof",  "static",  "struct",
+	"switch",	 "typedef",  "union",	  "unsigned",	  "void",  "volatile", "while",	  "bool",    "true",
+	"false",	 "errno",    "assert",	  "linux",	  "unix",  "offsetof", "alignas", "alignof", "noreturn",
+	"static_assert", "complex",  "imaginary", "thread_local", NULL,
 };
 
 char *names_member(const char *snake)

@@ -338,8 +338,8 @@ Test(echo, deferred_respond)
 
 	SET_TEXT(&req, "later");
 	req.seq = 1;
-	cr_assert_eq(echo_sync(ttrpc_test_echo_echo_later_call_sync, &req, text, &seq, &status), TTRPC_CODE_OK,
-		     "%s", status.message);
+	cr_assert_eq(echo_sync(ttrpc_test_echo_echo_later_call_sync, &req, text, &seq, &status), TTRPC_CODE_OK, "%s",
+		     status.message);
 	cr_assert_eq(counts.later, 1);
 	cr_assert_eq(counts.later_answered, 1);
 	cr_assert_str_eq(text, "later");
