@@ -52,7 +52,7 @@ demo: deps build
 
 bench: deps build
 	@test -x bench/run.sh || { echo "make bench: bench/run.sh is missing" >&2; exit 1; }
-	BUILD_DIR=$(BUILD) bench/run.sh
+	bench/run.sh $(BUILD)
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
