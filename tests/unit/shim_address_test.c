@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "address.h"
+#include "shim/address.h"
 
 static char tmpdir[64];
 

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "flags.h"
+#include "shim/flags.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ids.h"
+#include "shim/ids.h"
 
 Test(shim_ids, accepts_containerd_identifiers)
 {

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "shim/log.h"
 
 static char tmpdir[64];
 static char fifo[128];

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mount.h"
+#include "shim/mount.h"
 
 static char base[64];
 static char p_lower[96], p_upper[96], p_work[96], p_rootfs[96];

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "oci.h"
+#include "shim/oci.h"
 
 static char bundle[64];
 

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reaper.h"
+#include "shim/reaper.h"
 
 struct seen {
 	int calls;

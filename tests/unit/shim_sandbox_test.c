@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sandbox.h"
+#include "shim/sandbox.h"
 
 /* Every combination of the three grouping annotations for container "c1":
  * absent, a value, or empty; expected mode (0 = INVALID_ARGUMENT) and group id. */
