@@ -48,7 +48,6 @@ TOML
 	PATH="$path" containerd --root "$E2E_DIR/root" --state "$E2E_DIR/state" --address "$E2E_SOCK" \
 		--config "$E2E_DIR/config.toml" >"$E2E_DIR/containerd.log" 2>&1 &
 	E2E_CONTAINERD_PID=$!
-
 	for _ in $(seq 1 200); do
 		if ctr -a "$E2E_SOCK" version >/dev/null 2>&1; then
 			e2e_log "containerd ready (pid $E2E_CONTAINERD_PID, $E2E_SOCK)"
