@@ -24,7 +24,7 @@ gen=$(find "$prefix" -name ttrpcGenerate.cmake)
 [ -n "$gen" ] || { echo "ttrpcGenerate.cmake not installed" >&2; exit 1; }
 
 # PATH without the build tree: the plugin must be found next to ttrpcGenerate.cmake.
-cmake -S "$consumer" -B "$tmp/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+cmake -S "$consumer" -B "$tmp/build" -DCMAKE_C_FLAGS="${CONSUMER_CFLAGS:-}" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
 	>"$tmp/cmake.log" || { cat "$tmp/cmake.log"; exit 1; }
 found=$(sed -n 's/^TTRPC_PROTOC_GEN_TTRPC_C:FILEPATH=//p' "$tmp/build/CMakeCache.txt")
 [ "$(realpath "$found")" = "$(realpath "$plugin")" ] ||
