@@ -9,7 +9,7 @@ PACKAGES=(
 	# build
 	build-essential cmake pkg-config git clang clang-format libclang-rt-14-dev
 	# libraries
-	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev nanopb
+	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev libprotoc-dev nanopb libnanopb-dev
 	libev-dev libssl-dev libjansson-dev
 	# tests and test peers
 	libcriterion-dev valgrind containerd runc crun busybox-static

@@ -26,11 +26,11 @@ int shim_path_clean(const char *in, char *out, size_t out_size)
 	bool rooted = n > 0 && in[0] == '/';
 
 #define IS_SEP(i) (in[i] == '/')
-#define APPEND(c)                                \
-	do {                                     \
-		if (w + 1 >= out_size)           \
-			return -ENAMETOOLONG;    \
-		out[w++] = (c);                  \
+#define APPEND(c)                             \
+	do {                                  \
+		if (w + 1 >= out_size)        \
+			return -ENAMETOOLONG; \
+		out[w++] = (c);               \
 	} while (0)
 	if (out_size < 2)
 		return -ENAMETOOLONG;
@@ -104,8 +104,8 @@ int shim_path_join(char *out, size_t out_size, ...)
 	return shim_path_clean(joined, out, out_size);
 }
 
-int shim_socket_address(const char *socket_dir, const char *containerd_address, const char *ns,
-			const char *group_id, char *out, size_t out_size, struct shim_error *err)
+int shim_socket_address(const char *socket_dir, const char *containerd_address, const char *ns, const char *group_id,
+			char *out, size_t out_size, struct shim_error *err)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	char hex[2 * 32 + 1];
@@ -124,7 +124,8 @@ int shim_socket_address(const char *socket_dir, const char *containerd_address, 
 	for (i = 0; i < digest_len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 	n = snprintf(out, out_size, UNIX_PREFIX "%s/%s", socket_dir ? socket_dir : SHIM_SOCKET_DIR, hex);
-	if (n < 0 || (size_t)n >= out_size || (size_t)n - strlen(UNIX_PREFIX) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+	if (n < 0 || (size_t)n >= out_size ||
+	    (size_t)n - strlen(UNIX_PREFIX) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "socket address too long: %s/%s",
 				      socket_dir ? socket_dir : SHIM_SOCKET_DIR, hex);
 	return 0;

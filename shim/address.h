@@ -25,8 +25,8 @@ int shim_path_join(char *out, size_t out_size, ...);
 
 /* "unix://<socket_dir>/<hex sha256 of Join(containerd_address, ns, group_id)>".
  * socket_dir NULL means SHIM_SOCKET_DIR (tests pass a temp dir). */
-int shim_socket_address(const char *socket_dir, const char *containerd_address, const char *ns,
-			const char *group_id, char *out, size_t out_size, struct shim_error *err);
+int shim_socket_address(const char *socket_dir, const char *containerd_address, const char *ns, const char *group_id,
+			char *out, size_t out_size, struct shim_error *err);
 
 /* The filesystem path inside a "unix://" address, or NULL for anything else
  * (we never use abstract sockets: CVE-2020-15257). Points into address. */

@@ -12,8 +12,14 @@ struct flag_def {
 	bool is_bool;
 };
 
-#define STRING_FLAG(n, field) { n, offsetof(struct shim_flags, field), 0, false }
-#define BOOL_FLAG(n, field) { n, 0, offsetof(struct shim_flags, field), true }
+#define STRING_FLAG(n, field)                                   \
+	{                                                       \
+		n, offsetof(struct shim_flags, field), 0, false \
+	}
+#define BOOL_FLAG(n, field)                                    \
+	{                                                      \
+		n, 0, offsetof(struct shim_flags, field), true \
+	}
 
 static const struct flag_def flag_defs[] = {
 	STRING_FLAG("namespace", namespace_),

@@ -26,8 +26,8 @@ int shim_id_validate(const char *what, const char *id, struct shim_error *err)
 	len = strnlen(id, SHIM_ID_MAX + 1);
 	if (len > SHIM_ID_MAX)
 		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-				      "%s %.*s... greater than maximum length (%d characters)", what, SHIM_ID_MAX,
-				      id, SHIM_ID_MAX);
+				      "%s %.*s... greater than maximum length (%d characters)", what, SHIM_ID_MAX, id,
+				      SHIM_ID_MAX);
 	/* Every separator must sit between two alphanumerics. */
 	for (i = 0; i < len; i++) {
 		if (is_alnum(id[i]))

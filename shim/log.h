@@ -30,14 +30,14 @@ enum shim_log_level {
 };
 
 struct shim_log {
-	int fd;          /* FIFO write end; -1 while it has no reader */
+	int fd;		 /* FIFO write end; -1 while it has no reader */
 	int fallback_fd; /* used while fd is -1; -1 drops */
 	char path[PATH_MAX];
-	bool debug;               /* write SHIM_LOG_DEBUG lines too */
-	int64_t retry_ns;         /* pause between attempts to open the FIFO (default 1 s) */
-	int64_t next_open_ns;     /* monotonic time of the next attempt */
-	uint64_t dropped;         /* lines lost since the last one that got through */
-	const char *const *base;  /* NULL-terminated key, value, ... on every line; not owned */
+	bool debug;		 /* write SHIM_LOG_DEBUG lines too */
+	int64_t retry_ns;	 /* pause between attempts to open the FIFO (default 1 s) */
+	int64_t next_open_ns;	 /* monotonic time of the next attempt */
+	uint64_t dropped;	 /* lines lost since the last one that got through */
+	const char *const *base; /* NULL-terminated key, value, ... on every line; not owned */
 };
 
 /* Set up log for the FIFO at fifo_path (NULL: fallback only) and try to open it

@@ -11,12 +11,12 @@
 #include "error.h"
 
 #define SHIM_MOUNT_DATA_MAX 4096 /* the kernel copies one page of data */
-#define SHIM_UNMOUNT_RETRIES 50  /* x 50 ms of EBUSY before MNT_DETACH */
+#define SHIM_UNMOUNT_RETRIES 50	 /* x 50 ms of EBUSY before MNT_DETACH */
 
 struct shim_mount {
-	const char *type;           /* "overlay", "bind", ... */
+	const char *type; /* "overlay", "bind", ... */
 	const char *source;
-	const char *target;         /* inside rootfs; NULL or "" is rootfs itself */
+	const char *target;	    /* inside rootfs; NULL or "" is rootfs itself */
 	const char *const *options; /* noptions words */
 	size_t noptions;
 };

@@ -68,7 +68,8 @@ static int parse_process(json_t *process, const char *origin, struct shim_oci_pr
 	proc->args = calloc(json_array_size(args) + 1, sizeof(char *));
 	if (!proc->args)
 		return oom(err);
-	json_array_foreach(args, i, arg) {
+	json_array_foreach(args, i, arg)
+	{
 		if (!json_is_string(arg)) {
 			shim_oci_process_free(proc);
 			return invalid(err, origin, "process.args", "an array of strings");
@@ -95,7 +96,8 @@ static int parse_annotations(json_t *ann, const char *origin, struct shim_oci_co
 	cfg->annotations = calloc(json_object_size(ann) + 1, sizeof(cfg->annotations[0]));
 	if (!cfg->annotations)
 		return oom(err);
-	json_object_foreach(ann, key, value) {
+	json_object_foreach(ann, key, value)
+	{
 		struct shim_kv *kv = &cfg->annotations[cfg->nannotations];
 
 		if (!json_is_string(value))
@@ -151,8 +153,9 @@ static int parse_config(json_t *root, const char *origin, struct shim_oci_config
 static int json_failed(struct shim_error *err, const char *origin, const json_error_t *jerr)
 {
 	if (jerr->line > 0)
-		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "%s: invalid JSON at line %d column %d: %s",
-				      origin, jerr->line, jerr->column, jerr->text);
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "%s: invalid JSON at line %d column %d: %s", origin, jerr->line, jerr->column,
+				      jerr->text);
 	return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "%s: invalid JSON: %s", origin, jerr->text);
 }
 

@@ -217,8 +217,7 @@ static int pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-int shim_reaper_wait(struct shim_reaper *r, pid_t pid, int timeout_ms, struct shim_exit *exit,
-		     struct shim_error *err)
+int shim_reaper_wait(struct shim_reaper *r, pid_t pid, int timeout_ms, struct shim_exit *exit, struct shim_error *err)
 {
 	struct pollfd pfd;
 	int wstatus, ret;
@@ -238,8 +237,8 @@ int shim_reaper_wait(struct shim_reaper *r, pid_t pid, int timeout_ms, struct sh
 	while (ret < 0 && errno == EINTR);
 	close(pfd.fd);
 	if (ret == 0)
-		return shim_error_set(err, TTRPC_CODE_DEADLINE_EXCEEDED, -ETIMEDOUT, "process %d still running after %d ms",
-				      (int)pid, timeout_ms);
+		return shim_error_set(err, TTRPC_CODE_DEADLINE_EXCEEDED, -ETIMEDOUT,
+				      "process %d still running after %d ms", (int)pid, timeout_ms);
 	do
 		got = waitpid(pid, &wstatus, WNOHANG);
 	while (got < 0 && errno == EINTR);

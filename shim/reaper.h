@@ -30,7 +30,7 @@
 
 struct shim_exit {
 	pid_t pid;
-	int status;         /* exit code, or 128 + signal number */
+	int status;	    /* exit code, or 128 + signal number */
 	struct timespec at; /* CLOCK_REALTIME when reaped */
 };
 
@@ -63,8 +63,7 @@ int shim_reaper_reap(struct shim_reaper *r);
 /* Wait synchronously, at most timeout_ms (< 0: no limit), for our child pid,
  * reaping only that pid. r may be NULL (no loop, e.g. the `delete` action).
  * -ETIMEDOUT when it is still running, -ECHILD when it is not our child. */
-int shim_reaper_wait(struct shim_reaper *r, pid_t pid, int timeout_ms, struct shim_exit *exit,
-		     struct shim_error *err);
+int shim_reaper_wait(struct shim_reaper *r, pid_t pid, int timeout_ms, struct shim_exit *exit, struct shim_error *err);
 
 /* Exit status the way containerd reports it: code, or 128 + signal. */
 int shim_wait_status_to_exit(int wstatus);

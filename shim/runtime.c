@@ -53,10 +53,11 @@ int shim_runtime_config_load(const char *path, struct shim_runtime_options *opts
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "runtime config %s: must be a JSON object",
-				      path);
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "runtime config %s: must be a JSON object", path);
 	}
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		if (!strcmp(key, "binary_name")) {
 			ret = copy_string(opts->binary_name, sizeof(opts->binary_name), v, path, key, err);
 		} else if (!strcmp(key, "root")) {
@@ -68,7 +69,8 @@ int shim_runtime_config_load(const char *path, struct shim_runtime_options *opts
 			opts->systemd_cgroup = json_is_true(v);
 		} else {
 			ret = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-					     "%s: unknown key \"%s\" (known: binary_name, root, systemd_cgroup)", path, key);
+					     "%s: unknown key \"%s\" (known: binary_name, root, systemd_cgroup)", path,
+					     key);
 		}
 		if (ret < 0)
 			break;
@@ -87,8 +89,7 @@ static bool executable(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-int shim_runtime_find_binary(const char *name, const char *path_env, char *out, size_t out_size,
-			     struct shim_error *err)
+int shim_runtime_find_binary(const char *name, const char *path_env, char *out, size_t out_size, struct shim_error *err)
 {
 	const char *p, *end;
 
@@ -102,7 +103,8 @@ int shim_runtime_find_binary(const char *name, const char *path_env, char *out, 
 			return shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -ENOENT,
 					      "runtime binary \"%s\" not found or not executable", name);
 		if (strlen(name) >= out_size)
-			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "path too long: %s", name);
+			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "path too long: %s",
+					      name);
 		strcpy(out, name);
 		return 0;
 	}
@@ -119,8 +121,8 @@ int shim_runtime_find_binary(const char *name, const char *path_env, char *out, 
 			return 0;
 	}
 	out[0] = '\0';
-	return shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -ENOENT, "runtime binary \"%s\" not found in PATH %s",
-			      name, path_env);
+	return shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -ENOENT,
+			      "runtime binary \"%s\" not found in PATH %s", name, path_env);
 }
 
 int shim_runtime_init(struct shim_runtime *rt, const struct shim_runtime_options *opts, const char *ns,
@@ -134,14 +136,16 @@ int shim_runtime_init(struct shim_runtime *rt, const struct shim_runtime_options
 	rt->reaper = reaper;
 	rt->systemd_cgroup = opts && opts->systemd_cgroup;
 	if (!ns || !ns[0] || strchr(ns, '/') || !strcmp(ns, "..") || !strcmp(ns, "."))
-		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "invalid namespace \"%s\"", ns ? ns : "");
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "invalid namespace \"%s\"",
+				      ns ? ns : "");
 	ret = shim_runtime_find_binary(opts ? opts->binary_name : NULL, path_env ? path_env : getenv("PATH"),
 				       rt->binary, sizeof(rt->binary), err);
 	if (ret < 0)
 		return ret;
 	if (snprintf(rt->root, sizeof(rt->root), "%s/%s", root, ns) >= (int)sizeof(rt->root) ||
 	    snprintf(rt->log_path, sizeof(rt->log_path), "%s/log.json", bundle) >= (int)sizeof(rt->log_path))
-		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "runtime root or bundle path too long");
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG,
+				      "runtime root or bundle path too long");
 	return 0;
 }
 
@@ -521,16 +525,17 @@ static int run(struct shim_runtime *rt, const struct shim_argv *argv, struct shi
 	if (!pump(&r, rt->timeout_ms >= 0 ? now_ms() + rt->timeout_ms : -1)) {
 		kill(pid, SIGKILL);
 		shim_reaper_wait(rt->reaper, pid, -1, &exit, NULL);
-		ret = shim_error_set(err, TTRPC_CODE_DEADLINE_EXCEEDED, -ETIMEDOUT, "%s %s timed out after %d ms (killed)",
-				     rt->binary, argv->command ? argv->command : "", rt->timeout_ms);
+		ret = shim_error_set(err, TTRPC_CODE_DEADLINE_EXCEEDED, -ETIMEDOUT,
+				     "%s %s timed out after %d ms (killed)", rt->binary,
+				     argv->command ? argv->command : "", rt->timeout_ms);
 		goto out;
 	}
 	ret = shim_reaper_wait(rt->reaper, pid, -1, &exit, err);
 	if (ret < 0)
 		goto out;
 	if (exit.status != 0) {
-		ret = shim_runtime_error(rt, argv->command ? argv->command : "command", offset, exit.status,
-					 r.err_text, err);
+		ret = shim_runtime_error(rt, argv->command ? argv->command : "command", offset, exit.status, r.err_text,
+					 err);
 		goto out;
 	}
 	if (r.output_overflow) {
@@ -690,12 +695,14 @@ int shim_runtime_ps(struct shim_runtime *rt, const char *id, pid_t **pids, size_
 		json_decref(root);
 		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
 	}
-	json_array_foreach(root, i, v) {
+	json_array_foreach(root, i, v)
+	{
 		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
 			json_decref(root);
 			free(*pids);
 			*pids = NULL;
-			return shim_error_set(err, TTRPC_CODE_INTERNAL, -EPROTO, "%s ps: bad pid in output", rt->binary);
+			return shim_error_set(err, TTRPC_CODE_INTERNAL, -EPROTO, "%s ps: bad pid in output",
+					      rt->binary);
 		}
 		(*pids)[i] = (pid_t)json_integer_value(v);
 	}

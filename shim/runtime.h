@@ -47,12 +47,12 @@ int shim_runtime_find_binary(const char *name, const char *path_env, char *out, 
 			     struct shim_error *err);
 
 struct shim_runtime {
-	char binary[PATH_MAX];   /* absolute path */
-	char root[PATH_MAX];     /* <root>/<namespace> */
+	char binary[PATH_MAX];	 /* absolute path */
+	char root[PATH_MAX];	 /* <root>/<namespace> */
 	char log_path[PATH_MAX]; /* <bundle>/log.json */
 	bool systemd_cgroup;
-	int timeout_ms;              /* per synchronous command */
-	struct shim_reaper *reaper;  /* may be NULL (no loop: the delete action) */
+	int timeout_ms;		    /* per synchronous command */
+	struct shim_reaper *reaper; /* may be NULL (no loop: the delete action) */
 };
 
 /* Fill rt for namespace ns and bundle; opts may be NULL (runc, default root).
@@ -94,7 +94,10 @@ struct shim_run_io {
 	size_t output_len;
 };
 
-#define SHIM_RUN_IO_INIT { -1, -1, -1, NULL, 0, NULL, 0, 0 }
+#define SHIM_RUN_IO_INIT                        \
+	{                                       \
+		-1, -1, -1, NULL, 0, NULL, 0, 0 \
+	}
 
 /* Run argv to completion. 0 when it exited 0; otherwise -EIO (or -ETIMEDOUT,
  * after killing it) with the runtime's error text, code UNKNOWN. */

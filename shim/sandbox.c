@@ -34,7 +34,8 @@ static int hcsshim(const char *id, const char *type, const char *sandbox_id, str
 {
 	if (!sandbox_id)
 		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-				      "%s=%s requires the annotation " SHIM_ANN_SANDBOX_ID, SHIM_ANN_CONTAINER_TYPE, type);
+				      "%s=%s requires the annotation " SHIM_ANN_SANDBOX_ID, SHIM_ANN_CONTAINER_TYPE,
+				      type);
 	if (!strcmp(type, "sandbox")) {
 		if (strcmp(sandbox_id, id) != 0)
 			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,

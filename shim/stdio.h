@@ -59,7 +59,7 @@ struct shim_stdio_paths {
 struct shim_stdio {
 	struct ev_loop *loop;
 	bool terminal;
-	int in_fifo, in_keep;   /* stdin FIFO read end + our held write end */
+	int in_fifo, in_keep;	/* stdin FIFO read end + our held write end */
 	int out_fifo, out_keep; /* stdout FIFO write end + our held read end */
 	int err_fifo, err_keep;
 	int child_in, child_out, child_err; /* for the runtime; -1 = /dev/null */

@@ -35,10 +35,18 @@ Test(shim_address, clean_matches_go)
 {
 	/* Expected values printed by Go's path/filepath.Clean. */
 	static const char *const cases[][2] = {
-		{ "", "." },	       { "/", "/" },		     { "a/../..", ".." },
-		{ "/../a", "/a" },     { "a//b/./c/..", "a/b" },	     { "../../x/../y", "../../y" },
-		{ "/a/b/../../..", "/" }, { "./", "." },		     { "a/..", "." },
-		{ "abc/def/../../..", ".." }, { "../a/../..", "../.." }, { "x/y/z/../../..", "." },
+		{ "", "." },
+		{ "/", "/" },
+		{ "a/../..", ".." },
+		{ "/../a", "/a" },
+		{ "a//b/./c/..", "a/b" },
+		{ "../../x/../y", "../../y" },
+		{ "/a/b/../../..", "/" },
+		{ "./", "." },
+		{ "a/..", "." },
+		{ "abc/def/../../..", ".." },
+		{ "../a/../..", "../.." },
+		{ "x/y/z/../../..", "." },
 		{ "/tmp/x//c.sock/", "/tmp/x/c.sock" },
 	};
 	char out[64];
@@ -62,9 +70,11 @@ Test(shim_address, socket_address_matches_containerd)
 	cr_assert_eq(shim_socket_address(NULL, "/run/containerd/containerd.sock", "default", "c1", out, sizeof(out),
 					 &err),
 		     0, "%s", err.msg);
-	cr_expect_str_eq(out, "unix:///run/containerd/s/d25aa4ef11a84e954e74a5bcff06557d0b6ea8d0c00243896f29826694bbd888");
+	cr_expect_str_eq(out,
+			 "unix:///run/containerd/s/d25aa4ef11a84e954e74a5bcff06557d0b6ea8d0c00243896f29826694bbd888");
 	cr_assert_eq(shim_socket_address(NULL, "/tmp/x//c.sock/", "k8s.io", "sb-1", out, sizeof(out), &err), 0);
-	cr_expect_str_eq(out, "unix:///run/containerd/s/9a6e4794e4d3cd900693f819a0bbdca1551d9590fda9965afe24d4aa686a7ea5");
+	cr_expect_str_eq(out,
+			 "unix:///run/containerd/s/9a6e4794e4d3cd900693f819a0bbdca1551d9590fda9965afe24d4aa686a7ea5");
 	cr_expect_eq(shim_socket_address(NULL, "/a", "", "c1", out, sizeof(out), &err), -EINVAL);
 	cr_expect_eq(shim_socket_address(NULL, "/a", "ns", NULL, out, sizeof(out), &err), -EINVAL);
 	cr_expect_eq(shim_socket_address(NULL, "/a", "ns", "x", out, 20, &err), -ENAMETOOLONG);

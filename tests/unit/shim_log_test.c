@@ -57,8 +57,9 @@ Test(shim_log, quotes_like_go_percent_q)
 
 	shim_log_format(line, sizeof(line), &when, SHIM_LOG_DEBUG,
 			"q\"b\\s\n\t\r\a\b\f\v\x01\x7f caf\xc3\xa9 \xff \xc2\x85 \xe2\x82\xac", NULL, NULL);
-	cr_expect_str_eq(line, "time=\"2026-11-22T08:00:00.123456789Z\" level=debug "
-			       "msg=\"q\\\"b\\\\s\\n\\t\\r\\a\\b\\f\\v\\x01\\x7f caf\xc3\xa9 \\xff \\u0085 \xe2\x82\xac\"\n");
+	cr_expect_str_eq(line,
+			 "time=\"2026-11-22T08:00:00.123456789Z\" level=debug "
+			 "msg=\"q\\\"b\\\\s\\n\\t\\r\\a\\b\\f\\v\\x01\\x7f caf\xc3\xa9 \\xff \\u0085 \xe2\x82\xac\"\n");
 }
 
 Test(shim_log, long_lines_are_cut_and_stay_quoted)

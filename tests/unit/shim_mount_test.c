@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <limits.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +27,8 @@ static void setup(void)
 	snprintf(p_upper, sizeof(p_upper), "%s/upper", base);
 	snprintf(p_work, sizeof(p_work), "%s/work", base);
 	snprintf(p_rootfs, sizeof(p_rootfs), "%s/rootfs", base);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/etc %s %s %s/sub && echo lower > %s/etc/hello", p_lower, p_upper, p_work,
-		 p_rootfs, p_lower);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/etc %s %s %s/sub && echo lower > %s/etc/hello", p_lower, p_upper,
+		 p_work, p_rootfs, p_lower);
 	cr_assert_eq(system(cmd), 0);
 }
 
@@ -41,7 +42,7 @@ TestSuite(shim_mount, .init = setup, .fini = teardown);
 
 static bool mounted(const char *path)
 {
-	char cmd[160];
+	char cmd[PATH_MAX + 32];
 
 	snprintf(cmd, sizeof(cmd), "mountpoint -q %s", path);
 	return system(cmd) == 0;
@@ -49,8 +50,8 @@ static bool mounted(const char *path)
 
 Test(shim_mount, options_split_into_flags_and_data)
 {
-	const char *opts[] = { "ro", "nosuid", "nodev", "defaults", "lowerdir=/a:/b", "upperdir=/u", "rw", "rbind",
-			       "noexec", "exec" };
+	const char *opts[] = { "ro",	      "nosuid", "nodev", "defaults", "lowerdir=/a:/b",
+			       "upperdir=/u", "rw",	"rbind", "noexec",   "exec" };
 	unsigned long flags;
 	char data[64];
 	struct shim_error err;

@@ -187,7 +187,7 @@ Test(shim_reaper, sync_wait_takes_only_its_pid)
 	pid_t other, runtime, sleeper;
 
 	cr_assert_not_null(r);
-	other = child_exiting(5, 0);   /* a container exiting while runc runs */
+	other = child_exiting(5, 0);	/* a container exiting while runc runs */
 	runtime = child_exiting(2, 50); /* "runc" */
 	usleep(20 * 1000);
 	cr_assert_eq(shim_reaper_watch(r, other, on_exit_, &other_seen, NULL), 0);

@@ -84,8 +84,8 @@ Test(shim_runtime, command_lines)
 	expect_argv(&a, (const char *[]){ G, "create", "--bundle", "/b", "--pid-file", "/b/init.pid", "c1", NULL });
 	cr_expect_str_eq(a.command, "create");
 	shim_runtime_argv_create(&rt, &a, "c1", "/b", "/b/init.pid", "/tmp/pty/s");
-	expect_argv(&a, (const char *[]){ G, "create", "--bundle", "/b", "--pid-file", "/b/init.pid", "--console-socket",
-					  "/tmp/pty/s", "c1", NULL });
+	expect_argv(&a, (const char *[]){ G, "create", "--bundle", "/b", "--pid-file", "/b/init.pid",
+					  "--console-socket", "/tmp/pty/s", "c1", NULL });
 	shim_runtime_argv_start(&rt, &a, "c1");
 	expect_argv(&a, (const char *[]){ G, "start", "c1", NULL });
 	shim_runtime_argv_kill(&rt, &a, "c1", 15, false);
@@ -97,8 +97,8 @@ Test(shim_runtime, command_lines)
 	shim_runtime_argv_delete(&rt, &a, "c1", true);
 	expect_argv(&a, (const char *[]){ G, "delete", "--force", "c1", NULL });
 	shim_runtime_argv_exec(&rt, &a, "c1", "/b/p.json", "/b/e.pid", NULL);
-	expect_argv(&a, (const char *[]){ G, "exec", "--process", "/b/p.json", "--detach", "--pid-file", "/b/e.pid", "c1",
-					  NULL });
+	expect_argv(&a, (const char *[]){ G, "exec", "--process", "/b/p.json", "--detach", "--pid-file", "/b/e.pid",
+					  "c1", NULL });
 	shim_runtime_argv_pause(&rt, &a, "c1");
 	expect_argv(&a, (const char *[]){ G, "pause", "c1", NULL });
 	shim_runtime_argv_resume(&rt, &a, "c1");
@@ -296,11 +296,12 @@ Test(shim_runtime, runc_lifecycle_with_busybox, .timeout = 60)
 	ssize_t n;
 
 	cr_assert_not_null(reaper, "%s", err.msg);
-	snprintf(cmd, sizeof(cmd),
-		 "set -e; cd %s; mkdir -p rootfs/bin; cp /bin/busybox rootfs/bin/; "
-		 "for t in sh echo sleep; do ln -s busybox rootfs/bin/$t; done; runc spec; "
-		 "sed -i 's/\"terminal\": true/\"terminal\": false/; s/\"sh\"$/\"sh\", \"-c\", \"echo hi; sleep 0.3; exit 3\"/' config.json",
-		 dir);
+	snprintf(
+		cmd, sizeof(cmd),
+		"set -e; cd %s; mkdir -p rootfs/bin; cp /bin/busybox rootfs/bin/; "
+		"for t in sh echo sleep; do ln -s busybox rootfs/bin/$t; done; runc spec; "
+		"sed -i 's/\"terminal\": true/\"terminal\": false/; s/\"sh\"$/\"sh\", \"-c\", \"echo hi; sleep 0.3; exit 3\"/' config.json",
+		dir);
 	cr_assert_eq(system(cmd), 0);
 	snprintf(opts.root, sizeof(opts.root), "%s/state", dir);
 	cr_assert_eq(shim_runtime_init(&rt, &opts, "test", dir, NULL, reaper, &err), 0, "%s", err.msg);

@@ -124,7 +124,8 @@ Test(shim_sandbox, annotation_order_in_the_spec_does_not_matter)
 
 Test(shim_sandbox, errors_say_what_is_wrong)
 {
-	struct shim_kv sandbox_mismatch[] = { { SHIM_ANN_CONTAINER_TYPE, "sandbox" }, { SHIM_ANN_SANDBOX_ID, "other" } };
+	struct shim_kv sandbox_mismatch[] = { { SHIM_ANN_CONTAINER_TYPE, "sandbox" },
+					      { SHIM_ANN_SANDBOX_ID, "other" } };
 	struct shim_kv no_sandbox[] = { { SHIM_ANN_CONTAINER_TYPE, "container" } };
 	struct shim_kv bad_type[] = { { SHIM_ANN_CONTAINER_TYPE, "pod" }, { SHIM_ANN_SANDBOX_ID, "c1" } };
 	struct shim_kv path_trick[] = { { SHIM_ANN_RUNC_GROUP, "../../etc" } };

@@ -181,8 +181,9 @@ static void send_master(const char *path, int master)
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char control[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { "/dev/pts/x", 10 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-			      .msg_controllen = sizeof(control) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)
+	};
 	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* containerd-shim-tiny-v2: the binary containerd runs for io.containerd.tiny.v2.
+ *   start   decide which shim serves the container, start one if needed,
+ *           print its address
+ *   delete  clean up after a shim that is gone, print a DeleteResponse
+ *   (none)  serve: the daemon `start` left behind */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "containerd/task/v2/shim.ttrpc-c.h"
+#include "shim/address.h"
+#include "shim/flags.h"
+#include "shim/ids.h"
+#include "shim/mount.h"
+#include "shim/oci.h"
+#include "shim/runtime.h"
+#include "shim/sandbox.h"
+#include "shim/shim.h"
+
+#define LISTEN_FD 3 /* where `start` hands the listening socket to the daemon */
+
+static int die(const char *what, const struct shim_error *err)
+{
+	fprintf(stderr, "%s: %s\n", what, err->msg);
+	return 1;
+}
+
+static int need(const char *name, const char *value)
+{
+	if (value && *value)
+		return 0;
+	fprintf(stderr, "containerd-shim-tiny-v2: -%s is required\n", name);
+	return 1;
+}
+
+static const char *bundle_dir(const struct shim_flags *f, char *buf, size_t size)
+{
+	if (f->bundle && *f->bundle)
+		return f->bundle;
+	return getcwd(buf, size);
+}
+
+/* containerd hands the runtime options on stdin; Create carries them again. */
+static void drain_stdin(void)
+{
+	char buf[4096];
+	int fl = fcntl(0, F_GETFL);
+	if (fl < 0)
+		return;
+	while (read(0, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* Fork the serving daemon: new session, the bundle as cwd, no stdio of
+ * ours (containerd reads start's output to EOF), the socket as fd 3. */
+static int spawn_daemon(const struct shim_flags *f, const char *bundle, const char *address, int listen_fd,
+			struct shim_error *err)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return shim_error_errno(err, TTRPC_CODE_INTERNAL, errno, "readlink /proc/self/exe");
+	self[n] = '\0';
+	pid_t pid = fork();
+	if (pid < 0)
+		return shim_error_errno(err, TTRPC_CODE_INTERNAL, errno, "fork");
+	if (pid > 0)
+		return 0;
+
+	setsid();
+	if (chdir(bundle) != 0)
+		_exit(127);
+	int null = open("/dev/null", O_RDWR);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(127);
+	if (listen_fd != LISTEN_FD) {
+		if (dup2(listen_fd, LISTEN_FD) < 0)
+			_exit(127);
+	} else {
+		fcntl(LISTEN_FD, F_SETFD, 0);
+	}
+	for (int fd = LISTEN_FD + 1; fd < 1024; fd++)
+		close(fd);
+	const char *argv[16];
+	int i = 0;
+	argv[i++] = self;
+	argv[i++] = "-namespace";
+	argv[i++] = f->namespace_;
+	argv[i++] = "-address";
+	argv[i++] = f->address;
+	argv[i++] = "-publish-binary";
+	argv[i++] = f->publish_binary ? f->publish_binary : "";
+	argv[i++] = "-id";
+	argv[i++] = f->id;
+	argv[i++] = "-socket";
+	argv[i++] = address;
+	if (f->debug)
+		argv[i++] = "-debug";
+	argv[i] = NULL;
+	execv(self, (char *const *)argv);
+	_exit(127);
+}
+
+/* hcsshim convention: a container joins its sandbox's shim, which must be
+ * serving; ask it with a ttrpc Connect. */
+static int join_sandbox(const char *address, const char *sandbox_id, struct shim_error *err)
+{
+	const char *path = shim_address_path(address);
+	int rc = 0;
+	ttrpc_client *c = path ? ttrpc_client_connect(NULL, path, &rc) : NULL;
+	if (!c)
+		return shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -ENOENT,
+				      "sandbox %s: its shim is not running (%s)", sandbox_id, address);
+	Containerd__Task__V2__ConnectRequest req = CONTAINERD__TASK__V2__CONNECT_REQUEST__INIT;
+	req.id = (char *)sandbox_id;
+	Containerd__Task__V2__ConnectResponse *resp = NULL;
+	struct ttrpc_result st = { 0 };
+	struct ttrpc_call_opts opts = { .timeout_ns = 5000000000 };
+	int code = containerd_task_v2_task_connect_call_sync(c, &req, &opts, &resp, &st);
+	if (code != TTRPC_CODE_OK)
+		rc = shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -EIO, "sandbox %s: connect to its shim: %s",
+				    sandbox_id, st.message ? st.message : "");
+	if (resp)
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	ttrpc_result_clear(&st);
+	ttrpc_client_free(c);
+	return rc;
+}
+
+static int cmd_start(const struct shim_flags *f)
+{
+	if (need("namespace", f->namespace_) || need("address", f->address) || need("id", f->id))
+		return 1;
+	struct shim_error err = { 0 };
+	if (shim_id_validate("container id", f->id, &err))
+		return die("start", &err);
+	drain_stdin();
+	char cwd[PATH_MAX];
+	const char *bundle = bundle_dir(f, cwd, sizeof(cwd));
+	if (!bundle) {
+		fprintf(stderr, "start: cannot determine the bundle directory: %s\n", strerror(errno));
+		return 1;
+	}
+	struct shim_oci_config cfg;
+	if (shim_oci_config_load(bundle, &cfg, &err))
+		return die("start", &err);
+	struct shim_group group;
+	int rc = shim_sandbox_group(f->id, cfg.annotations, cfg.nannotations, &group, &err);
+	char group_id[SHIM_ID_MAX + 1] = "";
+	if (rc == 0)
+		snprintf(group_id, sizeof(group_id), "%s", group.group_id);
+	enum shim_group_mode mode = rc == 0 ? group.mode : SHIM_GROUP_REUSE_OR_NEW;
+	shim_oci_config_free(&cfg);
+	if (rc)
+		return die("start", &err);
+
+	char address[SHIM_ADDRESS_MAX];
+	if (shim_socket_address(NULL, f->address, f->namespace_, group_id, address, sizeof(address), &err))
+		return die("start", &err);
+	if (mode == SHIM_GROUP_JOIN_SANDBOX) {
+		if (join_sandbox(address, group_id, &err))
+			return die("start", &err);
+	} else {
+		int fd = -1;
+		rc = shim_socket_acquire(address, &fd, &err);
+		if (rc < 0)
+			return die("start", &err);
+		if (rc == 0) {
+			rc = spawn_daemon(f, bundle, address, fd, &err);
+			close(fd);
+			if (rc) {
+				shim_socket_remove(address, NULL);
+				return die("start", &err);
+			}
+		}
+	}
+	if (shim_address_write(bundle, address, &err))
+		return die("start", &err);
+	fputs(address, stdout);
+	return 0;
+}
+
+/* The runtime the serving shim used, saved at Create: binary, root, systemd. */
+static void load_saved_runtime(const char *bundle, struct shim_runtime_options *opts)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/shim-runtime", bundle);
+	FILE *fp = fopen(path, "re");
+	if (!fp)
+		return;
+	char root[PATH_MAX] = "";
+	int systemd = 0;
+	if (fscanf(fp, "%4095s %4095s %d", opts->binary_name, root, &systemd) >= 1) {
+		opts->systemd_cgroup = systemd != 0;
+		/* the saved root includes the namespace; shim_runtime_init adds it again */
+		char *slash = strrchr(root, '/');
+		if (slash && slash != root)
+			*slash = '\0';
+		snprintf(opts->root, sizeof(opts->root), "%s", root);
+	}
+	fclose(fp);
+}
+
+static int cmd_delete(const struct shim_flags *f)
+{
+	if (need("namespace", f->namespace_) || need("id", f->id))
+		return 1;
+	struct shim_error err = { 0 };
+	if (shim_id_validate("container id", f->id, &err))
+		return die("delete", &err);
+	char cwd[PATH_MAX];
+	const char *bundle = bundle_dir(f, cwd, sizeof(cwd));
+	if (!bundle)
+		return 1;
+	struct shim_runtime_options opts = { 0 };
+	load_saved_runtime(bundle, &opts);
+	struct shim_runtime rt;
+	if (shim_runtime_init(&rt, &opts, f->namespace_, bundle, NULL, NULL, &err) == 0) {
+		if (shim_runtime_delete(&rt, f->id, true, &err))
+			fprintf(stderr, "delete %s: %s\n", f->id, err.msg); /* gone already is fine */
+	} else {
+		fprintf(stderr, "delete %s: %s\n", f->id, err.msg);
+	}
+	char rootfs[PATH_MAX + 8];
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", bundle);
+	shim_error_clear(&err);
+	if (shim_unmount_all(rootfs, SHIM_UNMOUNT_RETRIES, &err) < 0)
+		fprintf(stderr, "delete %s: %s\n", f->id, err.msg);
+
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	ts.seconds = now.tv_sec;
+	ts.nanos = (int32_t)now.tv_nsec;
+	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+	resp.exit_status = 128 + SIGKILL;
+	resp.exited_at = &ts;
+	size_t n = containerd__task__v2__delete_response__get_packed_size(&resp);
+	uint8_t buf[256];
+	containerd__task__v2__delete_response__pack(&resp, buf);
+	fwrite(buf, 1, n, stdout);
+	return 0;
+}
+
+static int cmd_serve(const struct shim_flags *f)
+{
+	if (need("namespace", f->namespace_) || need("id", f->id) || need("socket", f->socket))
+		return 1;
+	struct shim s;
+	memset(&s, 0, sizeof(s));
+	s.ns = f->namespace_;
+	s.containerd_address = f->address;
+	s.ttrpc_address = getenv("TTRPC_ADDRESS");
+	snprintf(s.socket_address, sizeof(s.socket_address), "%s", f->socket);
+	static const char *base[] = { "runtime", SHIM_RUNTIME_NAME, NULL };
+	shim_log_init(&s.log, "log", -1, f->debug);
+	s.log.base = base;
+	FILE *pidf = fopen("shim.pid", "we");
+	if (pidf) {
+		fprintf(pidf, "%d", (int)getpid());
+		fclose(pidf);
+	}
+	int rc = shim_serve(&s, LISTEN_FD);
+	shim_log_close(&s.log);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct shim_flags f;
+	struct shim_error err = { 0 };
+	if (shim_flags_parse(&f, argc, argv, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 2;
+	}
+	if (f.version) {
+		printf("containerd-shim-tiny-v2:\n  Version:  %s\n  Runtime:  %s\n", SHIM_VERSION, SHIM_RUNTIME_NAME);
+		return 0;
+	}
+	if (f.help) {
+		printf("usage: containerd-shim-tiny-v2 -namespace NS -address ADDR -publish-binary BIN -id ID "
+		       "[-bundle DIR] [-debug] [start|delete]\n");
+		return 0;
+	}
+	switch (f.action) {
+	case SHIM_ACTION_START:
+		return cmd_start(&f);
+	case SHIM_ACTION_DELETE:
+		return cmd_delete(&f);
+	default:
+		return cmd_serve(&f);
+	}
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The serving shim: one process, one loop, any number of containers (the
+ * containers of one group, or just one). No globals: everything hangs off
+ * struct shim. */
+#ifndef SHIM_SHIM_H
+#define SHIM_SHIM_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <ev.h>
+#include <ttrpc/server.h>
+
+#include "shim/error.h"
+#include "shim/log.h"
+#include "shim/reaper.h"
+#include "shim/runtime.h"
+#include "shim/stdio.h"
+
+#define SHIM_RUNTIME_NAME "io.containerd.tiny.v2"
+#define SHIM_VERSION "0.1.0"
+
+struct shim_events;
+
+/* containerd.v1.types.Status */
+enum shim_status {
+	SHIM_STATUS_UNKNOWN = 0,
+	SHIM_STATUS_CREATED = 1,
+	SHIM_STATUS_RUNNING = 2,
+	SHIM_STATUS_STOPPED = 3,
+	SHIM_STATUS_PAUSED = 4,
+	SHIM_STATUS_PAUSING = 5,
+};
+
+struct shim_waiter {
+	ttrpc_call *call;
+	struct shim_process *proc;
+	struct shim_waiter *next;
+};
+
+/* The init process of a container (exec_id NULL) or an exec process. */
+struct shim_process {
+	struct shim_container *container;
+	char *exec_id; /* NULL for init */
+	pid_t pid;
+	enum shim_status status;
+	int exit_status;
+	struct timespec exited_at; /* CLOCK_REALTIME; zero while running */
+	bool watched;		   /* the reaper watches pid */
+	char *stdin_path, *stdout_path, *stderr_path;
+	bool terminal;
+	struct shim_stdio stdio;
+	bool stdio_open;
+	ev_idle close_idle; /* closes stdio once output drained */
+	char *spec_json;    /* exec: the OCI process spec, until started */
+	size_t spec_len;
+	struct shim_waiter *waiters;
+	struct shim_process *next; /* in container->execs */
+};
+
+struct shim_container {
+	struct shim *shim;
+	char *id;
+	char *bundle;
+	char rootfs[PATH_MAX];
+	bool rootfs_mounted;
+	struct shim_runtime rt;
+	struct shim_process init;
+	struct shim_process *execs;
+	struct shim_container *next;
+};
+
+struct shim {
+	struct ev_loop *loop;
+	ttrpc_server *server;
+	struct shim_reaper *reaper;
+	struct shim_log log;
+	struct shim_events *events;
+	const char *ns;
+	const char *containerd_address;
+	const char *ttrpc_address;
+	char socket_address[256]; /* unix://... we serve on; removed at exit */
+	struct shim_container *containers;
+	size_t ncontainers;
+	bool exiting;
+	ev_signal sigterm, sigint;
+	ev_idle exit_idle;
+};
+
+/* Serve on listen_fd until Shutdown or SIGTERM. Returns the process exit code. */
+int shim_serve(struct shim *s, int listen_fd);
+
+/* Task RPCs: register the Task service on s->server. */
+int shim_service_register(struct shim *s);
+/* Ask the loop to finish (answers already queued still go out). */
+void shim_request_exit(struct shim *s);
+
+#endif
