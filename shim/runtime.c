@@ -342,7 +342,8 @@ int shim_runtime_error(const struct shim_runtime *rt, const char *what, long log
 	for (size_t n = strlen(msg); n && (msg[n - 1] == '\n' || msg[n - 1] == ' '); n--)
 		msg[n - 1] = '\0';
 	if (msg[0])
-		return shim_error_set(err, TTRPC_CODE_UNKNOWN, -EIO, "%s %s failed: %s", base, what, msg);
+		/* runc's own words already say "runc create failed: ...": prefix as Go's shim does */
+		return shim_error_set(err, TTRPC_CODE_UNKNOWN, -EIO, "OCI runtime %s failed: %s", what, msg);
 	return shim_error_set(err, TTRPC_CODE_UNKNOWN, -EIO, "%s %s failed: exit status %d", base, what, status);
 }
 

@@ -214,7 +214,6 @@ static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskReque
 		struct shim_error ignored = { 0 };
 		shim_container_unmount(c, &ignored);
 		shim_container_free(c);
-		shim_error_wrap(&err, rc, "create %s", req->id);
 		return fail(s, call, &err);
 	}
 	c->next = s->containers;
