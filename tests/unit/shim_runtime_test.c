@@ -180,7 +180,7 @@ Test(shim_runtime, real_runc_and_crun_errors_come_from_their_logs)
 		cr_assert_eq(shim_runtime_init(&rt, &opts, "ns", dir, NULL, NULL, &err), 0, "%s", err.msg);
 		cr_expect_eq(shim_runtime_kill(&rt, "nothere", 9, false, &err), -EIO);
 		cr_expect_eq(err.code, TTRPC_CODE_UNKNOWN);
-		snprintf(expected, sizeof(expected), "%s kill failed: ", names[i]);
+		snprintf(expected, sizeof(expected), "OCI runtime kill failed: ");
 		cr_expect(strncmp(err.msg, expected, strlen(expected)) == 0, "%s", err.msg);
 		/* runc: "container does not exist"; crun: "error opening file `.../status`". */
 		cr_expect(strstr(err.msg, "does not exist") || strstr(err.msg, "No such file"), "%s", err.msg);
@@ -254,11 +254,11 @@ Test(shim_runtime, error_text_is_the_last_error_of_this_run)
 		     "printf '%s\\n' '{\"level\":\"error\",\"msg\":\"exec: \\\"nope\\\": not found\\n\"}' >> $log\n"
 		     "echo 'stderr text' >&2\nexit 2\n");
 	cr_expect_eq(shim_runtime_start(&rt, "c1", &err), -EIO);
-	cr_expect_str_eq(err.msg, "fakefail start failed: exec: \"nope\": not found");
+	cr_expect_str_eq(err.msg, "OCI runtime start failed: exec: \"nope\": not found");
 	/* Nothing in the log: stderr; nothing at all: the exit status. */
 	fake_runtime(&rt, "fakefail2", "#!/bin/sh\necho 'usage: bad flag' >&2\nexit 1\n");
 	cr_expect_eq(shim_runtime_pause(&rt, "c1", &err), -EIO);
-	cr_expect_str_eq(err.msg, "fakefail2 pause failed: usage: bad flag");
+	cr_expect_str_eq(err.msg, "OCI runtime pause failed: usage: bad flag");
 	fake_runtime(&rt, "fakefail3", "#!/bin/sh\nexit 4\n");
 	cr_expect_eq(shim_runtime_resume(&rt, "c1", &err), -EIO);
 	cr_expect_str_eq(err.msg, "fakefail3 resume failed: exit status 4");
