@@ -188,27 +188,6 @@ static int cmd_start(const struct shim_flags *f)
 	return 0;
 }
 
-/* The runtime the serving shim used, saved at Create: binary, root, systemd. */
-static void load_saved_runtime(const char *bundle, struct shim_runtime_options *opts)
-{
-	char path[PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/shim-runtime", bundle);
-	FILE *fp = fopen(path, "re");
-	if (!fp)
-		return;
-	char root[PATH_MAX] = "";
-	int systemd = 0;
-	if (fscanf(fp, "%4095s %4095s %d", opts->binary_name, root, &systemd) >= 1) {
-		opts->systemd_cgroup = systemd != 0;
-		/* the saved root includes the namespace; shim_runtime_init adds it again */
-		char *slash = strrchr(root, '/');
-		if (slash && slash != root)
-			*slash = '\0';
-		snprintf(opts->root, sizeof(opts->root), "%s", root);
-	}
-	fclose(fp);
-}
-
 static int cmd_delete(const struct shim_flags *f)
 {
 	if (need("namespace", f->namespace_) || need("id", f->id))
@@ -220,8 +199,12 @@ static int cmd_delete(const struct shim_flags *f)
 	const char *bundle = bundle_dir(f, cwd, sizeof(cwd));
 	if (!bundle)
 		return 1;
+	/* the runtime Create used (absent when Create never got that far) */
 	struct shim_runtime_options opts = { 0 };
-	load_saved_runtime(bundle, &opts);
+	char saved[PATH_MAX + 32];
+	snprintf(saved, sizeof(saved), "%s/" SHIM_RUNTIME_SAVED, bundle);
+	if (access(saved, F_OK) == 0 && shim_runtime_config_load(saved, &opts, &err))
+		fprintf(stderr, "delete %s: %s\n", f->id, err.msg);
 	struct shim_runtime rt;
 	if (shim_runtime_init(&rt, &opts, f->namespace_, bundle, NULL, NULL, &err) == 0) {
 		if (shim_runtime_delete(&rt, f->id, true, &err))

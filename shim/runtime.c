@@ -35,6 +35,57 @@ static int copy_string(char *out, size_t size, json_t *v, const char *path, cons
 	return 0;
 }
 
+static int load_global_args(struct shim_runtime_options *opts, json_t *v, const char *path, struct shim_error *err)
+{
+	size_t i;
+	json_t *arg;
+
+	if (!json_is_array(v) || json_array_size(v) > SHIM_RUNTIME_GLOBAL_ARGS_MAX)
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "%s: \"global_args\" must be an array of at most %d strings", path,
+				      SHIM_RUNTIME_GLOBAL_ARGS_MAX);
+	json_array_foreach(v, i, arg)
+	{
+		const char *text = json_string_value(arg);
+
+		if (!text || !text[0] || strlen(text) >= SHIM_RUNTIME_GLOBAL_ARG_LEN)
+			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+					      "%s: \"global_args\"[%zu] must be a non-empty string shorter than %d",
+					      path, i, SHIM_RUNTIME_GLOBAL_ARG_LEN);
+		snprintf(opts->global_args[i], sizeof(opts->global_args[i]), "%s", text);
+	}
+	opts->nglobal_args = json_array_size(v);
+	return 0;
+}
+
+int shim_runtime_config_save(const char *path, const struct shim_runtime_options *opts, struct shim_error *err)
+{
+	char tmp[PATH_MAX + 8];
+	json_t *root = json_object(), *args = json_array();
+	int ret = 0;
+
+	if (!root || !args) {
+		json_decref(root);
+		json_decref(args);
+		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+	}
+	json_object_set_new(root, "binary_name", json_string(opts->binary_name));
+	if (opts->root[0])
+		json_object_set_new(root, "root", json_string(opts->root));
+	json_object_set_new(root, "systemd_cgroup", json_boolean(opts->systemd_cgroup));
+	for (size_t i = 0; i < opts->nglobal_args; i++)
+		json_array_append_new(args, json_string(opts->global_args[i]));
+	json_object_set_new(root, "global_args", args);
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		ret = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "path too long: %s", path);
+	else if (json_dump_file(root, tmp, JSON_INDENT(1)) != 0)
+		ret = shim_error_errno(err, TTRPC_CODE_INTERNAL, errno ? errno : EIO, "write %s", tmp);
+	else if (rename(tmp, path) != 0)
+		ret = shim_error_errno(err, TTRPC_CODE_INTERNAL, errno, "rename %s", tmp);
+	json_decref(root);
+	return ret;
+}
+
 int shim_runtime_config_load(const char *path, struct shim_runtime_options *opts, struct shim_error *err)
 {
 	json_error_t jerr;
@@ -67,10 +118,13 @@ int shim_runtime_config_load(const char *path, struct shim_runtime_options *opts
 				ret = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
 						     "%s: \"systemd_cgroup\" must be a boolean", path);
 			opts->systemd_cgroup = json_is_true(v);
+		} else if (!strcmp(key, "global_args")) {
+			ret = load_global_args(opts, v, path, err);
 		} else {
-			ret = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-					     "%s: unknown key \"%s\" (known: binary_name, root, systemd_cgroup)", path,
-					     key);
+			ret = shim_error_set(
+				err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				"%s: unknown key \"%s\" (known: binary_name, root, systemd_cgroup, global_args)", path,
+				key);
 		}
 		if (ret < 0)
 			break;
@@ -135,6 +189,10 @@ int shim_runtime_init(struct shim_runtime *rt, const struct shim_runtime_options
 	rt->timeout_ms = SHIM_RUNTIME_TIMEOUT_MS;
 	rt->reaper = reaper;
 	rt->systemd_cgroup = opts && opts->systemd_cgroup;
+	if (opts) {
+		memcpy(rt->global_args, opts->global_args, sizeof(rt->global_args));
+		rt->nglobal_args = opts->nglobal_args;
+	}
 	if (!ns || !ns[0] || strchr(ns, '/') || !strcmp(ns, "..") || !strcmp(ns, "."))
 		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "invalid namespace \"%s\"",
 				      ns ? ns : "");
@@ -171,6 +229,8 @@ static void begin(const struct shim_runtime *rt, struct shim_argv *a, const char
 	add(a, "json");
 	if (rt->systemd_cgroup)
 		add(a, "--systemd-cgroup");
+	for (size_t i = 0; i < rt->nglobal_args; i++)
+		add(a, rt->global_args[i]);
 	add(a, command);
 	a->command = command;
 }

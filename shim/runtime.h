@@ -26,18 +26,26 @@
 #define SHIM_RUNTIME_DEFAULT_BINARY "runc"
 #define SHIM_RUNTIME_DEFAULT_ROOT "/run/containerd/runc"
 #define SHIM_RUNTIME_TIMEOUT_MS 30000
-#define SHIM_ARGV_MAX 32
+#define SHIM_ARGV_MAX 40
 
 /* What the user chose: containerd.runc.v1.Options (binary_name, root,
  * systemd_cgroup) or our runtime-config JSON file. Empty strings mean default. */
+#define SHIM_RUNTIME_GLOBAL_ARGS_MAX 8
+#define SHIM_RUNTIME_GLOBAL_ARG_LEN 256
+
 struct shim_runtime_options {
 	char binary_name[PATH_MAX];
 	char root[PATH_MAX];
 	bool systemd_cgroup;
+	/* extra global flags placed before the subcommand, e.g. crun's
+	 * "--cgroup-manager=disabled" on a host whose cgroups it cannot drive */
+	char global_args[SHIM_RUNTIME_GLOBAL_ARGS_MAX][SHIM_RUNTIME_GLOBAL_ARG_LEN];
+	size_t nglobal_args;
 };
 
 /* Read our runtime-config file (the path in runtimeoptions.v1.Options.config_path),
- * e.g. {"binary_name": "crun", "root": "/run/crun", "systemd_cgroup": false}.
+ * e.g. {"binary_name": "crun", "root": "/run/crun", "systemd_cgroup": false,
+ *       "global_args": ["--cgroup-manager=disabled"]}.
  * Unknown keys and wrong types are INVALID_ARGUMENT, naming the file. */
 int shim_runtime_config_load(const char *path, struct shim_runtime_options *opts, struct shim_error *err);
 
@@ -51,6 +59,8 @@ struct shim_runtime {
 	char root[PATH_MAX];	 /* <root>/<namespace> */
 	char log_path[PATH_MAX]; /* <bundle>/log.json */
 	bool systemd_cgroup;
+	char global_args[SHIM_RUNTIME_GLOBAL_ARGS_MAX][SHIM_RUNTIME_GLOBAL_ARG_LEN];
+	size_t nglobal_args;
 	int timeout_ms;		    /* per synchronous command */
 	struct shim_reaper *reaper; /* may be NULL (no loop: the delete action) */
 };
@@ -132,6 +142,10 @@ int shim_runtime_ps(struct shim_runtime *rt, const char *id, pid_t **pids, size_
 int shim_runtime_exec(struct shim_runtime *rt, const char *id, const char *dir, const char *process_json,
 		      const char *console_socket, int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid,
 		      struct shim_error *err);
+
+/* Write opts as a runtime-config file at path (atomically), so that a later
+ * `delete` action runs the same runtime the same way. */
+int shim_runtime_config_save(const char *path, const struct shim_runtime_options *opts, struct shim_error *err);
 
 /* Read a decimal pid file (runc's --pid-file). */
 int shim_read_pid_file(const char *path, pid_t *pid, struct shim_error *err);

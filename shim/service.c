@@ -71,18 +71,16 @@ static int runtime_options(const Google__Protobuf__Any *any, struct shim_runtime
 			      any->type_url);
 }
 
-/* The runtime a later `delete` action must use, saved in the bundle. */
-static void save_runtime(const struct shim_container *c)
+/* The runtime a later `delete` action must use, saved in the bundle in the
+ * format of our runtime-config file. */
+static void save_runtime(struct shim *s, const struct shim_container *c, struct shim_runtime_options *opts)
 {
-	char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
-	snprintf(path, sizeof(path), "%s/shim-runtime", c->bundle);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return;
-	fprintf(f, "%s\n%s\n%d\n", c->rt.binary, c->rt.root, c->rt.systemd_cgroup ? 1 : 0);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	char path[PATH_MAX + 32];
+	struct shim_error err = { 0 };
+	snprintf(opts->binary_name, sizeof(opts->binary_name), "%s", c->rt.binary);
+	snprintf(path, sizeof(path), "%s/" SHIM_RUNTIME_SAVED, c->bundle);
+	if (shim_runtime_config_save(path, opts, &err))
+		shim_logf(&s->log, SHIM_LOG_WARN, "save runtime for delete: %s", err.msg);
 }
 
 static int mount_rootfs(struct shim_container *c, const Containerd__Task__V2__CreateTaskRequest *req,
@@ -203,7 +201,7 @@ static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskReque
 	if (rc == 0)
 		rc = mount_rootfs(c, req, &err);
 	if (rc == 0) {
-		save_runtime(c);
+		save_runtime(s, c, &opts);
 		rc = runtime_create(c, &err);
 		if (rc) {
 			struct shim_error ignored = { 0 };
@@ -568,6 +566,11 @@ static void resize_pty(ttrpc_call *call, const Containerd__Task__V2__ResizePtyRe
 	struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
 	if (!p)
 		return fail(s, call, &err);
+	if (p->terminal && p->status == SHIM_STATUS_STOPPED) {
+		/* ctr resizes as it starts; a short-lived process may be gone by then */
+		ttrpc_call_respond(call, NULL, 0);
+		return;
+	}
 	if (!p->stdio_open || !p->terminal) {
 		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -ENOTTY, "process %s: no terminal",
 			       shim_process_name(p));
@@ -585,6 +588,7 @@ static void close_io(ttrpc_call *call, const Containerd__Task__V2__CloseIOReques
 	struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
 	if (!p)
 		return fail(s, call, &err);
+	shim_logf(&s->log, SHIM_LOG_DEBUG, "close stdin of %s", shim_process_name(p));
 	if (req->stdin && p->stdio_open)
 		shim_stdio_close_stdin(&p->stdio);
 	ttrpc_call_respond(call, NULL, 0);

@@ -21,6 +21,8 @@
 
 #define SHIM_RUNTIME_NAME "io.containerd.tiny.v2"
 #define SHIM_VERSION "0.1.0"
+/* In the bundle: the runtime options Create used, for the `delete` action. */
+#define SHIM_RUNTIME_SAVED "shim-runtime.json"
 
 struct shim_events;
 

@@ -157,15 +157,6 @@ void shim_copy_stop(struct shim_copy *c)
 	c->active = false;
 }
 
-/* Stop reading; finish once the buffer is written. */
-static void copy_end_input(struct shim_copy *c)
-{
-	if (!c->active)
-		return;
-	c->eof = true;
-	copy_flush(c);
-}
-
 /* ---- stdio ---- */
 
 static void close_fd(int *fd)
@@ -342,13 +333,15 @@ int shim_stdio_attach_pty(struct shim_stdio *s, int master, struct shim_error *e
 
 void shim_stdio_close_stdin(struct shim_stdio *s)
 {
-	if (s->in_running) {
-		copy_end_input(&s->in_copy);
-		return;
-	}
-	close_fd(&s->pipe_in);
-	close_fd(&s->in_fifo);
+	/* Drop only the write end we hold: the copy then reads what the client
+	 * wrote up to its own close and ends at EOF, so nothing written before
+	 * CloseIO is lost (ctr may send CloseIO before we read its last bytes).
+	 * Without a copy running there is nothing to drain. */
 	close_fd(&s->in_keep);
+	if (!s->in_running) {
+		close_fd(&s->pipe_in);
+		close_fd(&s->in_fifo);
+	}
 }
 
 int shim_stdio_resize(struct shim_stdio *s, unsigned width, unsigned height, struct shim_error *err)

@@ -80,7 +80,8 @@ void shim_stdio_close_child_ends(struct shim_stdio *s);
 int shim_stdio_start(struct shim_stdio *s, struct shim_error *err);
 /* Terminal: take ownership of the pty master and copy it both ways. */
 int shim_stdio_attach_pty(struct shim_stdio *s, int master, struct shim_error *err);
-/* CloseIO: stop reading stdin; the container sees EOF (pipe) once what was read is written. */
+/* CloseIO: drop our held write end of the stdin FIFO; the container sees EOF
+ * once the client closed its end too and everything it wrote was copied. */
 void shim_stdio_close_stdin(struct shim_stdio *s);
 /* ResizePty. -ENOTTY without a terminal. */
 int shim_stdio_resize(struct shim_stdio *s, unsigned width, unsigned height, struct shim_error *err);

@@ -166,6 +166,40 @@ Test(shim_runtime, runtime_config_file)
 	cr_expect_eq(err.code, TTRPC_CODE_INVALID_ARGUMENT);
 }
 
+Test(shim_runtime, global_args_saved_loaded_and_placed_before_the_command)
+{
+	struct shim_runtime_options opts = { 0 }, back;
+	struct shim_runtime rt;
+	struct shim_argv a;
+	struct shim_error err;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/saved.json", dir);
+	snprintf(opts.binary_name, sizeof(opts.binary_name), "runc");
+	snprintf(opts.root, sizeof(opts.root), "/run/x");
+	snprintf(opts.global_args[0], sizeof(opts.global_args[0]), "--debug");
+	snprintf(opts.global_args[1], sizeof(opts.global_args[1]), "--cgroup-manager=disabled");
+	opts.nglobal_args = 2;
+	cr_assert_eq(shim_runtime_config_save(path, &opts, &err), 0, "%s", err.msg);
+	cr_assert_eq(shim_runtime_config_load(path, &back, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(back.binary_name, "runc");
+	cr_expect_str_eq(back.root, "/run/x");
+	cr_assert_eq(back.nglobal_args, 2);
+	cr_expect_str_eq(back.global_args[1], "--cgroup-manager=disabled");
+	cr_assert_eq(shim_runtime_init(&rt, &back, "ns", dir, NULL, NULL, &err), 0, "%s", err.msg);
+	shim_runtime_argv_start(&rt, &a, "c1");
+	/* binary --root R --log L --log-format json --debug --cgroup-manager=disabled start c1 */
+	cr_assert_eq(a.n, 11);
+	cr_expect_str_eq(a.v[7], "--debug");
+	cr_expect_str_eq(a.v[8], "--cgroup-manager=disabled");
+	cr_expect_str_eq(a.v[9], "start");
+	write_file(path, "{\"global_args\": [\"--debug\", 3]}", 0644);
+	cr_expect_eq(shim_runtime_config_load(path, &back, &err), -EINVAL);
+	cr_expect(strstr(err.msg, "\"global_args\"[1]") != NULL, "%s", err.msg);
+	write_file(path, "{\"global_args\": \"--debug\"}", 0644);
+	cr_expect_eq(shim_runtime_config_load(path, &back, &err), -EINVAL);
+}
+
 Test(shim_runtime, real_runc_and_crun_errors_come_from_their_logs)
 {
 	static const char *const names[] = { "runc", "crun" };

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# End-to-end tests of containerd-shim-tiny-v2 under a private containerd + runc.
+# Usage: shim_test.sh SCENARIO   (one ctest per scenario; see the case below)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+RT=io.containerd.tiny.v2
+IMAGE=localhost/e2e/busybox:latest
+scenario=${1:?usage: shim_test.sh SCENARIO}
+
+# A container's pid 1 ignores SIGTERM unless it handles it: this one does,
+# the way a real service would, and exits 143 like a process killed by TERM.
+TRAP_SLEEP='trap "exit 143" TERM; /bin/sleep 600 & wait'
+
+setup() {
+	e2e_setup
+	e2e_start_containerd
+	e2e_build_rootfs "$E2E_DIR/rootfs"
+}
+
+import_image() {
+	e2e_build_image "$E2E_DIR/rootfs" "$E2E_DIR/image.tar" "$IMAGE"
+	e2e_ctr images import "$E2E_DIR/image.tar" >/dev/null
+}
+
+run_detached() { # id cmd...
+	local id=$1
+	shift
+	e2e_ctr run -d --runtime "$RT" --rootfs "$E2E_DIR/rootfs" "$id" "$@" >/dev/null
+}
+
+task_field() { # id column(2=pid,3=status)
+	e2e_ctr task ls | awk -v id="$1" -v col="$2" '$1 == id { print $col }'
+}
+
+wait_status() { # id status
+	for _ in $(seq 1 100); do
+		[ "$(task_field "$1" 3)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	e2e_fail "task $1 did not reach $2 (now: $(task_field "$1" 3))"
+}
+
+shim_pids() {
+	local p
+	for p in $(e2e_our_pids); do
+		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+		*containerd-shim-tiny-v2*) echo "$p" ;;
+		esac
+	done
+}
+
+expect_eq() { # got want what
+	[ "$1" = "$2" ] || e2e_fail "$3: got '$1', want '$2'"
+}
+
+# Nothing of ours is left: no shim, no container process, no mount, no socket.
+expect_clean() {
+	local left=""
+	for _ in $(seq 1 50); do
+		left="$(shim_pids)$(e2e_our_mounts)"
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	[ -z "$(shim_pids)" ] || e2e_fail "shim still running: $(shim_pids)"
+	[ -z "$(e2e_our_mounts)" ] || e2e_fail "mounts left: $(e2e_our_mounts)"
+	local f
+	for f in "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/*/address; do
+		[ -e "$f" ] || continue
+		e2e_fail "bundle left behind: ${f%/address}"
+	done
+}
+
+t_run_rm() {
+	setup
+	local out rc=0
+	out=$(e2e_ctr run --rm --runtime "$RT" --rootfs "$E2E_DIR/rootfs" rm1 /bin/sh -c 'echo hi; exit 3') || rc=$?
+	expect_eq "$out" hi "output"
+	expect_eq "$rc" 3 "exit code"
+	expect_clean
+}
+
+t_detached() {
+	setup
+	e2e_ctr events >"$E2E_DIR/events.txt" 2>&1 &
+	local events_pid=$!
+	run_detached d1 /bin/sh -c "$TRAP_SLEEP"
+	wait_status d1 RUNNING
+	local pid shim
+	pid=$(task_field d1 2)
+	[ "$pid" -gt 0 ] || e2e_fail "no pid in task ls"
+	e2e_ctr task ps d1 | grep -qw "$pid" || e2e_fail "task ps does not list $pid"
+	shim=$(shim_pids)
+	expect_eq "$(echo "$shim" | wc -w)" 1 "shim processes"
+	local out rc=0
+	out=$(e2e_ctr task exec --exec-id x1 d1 /bin/sh -c 'echo from exec; exit 4') || rc=$?
+	expect_eq "$out" "from exec" "exec output"
+	expect_eq "$rc" 4 "exec exit code"
+	e2e_ctr task pause d1
+	wait_status d1 PAUSED
+	e2e_ctr task resume d1
+	wait_status d1 RUNNING
+	e2e_ctr task kill -s TERM d1
+	wait_status d1 STOPPED
+	e2e_ctr task rm d1
+	e2e_ctr c rm d1
+	sleep 0.3
+	kill "$events_pid" 2>/dev/null || true
+	grep '/tasks/exit' "$E2E_DIR/events.txt" | grep -q '"exit_status":143' ||
+		e2e_fail "exit status after kill -s TERM is not 143: $(grep /tasks/exit "$E2E_DIR/events.txt")"
+	grep '/tasks/delete' "$E2E_DIR/events.txt" | grep -q '"exit_status":143' ||
+		e2e_fail "delete event without exit status 143: $(grep /tasks/delete "$E2E_DIR/events.txt")"
+	expect_clean
+	kill -0 "$pid" 2>/dev/null && e2e_fail "container process $pid still alive"
+	return 0
+}
+
+t_image() {
+	setup
+	import_image
+	local out
+	# shellcheck disable=SC2016 # expanded inside the container
+	out=$(e2e_ctr run --rm --runtime "$RT" "$IMAGE" img1 /bin/sh -c 'echo hi from $(cut -d: -f1 /etc/passwd); grep -c " / overlay " /proc/mounts')
+	expect_eq "$out" "hi from root
+1" "image container output (and its root is an overlay)"
+	expect_clean
+}
+
+t_stdio() {
+	setup
+	local out
+	# ctr 1.6 sends CloseIO when its stdin ends, but only once the task exists:
+	# input that ends before that is never closed (containerd-shim-runc-v2
+	# hangs the same way), so the input comes a moment later.
+	out=$( (sleep 1; printf 'line one\nline two\n') | e2e_ctr run --rm --runtime "$RT" --rootfs "$E2E_DIR/rootfs" in1 /bin/cat)
+	expect_eq "$out" "line one
+line two" "stdin through cat"
+	# -t needs a terminal: script(1) gives ctr one
+	out=$(script -qec "ctr -a $E2E_SOCK -n $E2E_NS run --rm -t --runtime $RT --rootfs $E2E_DIR/rootfs tty1 /bin/sh -c 'tty; echo done'" /dev/null | tr -d '\r\0')
+	echo "$out" | grep -q '/dev/pts/[0-9]' || e2e_fail "no pty in the container: $out"
+	echo "$out" | grep -q '^done$' || e2e_fail "terminal output missing: $out"
+	expect_clean
+}
+
+t_events() {
+	setup
+	e2e_ctr events >"$E2E_DIR/events.txt" 2>&1 &
+	local ev=$!
+	sleep 0.3
+	e2e_ctr run --rm --runtime "$RT" --rootfs "$E2E_DIR/rootfs" ev1 /bin/true
+	sleep 0.5
+	kill "$ev" 2>/dev/null || true
+	wait "$ev" 2>/dev/null || true
+	local topics
+	topics=$(grep -o '/tasks/[a-z-]*' "$E2E_DIR/events.txt" | tr '\n' ' ')
+	expect_eq "$topics" "/tasks/create /tasks/start /tasks/exit /tasks/delete " "task events in order"
+	grep '/tasks/exit' "$E2E_DIR/events.txt" | grep -q 'ev1' || e2e_fail "exit event without the container id"
+	expect_clean
+}
+
+t_containerd_restart() {
+	setup
+	run_detached cr1 /bin/sh -c "$TRAP_SLEEP"
+	wait_status cr1 RUNNING
+	local pid
+	pid=$(task_field cr1 2)
+	kill -KILL "$E2E_CONTAINERD_PID"
+	wait "$E2E_CONTAINERD_PID" 2>/dev/null || true
+	E2E_CONTAINERD_PID=
+	kill -0 "$pid" || e2e_fail "container died with containerd"
+	e2e_start_containerd
+	wait_status cr1 RUNNING
+	expect_eq "$(task_field cr1 2)" "$pid" "pid after restart"
+	e2e_ctr task kill -s TERM cr1
+	wait_status cr1 STOPPED
+	e2e_ctr task rm cr1 >/dev/null 2>&1 || true
+	e2e_ctr c rm cr1
+	expect_clean
+}
+
+t_shim_killed() {
+	setup
+	run_detached sk1 /bin/sleep 600
+	wait_status sk1 RUNNING
+	local pid shim
+	pid=$(task_field sk1 2)
+	shim=$(shim_pids)
+	[ -n "$shim" ] || e2e_fail "no shim"
+	kill -KILL "$shim"
+	# containerd notices, runs `shim delete`, marks the task stopped
+	for _ in $(seq 1 100); do
+		[ "$(task_field sk1 3)" != RUNNING ] && break
+		sleep 0.1
+	done
+	for _ in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && e2e_fail "container process $pid survived the cleanup"
+	e2e_ctr task rm sk1 >/dev/null 2>&1 || true
+	e2e_ctr c rm sk1
+	[ -z "$(e2e_ctr c ls -q)" ] || e2e_fail "containers left: $(e2e_ctr c ls -q)"
+	grep -q 'cleaning up after shim disconnected.*sk1\|id=sk1.*cleaning up' "$E2E_DIR/containerd.log" ||
+		e2e_fail "containerd did not clean up after the shim"
+	expect_clean
+}
+
+t_crun() {
+	setup
+	# crun refuses a hybrid cgroup host whose cgroup2 hierarchy holds controllers
+	# ("cgroups in hybrid mode not supported, drop all controllers from
+	# cgroupv2"), as this kind of machine has (hugetlb). Binding each such
+	# controller to a v1 hierarchy of its own empties the v2 side; they are
+	# unmounted again at the end.
+	local c v1_mounts=""
+	if [ -s /sys/fs/cgroup/unified/cgroup.controllers ]; then
+		for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
+			mkdir -p "/sys/fs/cgroup/$c"
+			mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" && v1_mounts="$v1_mounts /sys/fs/cgroup/$c"
+		done
+		e2e_log "bound cgroup controllers to v1 for crun:$v1_mounts"
+	fi
+	printf '{"binary_name": "crun"}\n' >"$E2E_DIR/crun.json"
+	local out
+	out=$(e2e_ctr run --rm --runtime "$RT" --runtime-config-path "$E2E_DIR/crun.json" --rootfs "$E2E_DIR/rootfs" \
+		cr1 /bin/sh -c 'echo via crun')
+	expect_eq "$out" "via crun" "output"
+	grep -q 'created container cr1 (pid [0-9]*, runtime [^ ]*/crun)' "$E2E_DIR/containerd.log" ||
+		e2e_fail "the shim did not use crun: $(grep 'created container' "$E2E_DIR/containerd.log")"
+	expect_clean
+	for c in $v1_mounts; do umount "$c" && rmdir "$c"; done
+}
+
+t_bad_input() {
+	setup
+	local out rc
+	# a runtime binary that does not exist
+	printf '{"binary_name": "no-such-runtime"}\n' >"$E2E_DIR/bad.json"
+	rc=0
+	out=$(e2e_ctr run --rm --runtime "$RT" --runtime-config-path "$E2E_DIR/bad.json" --rootfs "$E2E_DIR/rootfs" \
+		b1 /bin/true 2>&1) || rc=$?
+	[ "$rc" != 0 ] || e2e_fail "missing runtime binary: ctr succeeded"
+	echo "$out" | grep -q 'no-such-runtime.*not found' || e2e_fail "missing runtime binary: unclear error: $out"
+	# a runtime config file that is not JSON
+	echo 'not json' >"$E2E_DIR/bad2.json"
+	rc=0
+	out=$(e2e_ctr run --rm --runtime "$RT" --runtime-config-path "$E2E_DIR/bad2.json" --rootfs "$E2E_DIR/rootfs" \
+		b2 /bin/true 2>&1) || rc=$?
+	[ "$rc" != 0 ] || e2e_fail "bad runtime config: ctr succeeded"
+	echo "$out" | grep -q 'bad2.json' || e2e_fail "bad runtime config: error does not name the file: $out"
+	# a program that does not exist in the container: runc's own words come back
+	rc=0
+	out=$(e2e_ctr run --rm --runtime "$RT" --rootfs "$E2E_DIR/rootfs" b3 /no/such/program 2>&1) || rc=$?
+	[ "$rc" != 0 ] || e2e_fail "missing program: ctr succeeded"
+	echo "$out" | grep -q 'OCI runtime create failed: .*no such file or directory' ||
+		e2e_fail "missing program: unclear error: $out"
+	# unknown ids
+	rc=0
+	out=$(e2e_ctr task kill nosuch 2>&1) || rc=$?
+	[ "$rc" != 0 ] && echo "$out" | grep -qi 'not found' || e2e_fail "unknown id: $out"
+	e2e_ctr c rm b1 b2 b3 >/dev/null 2>&1 || true
+	# the shim binary itself: no bundle config, bad config.json
+	local shim=$E2E_BIN_DIR/containerd-shim-tiny-v2
+	mkdir -p "$E2E_DIR/nobundle" "$E2E_DIR/badbundle"
+	echo '{ "ociVersion": ' >"$E2E_DIR/badbundle/config.json"
+	rc=0
+	out=$(cd "$E2E_DIR/nobundle" && "$shim" -namespace x -address /nonexistent -id c1 start </dev/null 2>&1) || rc=$?
+	[ "$rc" != 0 ] && echo "$out" | grep -q 'config.json' || e2e_fail "missing bundle config: rc=$rc: $out"
+	rc=0
+	out=$(cd "$E2E_DIR/badbundle" && "$shim" -namespace x -address /nonexistent -id c1 start </dev/null 2>&1) || rc=$?
+	[ "$rc" != 0 ] && echo "$out" | grep -q 'config.json' || e2e_fail "bad config.json: rc=$rc: $out"
+	rc=0
+	out=$("$shim" -namespace x -address /nonexistent -id ../etc start </dev/null 2>&1) || rc=$?
+	[ "$rc" != 0 ] && echo "$out" | grep -q 'container id' || e2e_fail "path-trick id accepted: rc=$rc: $out"
+	rc=0
+	out=$("$shim" -bogus 2>&1) || rc=$?
+	[ "$rc" != 0 ] && echo "$out" | grep -q 'flag provided but not defined: -bogus' || e2e_fail "bad flag: $out"
+	"$shim" -v | grep -q "$RT" || e2e_fail "-v does not name the runtime"
+	expect_clean
+}
+
+case "$scenario" in
+run_rm | detached | image | stdio | events | containerd_restart | shim_killed | crun | bad_input)
+	"t_$scenario"
+	e2e_log "PASS: $scenario"
+	;;
+*) e2e_fail "unknown scenario $scenario" ;;
+esac
