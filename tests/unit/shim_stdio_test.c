@@ -88,10 +88,10 @@ Test(shim_stdio, pipes_between_fifos_and_a_process)
 	pid_t pid;
 
 	/* The client (ctr) reads stdout/stderr and writes stdin. */
-	client_out = open(out_path, O_RDONLY | O_NONBLOCK);
-	client_err = open(err_path, O_RDONLY | O_NONBLOCK);
+	client_out = open(out_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	client_err = open(err_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	cr_assert_eq(shim_stdio_open(&s, loop, &paths, &err), 0, "%s", err.msg);
-	client_in = open(in_path, O_WRONLY | O_NONBLOCK);
+	client_in = open(in_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	cr_assert_geq(client_in, 0);
 	s.drained = on_drained;
 	s.data = &drained;
