@@ -11,6 +11,7 @@ struct shim_container *shim_container_find(struct shim *s, const char *id);
 /* The process id/exec_id (exec_id NULL or "" = init); NULL with NOT_FOUND. */
 struct shim_process *shim_process_find(struct shim *s, const char *id, const char *exec_id, struct shim_error *err);
 
+/* p must be zeroed memory (from calloc). */
 void shim_process_init(struct shim_process *p, struct shim_container *c, const char *exec_id);
 void shim_process_set_paths(struct shim_process *p, const char *in, const char *out, const char *err, bool terminal);
 /* Open the client's FIFOs (and the container's pipes); closed again by

@@ -47,11 +47,11 @@ static size_t tail_room(struct shim_copy *c)
 {
 	if (c->len == 0)
 		c->start = 0;
-	if (c->start + c->len == sizeof(c->buf) && c->start > 0) {
+	if (c->start + c->len == SHIM_COPY_BUF && c->start > 0) {
 		memmove(c->buf, c->buf + c->start, c->len);
 		c->start = 0;
 	}
-	return sizeof(c->buf) - c->start - c->len;
+	return SHIM_COPY_BUF - c->start - c->len;
 }
 
 /* Keep the watchers matching the state: read while there is room, write while data waits. */
@@ -127,6 +127,10 @@ static void on_copy_write(struct ev_loop *loop, ev_io *w, int revents)
 
 int shim_copy_start(struct shim_copy *c, struct ev_loop *loop, int src, int dst, shim_copy_done_fn done, void *data)
 {
+	/* Allocated per running copy: an idle container costs no buffer, and
+	 * pages never written stay out of the RSS. */
+	if (!c->buf && !(c->buf = malloc(SHIM_COPY_BUF)))
+		return -ENOMEM;
 	c->loop = loop;
 	c->src = src;
 	c->dst = dst;
@@ -155,6 +159,8 @@ void shim_copy_stop(struct shim_copy *c)
 	ev_io_stop(c->loop, &c->rd);
 	ev_io_stop(c->loop, &c->wr);
 	c->active = false;
+	free(c->buf);
+	c->buf = NULL;
 }
 
 /* ---- stdio ---- */
@@ -294,41 +300,45 @@ static void on_in_done(struct shim_copy *c, void *data)
 	close_fd(&s->in_keep);
 }
 
+/* Start one direction; running tells the stdio it is on. */
+static int start_copy(struct shim_stdio *s, struct shim_copy *c, bool *running, int src, int dst,
+		      shim_copy_done_fn done, struct shim_error *err)
+{
+	if (shim_copy_start(c, s->loop, src, dst, done, s) < 0)
+		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "stdio: out of memory");
+	*running = true;
+	return 0;
+}
+
 int shim_stdio_start(struct shim_stdio *s, struct shim_error *err)
 {
+	int ret = 0;
+
 	if (s->terminal)
 		return shim_error_set(err, TTRPC_CODE_INTERNAL, -EINVAL, "terminal stdio starts with the pty master");
-	if (s->pipe_out >= 0) {
-		s->out_running = true;
-		shim_copy_start(&s->out_copy, s->loop, s->pipe_out, s->out_fifo, on_out_done, s);
-	}
-	if (s->pipe_err >= 0) {
-		s->err_running = true;
-		shim_copy_start(&s->err_copy, s->loop, s->pipe_err, s->err_fifo, on_err_done, s);
-	}
-	if (s->pipe_in >= 0) {
-		s->in_running = true;
-		shim_copy_start(&s->in_copy, s->loop, s->in_fifo, s->pipe_in, on_in_done, s);
-	}
-	return 0;
+	if (s->pipe_out >= 0)
+		ret = start_copy(s, &s->out_copy, &s->out_running, s->pipe_out, s->out_fifo, on_out_done, err);
+	if (!ret && s->pipe_err >= 0)
+		ret = start_copy(s, &s->err_copy, &s->err_running, s->pipe_err, s->err_fifo, on_err_done, err);
+	if (!ret && s->pipe_in >= 0)
+		ret = start_copy(s, &s->in_copy, &s->in_running, s->in_fifo, s->pipe_in, on_in_done, err);
+	return ret;
 }
 
 int shim_stdio_attach_pty(struct shim_stdio *s, int master, struct shim_error *err)
 {
+	int ret = 0;
+
 	if (!s->terminal || s->pty_master >= 0) {
 		close(master);
 		return shim_error_set(err, TTRPC_CODE_INTERNAL, -EINVAL, "unexpected pty master");
 	}
 	s->pty_master = master;
-	if (s->out_fifo >= 0) {
-		s->out_running = true;
-		shim_copy_start(&s->out_copy, s->loop, master, s->out_fifo, on_out_done, s);
-	}
-	if (s->in_fifo >= 0) {
-		s->in_running = true;
-		shim_copy_start(&s->in_copy, s->loop, s->in_fifo, master, on_in_done, s);
-	}
-	return 0;
+	if (s->out_fifo >= 0)
+		ret = start_copy(s, &s->out_copy, &s->out_running, master, s->out_fifo, on_out_done, err);
+	if (!ret && s->in_fifo >= 0)
+		ret = start_copy(s, &s->in_copy, &s->in_running, s->in_fifo, master, on_in_done, err);
+	return ret;
 }
 
 void shim_stdio_close_stdin(struct shim_stdio *s)

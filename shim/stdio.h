@@ -39,14 +39,15 @@ struct shim_copy {
 	int src, dst;
 	bool dst_sync; /* dst cannot be polled (regular file, char device): plain writes */
 	bool active, eof;
-	char buf[SHIM_COPY_BUF];
+	char *buf; /* SHIM_COPY_BUF bytes while active */
 	size_t start, len;
 	unsigned long long bytes;
 	shim_copy_done_fn done;
 	void *data;
 };
 
-/* Start copying (fds stay the caller's; they are switched to non-blocking). */
+/* Start copying (fds stay the caller's; they are switched to non-blocking).
+ * c must be zeroed before its first start. -ENOMEM without a buffer. */
 int shim_copy_start(struct shim_copy *c, struct ev_loop *loop, int src, int dst, shim_copy_done_fn done, void *data);
 /* Stop at once (pending data is dropped); no callback. */
 void shim_copy_stop(struct shim_copy *c);
