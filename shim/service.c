@@ -685,8 +685,7 @@ static const struct containerd_task_v2_task_handlers handlers = {
 
 int shim_service_register(struct shim *s)
 {
-	static _Thread_local struct containerd_task_v2_task_service svc;
-	svc.handlers = &handlers;
-	svc.user = s;
-	return containerd_task_v2_task_register(s->server, &svc);
+	s->task_service.handlers = &handlers;
+	s->task_service.user = s;
+	return containerd_task_v2_task_register(s->server, &s->task_service);
 }

@@ -13,6 +13,7 @@
 #include <ev.h>
 #include <ttrpc/server.h>
 
+#include "containerd/task/v2/shim.ttrpc-c.h"
 #include "shim/error.h"
 #include "shim/log.h"
 #include "shim/reaper.h"
@@ -87,6 +88,7 @@ struct shim {
 	struct shim_container *containers;
 	size_t ncontainers;
 	bool exiting;
+	struct containerd_task_v2_task_service task_service; /* registered on server */
 	ev_signal sigterm, sigint;
 	ev_idle exit_idle;
 };
