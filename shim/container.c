@@ -10,6 +10,7 @@
 #include "containerd/task/v2/shim.ttrpc-c.h"
 #include "shim/events.h"
 #include "shim/mount.h"
+#include "shim/oom.h"
 
 struct shim_container *shim_container_find(struct shim *s, const char *id)
 {
@@ -249,6 +250,7 @@ void shim_container_free(struct shim_container *c)
 		free(p);
 	}
 	shim_process_release(&c->init);
+	shim_oom_free(c->oom);
 	free(c->id);
 	free(c->bundle);
 	free(c);

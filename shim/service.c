@@ -17,6 +17,7 @@
 #include "shim/events.h"
 #include "shim/ids.h"
 #include "shim/mount.h"
+#include "shim/oom.h"
 #include "shim/runtime.h"
 
 /* Answer call with err (its code, or UNKNOWN) and log it. */
@@ -159,6 +160,15 @@ static void publish_create(struct shim *s, struct shim_container *c, const Conta
 	shim_events_publish(s->events, "/tasks/create", &ev.base);
 }
 
+static void on_oom(void *data)
+{
+	struct shim_container *c = data;
+	shim_logf(&c->shim->log, SHIM_LOG_WARN, "container %s: OOM kill", c->id);
+	Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
+	ev.container_id = c->id;
+	shim_events_publish(c->shim->events, "/tasks/oom", &ev.base);
+}
+
 static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskRequest *req, void *user)
 {
 	struct shim *s = user;
@@ -214,6 +224,9 @@ static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskReque
 		shim_container_free(c);
 		return fail(s, call, &err);
 	}
+	struct shim_error oom_err = { 0 };
+	if (shim_oom_watch(s->loop, c->init.pid, on_oom, c, &c->oom, &oom_err))
+		shim_logf(&s->log, SHIM_LOG_DEBUG, "container %s: no OOM events: %s", c->id, oom_err.msg);
 	c->next = s->containers;
 	s->containers = c;
 	s->ncontainers++;

@@ -26,6 +26,7 @@
 #define SHIM_RUNTIME_SAVED "shim-runtime.json"
 
 struct shim_events;
+struct shim_oom;
 
 /* containerd.v1.types.Status */
 enum shim_status {
@@ -72,6 +73,7 @@ struct shim_container {
 	struct shim_runtime rt;
 	struct shim_process init;
 	struct shim_process *execs;
+	struct shim_oom *oom; /* OOM kills in its memory cgroup, when watchable */
 	struct shim_container *next;
 };
 

@@ -281,8 +281,29 @@ t_bad_input() {
 	expect_clean
 }
 
+# A process killed by the kernel for memory in a container: /tasks/oom.
+t_oom() {
+	setup
+	e2e_ctr events >"$E2E_DIR/events.txt" 2>&1 &
+	local ev=$!
+	sleep 0.3
+	local out
+	out=$(e2e_ctr run --rm --runtime "$RT" --memory-limit 16777216 --rootfs "$E2E_DIR/rootfs" oom1 \
+		/bin/sh -c 'dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo dd=$?')
+	expect_eq "$out" "dd=137" "dd in a 16 MiB container"
+	sleep 0.5
+	kill "$ev" 2>/dev/null || true
+	local topics
+	# the OOM notice and the exit of sh race each other: order aside, both come
+	grep '/tasks/oom' "$E2E_DIR/events.txt" | grep -q '"container_id":"oom1"' ||
+		e2e_fail "no /tasks/oom event for oom1: $(cat "$E2E_DIR/events.txt")"
+	topics=$(grep -o '/tasks/[a-z-]*' "$E2E_DIR/events.txt" | grep -v /tasks/oom | tr '\n' ' ')
+	expect_eq "$topics" "/tasks/create /tasks/start /tasks/exit /tasks/delete " "events of an OOM kill"
+	expect_clean
+}
+
 case "$scenario" in
-run_rm | detached | image | stdio | events | containerd_restart | shim_killed | crun | bad_input)
+run_rm | detached | image | stdio | events | containerd_restart | shim_killed | crun | bad_input | oom)
 	"t_$scenario"
 	e2e_log "PASS: $scenario"
 	;;
