@@ -201,9 +201,25 @@ t_bad_sandbox() {
 	expect_gone
 }
 
+# In a sanitizer build every shim process (start, serve, delete) reports to
+# E2E_SANITIZER_LOGS (ASAN_OPTIONS/UBSAN_OPTIONS log_path, which containerd
+# passes on to the shims): any report fails the scenario.
+sanitizer_verdict() {
+	[ -n "${E2E_SANITIZER_LOGS:-}" ] || return 0
+	local f found=""
+	for f in "$E2E_SANITIZER_LOGS".*; do
+		[ -e "$f" ] || continue
+		found=1
+		echo "== $f" >&2
+		head -n 40 "$f" >&2
+	done
+	[ -z "$found" ] || e2e_fail "sanitizer reports from the shim (above)"
+}
+
 case "$scenario" in
 runc_group | cri_sandbox_id | hcsshim | concurrent_start | sandbox_killed | bad_sandbox)
 	"t_$scenario"
+	sanitizer_verdict
 	e2e_log "PASS: $scenario"
 	;;
 *) e2e_fail "unknown scenario $scenario" ;;
