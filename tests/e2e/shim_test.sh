@@ -163,20 +163,65 @@ t_events() {
 t_containerd_restart() {
 	setup
 	run_detached cr1 /bin/sh -c "$TRAP_SLEEP"
+	run_detached cr2 /bin/sleep 600
 	wait_status cr1 RUNNING
-	local pid
+	wait_status cr2 RUNNING
+	local pid pid2
 	pid=$(task_field cr1 2)
+	pid2=$(task_field cr2 2)
 	kill -KILL "$E2E_CONTAINERD_PID"
 	wait "$E2E_CONTAINERD_PID" 2>/dev/null || true
 	E2E_CONTAINERD_PID=
 	kill -0 "$pid" || e2e_fail "container died with containerd"
+	# cr2 exits while containerd is away: its /tasks/exit waits in the shim's queue
+	kill -KILL "$pid2"
+	sleep 0.5
 	e2e_start_containerd
+	e2e_ctr events >"$E2E_DIR/events.txt" 2>&1 &
+	local ev=$!
 	wait_status cr1 RUNNING
 	expect_eq "$(task_field cr1 2)" "$pid" "pid after restart"
+	wait_status cr2 STOPPED
+	for _ in $(seq 1 50); do
+		grep -q '/tasks/exit.*"container_id":"cr2"' "$E2E_DIR/events.txt" && break
+		sleep 0.1
+	done
+	grep -q '/tasks/exit.*"container_id":"cr2".*"exit_status":137' "$E2E_DIR/events.txt" ||
+		e2e_fail "the exit queued while containerd was down was not delivered: $(cat "$E2E_DIR/events.txt")"
+	kill "$ev" 2>/dev/null || true
 	e2e_ctr task kill -s TERM cr1
 	wait_status cr1 STOPPED
 	e2e_ctr task rm cr1 >/dev/null 2>&1 || true
-	e2e_ctr c rm cr1
+	e2e_ctr task rm cr2 >/dev/null 2>&1 || true
+	e2e_ctr c rm cr1 cr2
+	expect_clean
+}
+
+# SIGTERM: the shim stops serving, removes its socket and exits.
+t_sigterm() {
+	setup
+	run_detached st1 /bin/sleep 600
+	wait_status st1 RUNNING
+	local shim sock
+	shim=$(shim_pids)
+	sock=$(sed 's|^unix://||' "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/st1/address)
+	[ -S "$sock" ] || e2e_fail "no socket at $sock"
+	kill -TERM "$shim"
+	for _ in $(seq 1 50); do
+		kill -0 "$shim" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$shim" 2>/dev/null && e2e_fail "shim $shim did not exit on SIGTERM"
+	[ ! -e "$sock" ] || e2e_fail "socket $sock left behind"
+	grep -q 'signal 15: exiting, 1 containers keep running' "$E2E_DIR/containerd.log" ||
+		e2e_fail "no log line about SIGTERM"
+	# containerd notices the shim is gone and cleans up the container
+	for _ in $(seq 1 100); do
+		[ "$(task_field st1 3)" != RUNNING ] && break
+		sleep 0.1
+	done
+	e2e_ctr task rm st1 >/dev/null 2>&1 || true
+	e2e_ctr c rm st1
 	expect_clean
 }
 
@@ -318,7 +363,7 @@ sanitizer_verdict() {
 }
 
 case "$scenario" in
-run_rm | detached | image | stdio | events | containerd_restart | shim_killed | crun | bad_input | oom)
+run_rm | detached | image | stdio | events | containerd_restart | sigterm | shim_killed | crun | bad_input | oom)
 	"t_$scenario"
 	sanitizer_verdict
 	e2e_log "PASS: $scenario"
