@@ -113,19 +113,24 @@ static int mount_rootfs(struct shim_container *c, const Containerd__Task__V2__Cr
 	return 0;
 }
 
-/* runc create with the process's stdio (pipes, or a console socket for a
- * terminal). On success p->pid is the container's init, watched. */
-static int runtime_create(struct shim_container *c, struct shim_error *err)
+/* Start p with the OCI runtime (`create` for the init, `exec` for an exec
+ * process) on its stdio: pipes, or a console socket for a terminal, whose pty
+ * master is then copied. On success p->pid is set and watched. */
+static int launch(struct shim_process *p, struct shim_error *err)
 {
-	struct shim_process *p = &c->init;
+	struct shim_container *c = p->container;
 	int rc = shim_process_open_stdio(p, err);
 	if (rc)
 		return rc;
 	struct shim_console_socket cs = { .fd = -1 };
 	if (p->terminal && (rc = shim_console_socket_new(&cs, NULL, err)))
 		return rc;
-	rc = shim_runtime_create(&c->rt, c->id, c->bundle, p->terminal ? cs.path : NULL, p->stdio.child_in,
-				 p->stdio.child_out, p->stdio.child_err, &p->pid, err);
+	const char *console = p->terminal ? cs.path : NULL;
+	int in = p->stdio.child_in, out = p->stdio.child_out, errfd = p->stdio.child_err;
+	if (p->exec_id)
+		rc = shim_runtime_exec(&c->rt, c->id, c->bundle, p->spec_json, console, in, out, errfd, &p->pid, err);
+	else
+		rc = shim_runtime_create(&c->rt, c->id, c->bundle, console, in, out, errfd, &p->pid, err);
 	if (rc == 0 && p->terminal) {
 		int master = -1;
 		rc = shim_console_socket_receive(&cs, 10000, &master, err);
@@ -212,7 +217,7 @@ static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskReque
 		rc = mount_rootfs(c, req, &err);
 	if (rc == 0) {
 		save_runtime(s, c, &opts);
-		rc = runtime_create(c, &err);
+		rc = launch(&c->init, &err);
 		if (rc) {
 			struct shim_error ignored = { 0 };
 			shim_runtime_delete(&c->rt, c->id, true, &ignored);
@@ -238,33 +243,6 @@ static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskReque
 	containerd_task_v2_task_create_respond(call, &resp);
 }
 
-static int start_exec(struct shim_process *p, struct shim_error *err)
-{
-	struct shim_container *c = p->container;
-	int rc = shim_process_open_stdio(p, err);
-	if (rc)
-		return rc;
-	struct shim_console_socket cs = { .fd = -1 };
-	if (p->terminal && (rc = shim_console_socket_new(&cs, NULL, err)))
-		return rc;
-	rc = shim_runtime_exec(&c->rt, c->id, c->bundle, p->spec_json, p->terminal ? cs.path : NULL, p->stdio.child_in,
-			       p->stdio.child_out, p->stdio.child_err, &p->pid, err);
-	if (rc == 0 && p->terminal) {
-		int master = -1;
-		rc = shim_console_socket_receive(&cs, 10000, &master, err);
-		if (rc == 0)
-			rc = shim_stdio_attach_pty(&p->stdio, master, err);
-	} else if (rc == 0) {
-		shim_stdio_close_child_ends(&p->stdio);
-		rc = shim_stdio_start(&p->stdio, err);
-	}
-	if (p->terminal)
-		shim_console_socket_close(&cs);
-	if (rc == 0)
-		rc = shim_process_watch(p);
-	return rc;
-}
-
 static void start(ttrpc_call *call, const Containerd__Task__V2__StartRequest *req, void *user)
 {
 	struct shim *s = user;
@@ -278,7 +256,7 @@ static void start(ttrpc_call *call, const Containerd__Task__V2__StartRequest *re
 		return fail(s, call, &err);
 	}
 	struct shim_container *c = p->container;
-	int rc = p->exec_id ? start_exec(p, &err) : shim_runtime_start(&c->rt, c->id, &err);
+	int rc = p->exec_id ? launch(p, &err) : shim_runtime_start(&c->rt, c->id, &err);
 	if (rc) {
 		shim_error_wrap(&err, rc, "start %s", shim_process_name(p));
 		return fail(s, call, &err);
@@ -302,7 +280,7 @@ static void start(ttrpc_call *call, const Containerd__Task__V2__StartRequest *re
 	containerd_task_v2_task_start_respond(call, &resp);
 }
 
-static void delete_exec(struct shim *s, ttrpc_call *call, struct shim_process *p)
+static void delete_exec(ttrpc_call *call, struct shim_process *p)
 {
 	struct shim_container *c = p->container;
 	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
@@ -320,7 +298,6 @@ static void delete_exec(struct shim *s, ttrpc_call *call, struct shim_process *p
 	containerd_task_v2_task_delete_respond(call, &resp);
 	shim_process_release(p);
 	free(p);
-	(void)s;
 }
 
 static void delete (ttrpc_call *call, const Containerd__Task__V2__DeleteRequest *req, void *user)
@@ -336,15 +313,13 @@ static void delete (ttrpc_call *call, const Containerd__Task__V2__DeleteRequest 
 		return fail(s, call, &err);
 	}
 	if (p->exec_id)
-		return delete_exec(s, call, p);
+		return delete_exec(call, p);
 
 	struct shim_container *c = p->container;
-	if (p->exec_id == NULL && c->execs) {
-		/* execs die with the init's pid namespace; forget them */
-		for (struct shim_process *e = c->execs; e; e = e->next)
-			if (e->status != SHIM_STATUS_STOPPED && e->pid > 0)
-				kill(e->pid, SIGKILL);
-	}
+	/* execs die with the init's pid namespace; make sure of it */
+	for (struct shim_process *e = c->execs; e; e = e->next)
+		if (e->status != SHIM_STATUS_STOPPED && e->pid > 0)
+			kill(e->pid, SIGKILL);
 	int rc = shim_runtime_delete(&c->rt, c->id, p->status == SHIM_STATUS_CREATED, &err);
 	if (rc) {
 		shim_error_wrap(&err, rc, "delete %s", c->id);

@@ -17,15 +17,6 @@ setup() {
 	e2e_build_rootfs "$E2E_DIR/rootfs"
 }
 
-shim_pids() {
-	local p
-	for p in $(e2e_our_pids); do
-		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
-		*containerd-shim-tiny-v2*) echo "$p" ;;
-		esac
-	done
-}
-
 status_of() { e2e_ctr task ls | awk -v id="$1" '$1 == id { print $3 }'; }
 pid_of() { e2e_ctr task ls | awk -v id="$1" '$1 == id { print $2 }'; }
 
@@ -38,8 +29,8 @@ run_in_group() { # id annotations...
 
 expect_one_shim() {
 	local n
-	n=$(shim_pids | wc -l)
-	[ "$n" = 1 ] || e2e_fail "$1: $n shim processes, want 1: $(shim_pids | tr '\n' ' ')"
+	n=$(e2e_shim_pids | wc -l)
+	[ "$n" = 1 ] || e2e_fail "$1: $n shim processes, want 1: $(e2e_shim_pids | tr '\n' ' ')"
 }
 
 remove() { # id: kill, wait for STOPPED, delete task and container
@@ -56,10 +47,10 @@ remove() { # id: kill, wait for STOPPED, delete task and container
 
 expect_gone() {
 	for _ in $(seq 1 50); do
-		[ -z "$(shim_pids)" ] && break
+		[ -z "$(e2e_shim_pids)" ] && break
 		sleep 0.1
 	done
-	[ -z "$(shim_pids)" ] || e2e_fail "shim still running after the last container: $(shim_pids)"
+	[ -z "$(e2e_shim_pids)" ] || e2e_fail "shim still running after the last container: $(e2e_shim_pids)"
 	[ -z "$(e2e_our_mounts)" ] || e2e_fail "mounts left: $(e2e_our_mounts)"
 	[ -z "$(e2e_ctr c ls -q)" ] || e2e_fail "containers left: $(e2e_ctr c ls -q)"
 }
@@ -84,7 +75,7 @@ sandbox_with_containers() { # sandbox annotations, then member annotations, sepa
 	done
 	expect_one_shim "after $((N + 1)) containers"
 	local shim
-	shim=$(shim_pids)
+	shim=$(e2e_shim_pids)
 	for i in "${ids[@]}"; do
 		[ "$(status_of "$i")" = RUNNING ] || e2e_fail "$i is $(status_of "$i"), want RUNNING"
 		# every task is a child of the one shim
@@ -159,7 +150,7 @@ t_sandbox_killed() {
 	done
 	for i in sb k1 k2 k3 k4 k5; do cpids+=("$(pid_of "$i")"); done
 	expect_one_shim "sandbox with 5 containers"
-	kill -KILL "$(shim_pids)"
+	kill -KILL "$(e2e_shim_pids)"
 	# containerd runs `delete` for every container of the dead shim
 	for _ in $(seq 1 100); do
 		local alive=0 p
@@ -201,25 +192,10 @@ t_bad_sandbox() {
 	expect_gone
 }
 
-# In a sanitizer build every shim process (start, serve, delete) reports to
-# E2E_SANITIZER_LOGS (ASAN_OPTIONS/UBSAN_OPTIONS log_path, which containerd
-# passes on to the shims): any report fails the scenario.
-sanitizer_verdict() {
-	[ -n "${E2E_SANITIZER_LOGS:-}" ] || return 0
-	local f found=""
-	for f in "$E2E_SANITIZER_LOGS".*; do
-		[ -e "$f" ] || continue
-		found=1
-		echo "== $f" >&2
-		head -n 40 "$f" >&2
-	done
-	[ -z "$found" ] || e2e_fail "sanitizer reports from the shim (above)"
-}
-
 case "$scenario" in
 runc_group | cri_sandbox_id | hcsshim | concurrent_start | sandbox_killed | bad_sandbox)
 	"t_$scenario"
-	sanitizer_verdict
+	e2e_sanitizer_verdict
 	e2e_log "PASS: $scenario"
 	;;
 *) e2e_fail "unknown scenario $scenario" ;;

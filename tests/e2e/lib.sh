@@ -12,6 +12,8 @@
 #   e2e_cleanup               everything we started, by pid: shims and their containers,
 #                             containerd, runc state, mounts under E2E_DIR, the dir itself
 #   e2e_leftovers             prints what is left (processes, mounts); empty when clean
+#   e2e_shim_pids             our containerd-shim-tiny-v2 processes
+#   e2e_sanitizer_verdict     fails when a sanitizer build of the shim reported anything
 set -euo pipefail
 
 E2E_BIN_DIR=${E2E_BIN_DIR:-}
@@ -160,6 +162,31 @@ e2e_our_pids() {
 e2e_our_mounts() {
 	[ -n "$E2E_DIR" ] || return 0
 	awk -v d="$E2E_DIR" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo
+}
+
+# Pids of our containerd-shim-tiny-v2 processes.
+e2e_shim_pids() {
+	local p
+	for p in $(e2e_our_pids); do
+		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+		*containerd-shim-tiny-v2*) echo "$p" ;;
+		esac
+	done
+}
+
+# In a sanitizer build every shim process (start, serve, delete) reports to
+# E2E_SANITIZER_LOGS (ASAN_OPTIONS/UBSAN_OPTIONS log_path, which containerd
+# passes on to the shims): any report fails the test.
+e2e_sanitizer_verdict() {
+	[ -n "${E2E_SANITIZER_LOGS:-}" ] || return 0
+	local f found=""
+	for f in "$E2E_SANITIZER_LOGS".*; do
+		[ -e "$f" ] || continue
+		found=1
+		echo "== $f" >&2
+		head -n 40 "$f" >&2
+	done
+	[ -z "$found" ] || e2e_fail "sanitizer reports from the shim (above)"
 }
 
 e2e_leftovers() {

@@ -43,15 +43,6 @@ wait_status() { # id status
 	e2e_fail "task $1 did not reach $2 (now: $(task_field "$1" 3))"
 }
 
-shim_pids() {
-	local p
-	for p in $(e2e_our_pids); do
-		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
-		*containerd-shim-tiny-v2*) echo "$p" ;;
-		esac
-	done
-}
-
 expect_eq() { # got want what
 	[ "$1" = "$2" ] || e2e_fail "$3: got '$1', want '$2'"
 }
@@ -60,11 +51,11 @@ expect_eq() { # got want what
 expect_clean() {
 	local left=""
 	for _ in $(seq 1 50); do
-		left="$(shim_pids)$(e2e_our_mounts)"
+		left="$(e2e_shim_pids)$(e2e_our_mounts)"
 		[ -z "$left" ] && break
 		sleep 0.1
 	done
-	[ -z "$(shim_pids)" ] || e2e_fail "shim still running: $(shim_pids)"
+	[ -z "$(e2e_shim_pids)" ] || e2e_fail "shim still running: $(e2e_shim_pids)"
 	[ -z "$(e2e_our_mounts)" ] || e2e_fail "mounts left: $(e2e_our_mounts)"
 	local f
 	for f in "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/*/address; do
@@ -92,7 +83,7 @@ t_detached() {
 	pid=$(task_field d1 2)
 	[ "$pid" -gt 0 ] || e2e_fail "no pid in task ls"
 	e2e_ctr task ps d1 | grep -qw "$pid" || e2e_fail "task ps does not list $pid"
-	shim=$(shim_pids)
+	shim=$(e2e_shim_pids)
 	expect_eq "$(echo "$shim" | wc -w)" 1 "shim processes"
 	local out rc=0
 	out=$(e2e_ctr task exec --exec-id x1 d1 /bin/sh -c 'echo from exec; exit 4') || rc=$?
@@ -203,7 +194,7 @@ t_sigterm() {
 	run_detached st1 /bin/sleep 600
 	wait_status st1 RUNNING
 	local shim sock
-	shim=$(shim_pids)
+	shim=$(e2e_shim_pids)
 	sock=$(sed 's|^unix://||' "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/st1/address)
 	[ -S "$sock" ] || e2e_fail "no socket at $sock"
 	kill -TERM "$shim"
@@ -231,7 +222,7 @@ t_shim_killed() {
 	wait_status sk1 RUNNING
 	local pid shim
 	pid=$(task_field sk1 2)
-	shim=$(shim_pids)
+	shim=$(e2e_shim_pids)
 	[ -n "$shim" ] || e2e_fail "no shim"
 	kill -KILL "$shim"
 	# containerd notices, runs `shim delete`, marks the task stopped
@@ -347,25 +338,10 @@ t_oom() {
 	expect_clean
 }
 
-# In a sanitizer build every shim process (start, serve, delete) reports to
-# E2E_SANITIZER_LOGS (ASAN_OPTIONS/UBSAN_OPTIONS log_path, which containerd
-# passes on to the shims): any report fails the scenario.
-sanitizer_verdict() {
-	[ -n "${E2E_SANITIZER_LOGS:-}" ] || return 0
-	local f found=""
-	for f in "$E2E_SANITIZER_LOGS".*; do
-		[ -e "$f" ] || continue
-		found=1
-		echo "== $f" >&2
-		head -n 40 "$f" >&2
-	done
-	[ -z "$found" ] || e2e_fail "sanitizer reports from the shim (above)"
-}
-
 case "$scenario" in
 run_rm | detached | image | stdio | events | containerd_restart | sigterm | shim_killed | crun | bad_input | oom)
 	"t_$scenario"
-	sanitizer_verdict
+	e2e_sanitizer_verdict
 	e2e_log "PASS: $scenario"
 	;;
 *) e2e_fail "unknown scenario $scenario" ;;
