@@ -150,7 +150,7 @@ e2e_our_pids() {
 		p=${p#/proc/}
 		[ "$p" = $$ ] && continue
 		[ "$p" = "${E2E_CONTAINERD_PID:-}" ] && continue
-		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+		cmd=$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null) || continue
 		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || cwd=
 		case "$cmd" in
 		*"$E2E_SOCK"* | *"$E2E_DIR/"*) echo "$p" ;;
@@ -168,7 +168,7 @@ e2e_our_mounts() {
 e2e_shim_pids() {
 	local p
 	for p in $(e2e_our_pids); do
-		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+		case "$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null)" in
 		*containerd-shim-tiny-v2*) echo "$p" ;;
 		esac
 	done
