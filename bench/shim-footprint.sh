@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Footprint of our shim (containerd-shim-tiny-v2, runtime io.containerd.tiny.v2)
+# next to Debian's containerd-shim-runc-v2 (io.containerd.runc.v2), both driven
+# by one private containerd (tests/e2e/lib.sh) with busybox containers:
+#   - RSS and PSS (/proc/PID/smaps_rollup) of the shim process(es) serving one
+#     detached `/bin/sleep 600` container, no grouping;
+#   - a sandbox plus 10 and plus 20 containers in one group
+#     (annotation io.containerd.runc.v2.group=<sandbox id>): shim processes,
+#     total shim RSS/PSS at 1, 11 and 21 containers, per-extra-container delta;
+#   - start-up latency: `ctr run --rm ... /bin/true`, median of RUNS runs, and a
+#     hyperfine comparison when hyperfine is installed.
+# Prints a markdown table (ratios: ours / runc-v2) on stdout, progress on stderr.
+# Everything it starts is removed on any exit (e2e_cleanup, by pid).
+#
+# Usage (root): bench/shim-footprint.sh [BUILD_DIR]    (default: build)
+# Env: RUNS (latency runs, default 10), SETTLE (seconds to wait before reading
+#      memory, default 1), HYPERFINE=0 to skip hyperfine.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-build}
+[ -x "$build/bin/containerd-shim-tiny-v2" ] || {
+	echo "shim-footprint: $build/bin/containerd-shim-tiny-v2 missing: build first (make build)" >&2
+	exit 1
+}
+command -v containerd-shim-runc-v2 >/dev/null || {
+	echo "shim-footprint: containerd-shim-runc-v2 not on PATH (Debian package containerd)" >&2
+	exit 1
+}
+E2E_BIN_DIR=$(cd "$build/bin" && pwd)
+export E2E_BIN_DIR
+# shellcheck source=tests/e2e/lib.sh
+. "$here/../tests/e2e/lib.sh"
+
+RUNS=${RUNS:-10}
+SETTLE=${SETTLE:-1}
+HYPERFINE=${HYPERFINE:-1}
+GROUP_ANNOTATION=io.containerd.runc.v2.group
+
+log() { printf 'shim-footprint: %s\n' "$*" >&2; }
+now_ns() { date +%s%N; }
+median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+# The two contenders: label, runtime name, shim binary name.
+runtimes=(tiny runc)
+declare -A runtime_of=([tiny]=io.containerd.tiny.v2 [runc]=io.containerd.runc.v2)
+declare -A binary_of=([tiny]=containerd-shim-tiny-v2 [runc]=containerd-shim-runc-v2)
+
+# shim_pids LABEL: live shim processes of that runtime serving our containerd
+# (shims are started with -address <our socket>). A shim's own `start` process
+# exits at once; zombies have no command line and are not listed.
+shim_pids() {
+	local want=${binary_of[$1]} p cmd arg0
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
+		arg0=${cmd%% *}
+		[ "${arg0##*/}" = "$want" ] || continue
+		case "$cmd" in *" -address $E2E_SOCK "*) echo "$p" ;; esac
+	done
+}
+
+# measure LABEL KEY: R[LABEL,KEY_n|_rss|_pss] = shim processes, total RSS and
+# PSS (KiB) of that runtime's shims.
+measure() {
+	local label=$1 key=$2 p n=0 rss=0 pss=0 r s
+	sleep "$SETTLE"
+	for p in $(shim_pids "$label"); do
+		read -r r s < <(awk '/^Rss:/ {r = $2} /^Pss:/ {s = $2} END {print r + 0, s + 0}' \
+			"/proc/$p/smaps_rollup" 2>/dev/null || echo "0 0")
+		[ "$r" -gt 0 ] || continue
+		n=$((n + 1))
+		rss=$((rss + r))
+		pss=$((pss + s))
+	done
+	[ "$n" -gt 0 ] || e2e_fail "no live ${binary_of[$label]} process found"
+	R[$label,${key}_n]=$n
+	R[$label,${key}_rss]=$rss
+	R[$label,${key}_pss]=$pss
+}
+
+# run_detached LABEL ID [ctr run options...]: a running /bin/sleep 600 container.
+run_detached() {
+	local label=$1 id=$2
+	shift 2
+	e2e_ctr run -d --runtime "${runtime_of[$label]}" "$@" --rootfs "$rootfs" "$id" /bin/sleep 600 </dev/null >/dev/null
+	wait_running "$id"
+}
+
+# wait_running ID: `ctr task ls` says RUNNING (State has a 2 s budget per task
+# there: under load one may briefly show as UNKNOWN).
+wait_running() {
+	local line='' i
+	for i in $(seq 50); do
+		line=$(e2e_ctr task ls 2>&1 | grep -E "^${1}[[:space:]]" || true)
+		case $line in *RUNNING*) return 0 ;; esac
+		[ "$i" = 1 ] && log "$1 not RUNNING yet (ctr task ls: '${line:-no such task}'), retrying"
+		sleep 0.1
+	done
+	e2e_fail "$1 is not running (ctr task ls: '${line:-no such task}')"
+}
+
+# remove IDS...: kill (pid 1 ignores SIGTERM: SIGKILL) and delete task and container.
+remove() {
+	local id
+	for id in "$@"; do
+		e2e_ctr task rm -f "$id" >/dev/null 2>&1 || e2e_fail "ctr task rm -f $id failed"
+		e2e_ctr containers rm "$id" >/dev/null || e2e_fail "ctr containers rm $id failed"
+	done
+}
+
+# wait_no_shims LABEL: a shim exits once its last container is deleted.
+wait_no_shims() {
+	for _ in $(seq 100); do
+		[ -z "$(shim_pids "$1")" ] && return 0
+		sleep 0.1
+	done
+	e2e_fail "${binary_of[$1]} still running after its containers were deleted: $(shim_pids "$1" | tr '\n' ' ')"
+}
+
+# lib.sh's e2e_cleanup kills the shims by pid, which leaves two things outside
+# E2E_DIR: the shims' sockets in /run/containerd/s (it reads the bundles'
+# address files, but they end without a newline, so it misses them) and ctr's
+# FIFO directories in /run/containerd/fifo. Note both while the shims live.
+outside_paths() {
+	local f a p fd
+	for f in "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/*/address; do
+		[ -f "$f" ] || continue
+		a=$(cat "$f")
+		echo "${a#unix://}"
+	done
+	for p in $(shim_pids tiny; shim_pids runc); do
+		for fd in /proc/"$p"/fd/*; do
+			a=$(readlink "$fd" 2>/dev/null) || continue
+			case $a in /run/containerd/fifo/?*/?*) echo "${a%/*}" ;; esac
+		done
+	done
+}
+# Everything we started, by pid (lib.sh), then those paths.
+cleanup_all() {
+	local x outside
+	outside=$(outside_paths | sort -u)
+	# (stderr: lib.sh's process scan may name a /proc entry that just vanished)
+	e2e_cleanup 2>/dev/null || true
+	for x in $outside; do
+		case $x in
+		/run/containerd/s/?*) [ -S "$x" ] && rm -f "$x" ;;
+		/run/containerd/fifo/?*) rm -rf "$x" ;;
+		esac
+	done
+	return 0
+}
+on_exit() {
+	local rc=$?
+	trap - EXIT HUP INT TERM
+	if [ -n "$E2E_DIR" ]; then
+		# (to the saved stderr: a trap runs under the redirections of the
+		# command it interrupted, e.g. a ctr >/dev/null 2>&1)
+		[ "$rc" = 0 ] || echo "shim-footprint: failed (exit $rc); removing everything it started" >&"$stderr_fd"
+		cleanup_all
+	fi
+	exit "$rc"
+}
+
+exec {stderr_fd}>&2
+e2e_setup
+trap on_exit EXIT
+# A signal ends the script through exit, so the EXIT trap cleans up.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+e2e_start_containerd
+rootfs=$E2E_DIR/rootfs
+e2e_build_rootfs "$rootfs"
+
+declare -A R # results: R[<label>,<key>]
+
+for label in "${runtimes[@]}"; do
+	log "$label: one detached container, its own shim"
+	run_detached "$label" "solo-$label"
+	measure "$label" solo
+	remove "solo-$label"
+	wait_no_shims "$label"
+done
+
+for label in "${runtimes[@]}"; do
+	sb=sandbox-$label
+	log "$label: sandbox $sb + 20 containers in one group"
+	run_detached "$label" "$sb" --annotation "$GROUP_ANNOTATION=$sb"
+	measure "$label" g1
+	ids=()
+	for i in $(seq 1 20); do
+		ids+=("$sb-c$i")
+		run_detached "$label" "$sb-c$i" --annotation "$GROUP_ANNOTATION=$sb"
+		case $i in
+		10) measure "$label" g11 ;;
+		20) measure "$label" g21 ;;
+		esac
+	done
+	R[$label,delta_rss]=$(awk -v a="${R[$label,g21_rss]}" -v b="${R[$label,g1_rss]}" 'BEGIN {printf "%.0f", (a - b) / 20}')
+	R[$label,delta_pss]=$(awk -v a="${R[$label,g21_pss]}" -v b="${R[$label,g1_pss]}" 'BEGIN {printf "%.0f", (a - b) / 20}')
+	remove "${ids[@]}" "$sb"
+	wait_no_shims "$label"
+done
+
+for label in "${runtimes[@]}"; do
+	log "$label: start-up latency, ctr run --rm /bin/true, $RUNS runs (+1 warm-up)"
+	: >"$E2E_DIR/lat-$label"
+	for i in $(seq 0 "$RUNS"); do
+		t0=$(now_ns)
+		out=$(e2e_ctr run --rm --runtime "${runtime_of[$label]}" --rootfs "$rootfs" "lat-$label" /bin/true </dev/null 2>&1) ||
+			e2e_fail "ctr run --rm /bin/true with $label failed: $out"
+		t1=$(now_ns)
+		[ "$i" -eq 0 ] || echo $(((t1 - t0) / 1000)) >>"$E2E_DIR/lat-$label"
+	done
+	R[$label,lat_ms]=$(median <"$E2E_DIR/lat-$label" | awk '{printf "%.1f", $1 / 1000}')
+	wait_no_shims "$label"
+done
+
+hyperfine_md=
+if [ "$HYPERFINE" != 0 ] && command -v hyperfine >/dev/null; then
+	log "hyperfine: ctr run --rm /bin/true, both shims"
+	cmds=()
+	for label in "${runtimes[@]}"; do
+		cmds+=("ctr -a $E2E_SOCK -n $E2E_NS run --rm --runtime ${runtime_of[$label]} --rootfs $rootfs hf-$label /bin/true")
+	done
+	hyperfine -N --style basic --warmup 2 --runs "$RUNS" --export-markdown "$E2E_DIR/hf.md" \
+		-n tiny -n runc-v2 "${cmds[@]}" >"$E2E_DIR/hf.out" 2>&1 || {
+		cat "$E2E_DIR/hf.out" >&2
+		e2e_fail "hyperfine failed"
+	}
+	hyperfine_md=$(cat "$E2E_DIR/hf.md")
+	for label in "${runtimes[@]}"; do wait_no_shims "$label"; done
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "-"; else printf "%.2f", a / b}'; }
+row() { # title key [ratio?]
+	local a=${R[tiny,$2]} b=${R[runc,$2]} r=-
+	[ "${3:-yes}" = yes ] && r=$(ratio "$a" "$b")
+	echo "| $1 | $a | $b | $r |"
+}
+
+echo "| measurement | tiny (ours) | runc-v2 | ours / runc-v2 |"
+echo "|---|---:|---:|---:|"
+row "1 container, ungrouped: shim processes" solo_n no
+row "1 container, ungrouped: shim RSS KiB" solo_rss
+row "1 container, ungrouped: shim PSS KiB" solo_pss
+for n in 1 11 21; do
+	row "group of $n: shim processes" "g${n}_n" no
+	row "group of $n: total shim RSS KiB" "g${n}_rss"
+	row "group of $n: total shim PSS KiB" "g${n}_pss"
+done
+row "per extra container: RSS KiB ((RSS21 - RSS1) / 20)" delta_rss
+row "per extra container: PSS KiB ((PSS21 - PSS1) / 20)" delta_pss
+row "start-up: ctr run --rm /bin/true, median of $RUNS, ms" lat_ms
+echo
+tiny_size=$(stat -c %s "$E2E_BIN_DIR/containerd-shim-tiny-v2")
+runc_size=$(stat -c %s "$(command -v containerd-shim-runc-v2)")
+echo "Shim binaries: tiny $((tiny_size / 1024)) KiB, runc-v2 $((runc_size / 1024)) KiB." \
+	"containerd $(containerd --version | awk '{print $3}'), $(runc --version | head -n1)," \
+	"kernel $(uname -r), $(nproc) cores; memory read ${SETTLE}s after the last container started."
+if [ -n "$hyperfine_md" ]; then
+	echo
+	echo "hyperfine (ctr run --rm /bin/true, $RUNS runs, 2 warm-up):"
+	echo
+	echo "$hyperfine_md"
+fi
+
+log "cleaning up"
+dir=$E2E_DIR
+sock=$E2E_SOCK
+cpid=$E2E_CONTAINERD_PID
+cleanup_all
+trap - EXIT HUP INT TERM
+left=$(E2E_DIR=$dir E2E_SOCK=$sock E2E_CONTAINERD_PID=$cpid e2e_leftovers 2>/dev/null)
+[ -z "$left" ] || e2e_fail "left behind: $left"
+[ ! -e "$dir" ] || e2e_fail "$dir still exists"
+log "done: nothing left behind"
