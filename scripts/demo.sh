@@ -85,8 +85,10 @@ show_procs() { # pids...: pid, parent, RSS and the command (a shim: its name and
 	}' | indent
 }
 wait_status() { # id status: until `ctr task ls` shows it
+	local tasks
 	for _ in $(seq 100); do
-		e2e_ctr task ls | grep -Eq "^$1[[:space:]].*$2" && return 0
+		tasks=$(e2e_ctr task ls 2>&1 || true)
+		grep -Eq "^$1[[:space:]].*$2" <<<"$tasks" && return 0
 		sleep 0.1
 	done
 	e2e_fail "$1 did not reach $2"
@@ -172,8 +174,8 @@ say "Run a container in the foreground" \
 rc=0
 run_ctr run --rm --runtime "$RUNTIME" --rootfs "$rootfs" demo-hello \
 	/bin/sh -c 'echo hello from a tiny shim; exit 3' || rc=$?
-note "exit code seen by ctr: $rc (the container's shell said exit 3)"
-[ "$rc" = 3 ] || e2e_fail "expected exit code 3, got $rc"
+[ "$rc" = 3 ] || e2e_fail "ctr exited with $rc, expected the container's exit code 3"
+note "ctr exited with $rc: the container's exit code, carried back by the shim"
 wait_no_shim
 note "no shim process left for this containerd: it went away with its container"
 
