@@ -2,7 +2,7 @@
 #   make deps     install missing Debian packages (scripts/install-deps.sh)
 #   make build    configure $(BUILD) if needed and build it
 #   make check    deps + build + all tests, then an ASan/UBSan tree and its memcheck tests
-#   make demo     deps + build + scripts/demo.sh (echo example)
+#   make demo     deps + build + scripts/demo.sh (a private containerd running containers through our shim)
 #   make bench    deps + build + bench/run.sh
 #   make install  install $(BUILD) into $(PREFIX) (DESTDIR honoured)
 #   make format   clang-format -i over our C sources

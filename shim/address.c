@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "address.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -104,6 +105,30 @@ int shim_path_join(char *out, size_t out_size, ...)
 	return shim_path_clean(joined, out, out_size);
 }
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define LIBCRYPTO_VERSION STRINGIFY(OPENSSL_SHLIB_VERSION)
+
+/* SHA-256 through OpenSSL's libcrypto, loaded only when needed: the serving
+ * shim never hashes, and a libcrypto linked at start-up costs ~1.4 MiB of
+ * private RSS (its relocated tables) in every shim process. */
+static int sha256(const void *data, size_t len, unsigned char *digest, unsigned int *digest_len)
+{
+	typedef const EVP_MD *(*sha256_fn)(void);
+	typedef int (*digest_fn)(const void *, size_t, unsigned char *, unsigned int *, const EVP_MD *, ENGINE *);
+	void *lib = dlopen("libcrypto.so." LIBCRYPTO_VERSION, RTLD_NOW | RTLD_LOCAL);
+	*digest_len = 0;
+	if (!lib)
+		return -1;
+	sha256_fn md = (sha256_fn)dlsym(lib, "EVP_sha256");
+	digest_fn fn = (digest_fn)dlsym(lib, "EVP_Digest");
+	int rc = md && fn && fn(data, len, digest, digest_len, md(), NULL) ? 0 : -1;
+	if (rc)
+		*digest_len = 1; /* loaded, but the digest failed */
+	/* stays loaded: OpenSSL does not support being unloaded */
+	return rc;
+}
+
 int shim_socket_address(const char *socket_dir, const char *containerd_address, const char *ns, const char *group_id,
 			char *out, size_t out_size, struct shim_error *err)
 {
@@ -119,8 +144,9 @@ int shim_socket_address(const char *socket_dir, const char *containerd_address, 
 		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "shim id is required");
 	if (shim_path_join(key, sizeof(key), containerd_address ? containerd_address : "", ns, group_id, NULL) < 0)
 		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "socket key too long");
-	if (!EVP_Digest(key, strlen(key), digest, &digest_len, EVP_sha256(), NULL) || digest_len != 32)
-		return shim_error_set(err, TTRPC_CODE_INTERNAL, -EIO, "sha256 of \"%s\" failed", key);
+	if (sha256(key, strlen(key), digest, &digest_len) != 0 || digest_len != 32)
+		return shim_error_set(err, TTRPC_CODE_INTERNAL, -EIO, "sha256 of \"%s\" failed: %s", key,
+				      digest_len ? "bad digest" : "libcrypto.so." LIBCRYPTO_VERSION " not loadable");
 	for (i = 0; i < digest_len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 	n = snprintf(out, out_size, UNIX_PREFIX "%s/%s", socket_dir ? socket_dir : SHIM_SOCKET_DIR, hex);

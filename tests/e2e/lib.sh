@@ -205,7 +205,21 @@ e2e_cleanup() {
 	set +e
 	# Shim socket paths, from the bundles' address files, before anything goes.
 	local sockets
-	sockets=$(cat "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/*/address 2>/dev/null | sed 's|^unix://||')
+	# (one file at a time: they end without a newline)
+	local f a fifos=""
+	sockets=""
+	for f in "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/*/address; do
+		[ -e "$f" ] || continue
+		a=$(cat "$f")
+		sockets="$sockets ${a#unix://}"
+	done
+	# ctr's FIFO directories, from what our shims hold open, before they go
+	for p in $(e2e_our_pids); do
+		for f in /proc/"$p"/fd/*; do
+			a=$(readlink "$f" 2>/dev/null) || continue
+			case "$a" in /run/containerd/fifo/*) fifos="$fifos ${a%/*}" ;; esac
+		done
+	done
 	# Shims and containers first (by pid), so containerd has nothing to wait for.
 	for _ in 1 2 3; do
 		p=$(e2e_our_pids)
@@ -222,6 +236,8 @@ e2e_cleanup() {
 		rmdir "/run/containerd/runc/$E2E_NS" 2>/dev/null
 	fi
 	for addr in $sockets; do rm -f "$addr"; done
+	# shellcheck disable=SC2086
+	for f in $(printf '%s\n' $fifos | sort -u); do rm -rf "$f"; done
 	# Deepest mounts first; a busy one is detached.
 	for m in $(e2e_our_mounts | sort -r); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
