@@ -89,6 +89,32 @@ t_detached() {
 	out=$(e2e_ctr task exec --exec-id x1 d1 /bin/sh -c 'echo from exec; exit 4') || rc=$?
 	expect_eq "$out" "from exec" "exec output"
 	expect_eq "$rc" 4 "exec exit code"
+	# Straight to the shim, what ctr 1.6 cannot ask: Update (its memory limit
+	# must land in the container's memory cgroup), Stats, Connect, State.
+	local sock shimctl=${E2E_SHIMCTL:-$E2E_BIN_DIR/../tests/shimctl}
+	sock=$(cat "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/d1/address)
+	out=$("$shimctl" "$sock" "$E2E_NS" connect d1)
+	expect_eq "$out" "shim_pid=$shim task_pid=$pid version=0.1.0" "Connect"
+	rc=0
+	out=$("$shimctl" "$sock" "$E2E_NS" connect nosuch) || rc=$?
+	expect_eq "$rc:$out" "1:NOT_FOUND: container nosuch: not found" "Connect of an unknown id"
+	rc=0
+	out=$("$shimctl" "$sock" "$E2E_NS" state d1 nosuch) || rc=$?
+	expect_eq "$rc:$out" "1:NOT_FOUND: process nosuch of container d1: not found" "State of an unknown exec"
+	rc=0
+	out=$("$shimctl" "$sock" "$E2E_NS" stats d1) || rc=$?
+	[ "$rc" = 1 ] && echo "$out" | grep -q '^UNIMPLEMENTED: stats are not supported' || e2e_fail "Stats: $out"
+	"$shimctl" "$sock" "$E2E_NS" update d1 '{"memory": {"limit": 67108864}}' >/dev/null ||
+		e2e_fail "Update failed"
+	local memcg limit
+	memcg=$(awk -F: '$2 == "memory" { print $3 }' "/proc/$pid/cgroup")
+	if [ -n "$memcg" ]; then
+		limit=$(cat "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes")
+	else
+		memcg=$(awk -F: '$2 == "" { print $3 }' "/proc/$pid/cgroup")
+		limit=$(cat "/sys/fs/cgroup$memcg/memory.max" 2>/dev/null || cat "/sys/fs/cgroup/unified$memcg/memory.max")
+	fi
+	expect_eq "$limit" 67108864 "memory limit after task update"
 	e2e_ctr task pause d1
 	wait_status d1 PAUSED
 	e2e_ctr task resume d1
