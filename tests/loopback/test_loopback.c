@@ -2,6 +2,7 @@
 /* C client <-> C server over a unix socket, both on one libev loop. */
 #include "fixture.h"
 
+#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -424,6 +425,11 @@ Test(loopback, stale_socket_replaced_live_one_refused)
 	cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	close(fd);
 	cr_assert_eq(ttrpc_server_listen(other, stale), 0);
+	/* the socket appears under its name only, already listening: no temporary left */
+	DIR *d = opendir(fx.dir);
+	for (struct dirent *e; (e = readdir(d));)
+		cr_assert_null(strstr(e->d_name, ".tmp"), "left behind: %s", e->d_name);
+	closedir(d);
 	ttrpc_server_free(other);
 	cr_assert_eq(access(stale, F_OK), -1, "closing removes the socket file");
 }

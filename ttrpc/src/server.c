@@ -478,6 +478,46 @@ static int clear_stale(const struct sockaddr_un *addr)
 	return unlink(addr->sun_path) == 0 || errno == ENOENT ? 0 : TTRPC_ESYS;
 }
 
+/* Bind and listen on a temporary name, then link it to path: the socket file
+ * appears only once it accepts connections (a client that waits for the file
+ * never meets ECONNREFUSED), and link() fails when path exists, so two
+ * servers racing for one path cannot both win. Paths too long for the
+ * temporary name are bound directly. */
+static int bind_listening(const char *path, int *fd_out)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int direct = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s.%d.tmp", path, (int)getpid()) >=
+		     (int)sizeof(addr.sun_path);
+	if (direct)
+		snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	else
+		unlink(addr.sun_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return TTRPC_ESYS;
+	int rc = 0;
+	bool bound = false;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		rc = errno == EADDRINUSE ? TTRPC_EEXIST : TTRPC_ESYS;
+	} else {
+		bound = true;
+		/* nobody can connect before listen(), so the mode is set in time */
+		if (chmod(addr.sun_path, 0600) != 0 || listen(fd, 128) != 0)
+			rc = TTRPC_ESYS;
+		else if (!direct && link(addr.sun_path, path) != 0)
+			rc = errno == EEXIST ? TTRPC_EEXIST : TTRPC_ESYS;
+	}
+	int e = errno;
+	if (bound && (!direct || rc)) /* the temporary name always goes; path only on failure */
+		unlink(addr.sun_path);
+	if (rc)
+		close(fd);
+	else
+		*fd_out = fd;
+	errno = e;
+	return rc;
+}
+
 int ttrpc_server_listen(ttrpc_server *s, const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -489,23 +529,10 @@ int ttrpc_server_listen(ttrpc_server *s, const char *path)
 	int rc = clear_stale(&addr);
 	if (rc)
 		return rc;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return TTRPC_ESYS;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return e == EADDRINUSE ? TTRPC_EEXIST : TTRPC_ESYS;
-	}
-	/* Nobody can connect before listen(), so the mode is set in time. */
-	if (chmod(path, 0600) != 0 || listen(fd, 128) != 0) {
-		int e = errno;
-		close(fd);
-		unlink(path);
-		errno = e;
-		return TTRPC_ESYS;
-	}
+	int fd;
+	rc = bind_listening(path, &fd);
+	if (rc)
+		return rc;
 	rc = add_listener(s, fd, path);
 	if (rc) {
 		close(fd);
