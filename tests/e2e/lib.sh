@@ -25,6 +25,11 @@ E2E_CONTAINERD_PID=
 e2e_log() { printf 'e2e: %s\n' "$*" >&2; }
 e2e_fail() {
 	printf 'e2e: FAIL: %s\n' "$*" >&2
+	# what containerd and the shims said last, for a failure seen only in CI
+	if [ -n "${E2E_DIR:-}" ] && [ -s "$E2E_DIR/containerd.log" ]; then
+		printf 'e2e: last lines of containerd.log (errors, warnings, shim lines):\n' >&2
+		grep -E 'level=(error|warning)|runtime=io.containerd' "$E2E_DIR/containerd.log" | tail -n 25 >&2 || true
+	fi
 	exit 1
 }
 
