@@ -34,6 +34,7 @@ start() { # name cmd...: start a server, wait for its "ready" line
 }
 start c "$bench" server --socket "$dir/c.sock"
 start go "$gopeer" server --socket "$dir/go.sock"
+start raw "$bench" raw-server --socket "$dir/raw.sock"
 
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -57,3 +58,25 @@ for cfg in "64 1 20000" "64 16 50000" "4096 16 20000" "1048576 4 1000"; do
 done
 echo
 echo "Server RSS after the runs: C $(rss_kib "$c_pid") KiB, Go $(rss_kib "$go_pid") KiB (median of $runs runs per row; $(nproc) cores)"
+
+# One call in flight: the round trip of a bare length-prefixed echo on the same
+# kind of socket is the floor; what each ttrpc adds shows against it.
+echo
+echo "| size | raw socket calls/s | C ttrpc calls/s | Go ttrpc calls/s | C / raw | Go / raw |"
+echo "|---:|---:|---:|---:|---:|---:|"
+for cfg in "64 20000" "4096 20000" "1048576 1000"; do
+	read -r size calls <<<"$cfg"
+	declare -A one
+	for srv in raw c go; do
+		: >"$dir/res"
+		mode=client
+		[ "$srv" = raw ] && mode=raw-client
+		for _ in $(seq "$runs"); do
+			"$bench" "$mode" --socket "$dir/$srv.sock" --calls "$calls" --concurrency 1 --size "$size" >>"$dir/res"
+		done
+		one[$srv]=$(field 'calls\/s' <"$dir/res" | median)
+	done
+	echo "| $size | ${one[raw]} | ${one[c]} | ${one[go]} |" \
+		"$(awk -v a="${one[c]}" -v b="${one[raw]}" 'BEGIN {printf "%.2f", a / b}') |" \
+		"$(awk -v a="${one[go]}" -v b="${one[raw]}" 'BEGIN {printf "%.2f", a / b}') |"
+done

@@ -2,6 +2,7 @@
 /* ttrpc-bench: the echo benchmark.
  *   ttrpc-bench server --socket PATH
  *   ttrpc-bench client --socket PATH --calls N --concurrency C --size BYTES
+ *   ttrpc-bench raw-server|raw-client ...: the same round trip without ttrpc
  * The server speaks ttrpc.bench.v1.Bench/Echo ({bytes payload = 1}); the
  * client keeps C calls in flight on one connection and prints one line. */
 #include <errno.h>
@@ -11,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <ttrpc/ttrpc.h>
 
@@ -170,10 +174,93 @@ static int run_client(const char *path, long calls, long concurrency, size_t siz
 	return b.failed ? 1 : 0;
 }
 
+/* --- raw ping-pong: the physical limit of one round trip on a unix socket ---
+ * A 4-byte length then the bytes, echoed back; no ttrpc, no protobuf, one
+ * message in flight. What ttrpc adds on top is the difference. */
+
+static int io_all(int fd, void *buf, size_t len, int writing)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int run_raw_server(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	unlink(path);
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(lfd, 8) != 0) {
+		fprintf(stderr, "ttrpc-bench: raw listen %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	uint8_t *buf = malloc(TTRPC_MAX_MESSAGE_SIZE);
+	for (int fd; (fd = accept(lfd, NULL, NULL)) >= 0; close(fd)) {
+		uint32_t len;
+		while (io_all(fd, &len, sizeof(len), 0) == 0 && len <= TTRPC_MAX_MESSAGE_SIZE &&
+		       io_all(fd, buf, len, 0) == 0 && io_all(fd, &len, sizeof(len), 1) == 0 &&
+		       io_all(fd, buf, len, 1) == 0)
+			;
+	}
+	free(buf);
+	return 0;
+}
+
+static int run_raw_client(const char *path, long calls, size_t size)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		fprintf(stderr, "ttrpc-bench: raw connect %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	uint8_t *buf = calloc(1, size ? size : 1);
+	int64_t *lat = calloc((size_t)calls, sizeof(int64_t));
+	uint32_t len = (uint32_t)size;
+	int64_t t0 = ttrpc_now_ns();
+	for (long i = 0; i < calls; i++) {
+		int64_t start = ttrpc_now_ns();
+		uint32_t back;
+		if (io_all(fd, &len, sizeof(len), 1) || io_all(fd, buf, size, 1) ||
+		    io_all(fd, &back, sizeof(back), 0) || back != len || io_all(fd, buf, back, 0)) {
+			fprintf(stderr, "ttrpc-bench: raw round trip %ld failed\n", i);
+			return 1;
+		}
+		lat[i] = ttrpc_now_ns() - start;
+	}
+	double secs = (double)(ttrpc_now_ns() - t0) / 1e9;
+	qsort(lat, (size_t)calls, sizeof(int64_t), cmp_i64);
+	double sum = 0;
+	for (long i = 0; i < calls; i++)
+		sum += (double)lat[i];
+	long p99 = (long)((double)calls * 0.99);
+	if (p99 >= calls)
+		p99 = calls - 1;
+	printf("calls=%ld concurrency=1 size=%zu calls/s=%.0f mean_us=%.1f p99_us=%.1f MB/s=%.1f failed=0\n", calls,
+	       size, (double)calls / secs, sum / (double)calls / 1e3, (double)lat[p99] / 1e3,
+	       2.0 * (double)size * (double)calls / secs / 1e6);
+	free(lat);
+	free(buf);
+	close(fd);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: ttrpc-bench server --socket PATH\n"
-			"       ttrpc-bench client --socket PATH [--calls N] [--concurrency C] [--size BYTES]\n");
+			"       ttrpc-bench client --socket PATH [--calls N] [--concurrency C] [--size BYTES]\n"
+			"       ttrpc-bench raw-server --socket PATH   (length-prefixed echo, no ttrpc)\n"
+			"       ttrpc-bench raw-client --socket PATH [--calls N] [--size BYTES]\n");
 	exit(2);
 }
 
@@ -215,5 +302,9 @@ int main(int argc, char **argv)
 		return run_server(path);
 	if (!strcmp(mode, "client"))
 		return run_client(path, calls, concurrency, (size_t)size);
+	if (!strcmp(mode, "raw-server"))
+		return run_raw_server(path);
+	if (!strcmp(mode, "raw-client"))
+		return run_raw_client(path, calls, (size_t)size);
 	usage();
 }
