@@ -340,6 +340,16 @@ t_bad_input() {
 	out=$("$shim" -bogus 2>&1) || rc=$?
 	[ "$rc" != 0 ] && echo "$out" | grep -q 'flag provided but not defined: -bogus' || e2e_fail "bad flag: $out"
 	"$shim" -v | grep -q "$RT" || e2e_fail "-v does not name the runtime"
+	# delete for a container that never existed: fast, idempotent, and a
+	# DeleteResponse on stdout with exit_status 137 (field 2: 0x10 0x89 0x01, then exited_at: 0x1a)
+	local t0 bytes
+	for _ in 1 2; do
+		t0=$(date +%s%N)
+		bytes=$(cd "$E2E_DIR/nobundle" && "$shim" -namespace x -address /nonexistent -id gone delete 2>/dev/null |
+			od -An -tx1 | tr -d ' \n')
+		[ $(($(date +%s%N) - t0)) -lt 2000000000 ] || e2e_fail "delete took over 2 s"
+		case "$bytes" in 1089011a*) ;; *) e2e_fail "delete printed no DeleteResponse with status 137: $bytes" ;; esac
+	done
 	expect_clean
 }
 
