@@ -101,37 +101,10 @@ wait_no_shim() {
 	e2e_fail "the shim is still running: $(shim_pids | tr '\n' ' ')"
 }
 
-# lib.sh's e2e_cleanup kills the shims by pid, which leaves two things outside
-# E2E_DIR: the shims' sockets in /run/containerd/s (it reads the bundles'
-# address files, but they end without a newline, so it misses them) and ctr's
-# FIFO directories in /run/containerd/fifo. Note both while the shims live.
-outside_paths() {
-	local f a p fd
-	for f in "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/*/address; do
-		[ -f "$f" ] || continue
-		a=$(cat "$f")
-		echo "${a#unix://}"
-	done
-	for p in $(shim_pids); do
-		for fd in /proc/"$p"/fd/*; do
-			a=$(readlink "$fd" 2>/dev/null) || continue
-			case $a in /run/containerd/fifo/?*/?*) echo "${a%/*}" ;; esac
-		done
-	done
-}
-# Everything we started, by pid (lib.sh), then those paths.
+# Everything we started, by pid, its sockets, FIFO dirs and mounts (lib.sh).
 cleanup_all() {
-	local x outside
-	outside=$(outside_paths | sort -u)
 	# (stderr: lib.sh's process scan may name a /proc entry that just vanished)
 	e2e_cleanup 2>/dev/null || true
-	for x in $outside; do
-		case $x in
-		/run/containerd/s/?*) [ -S "$x" ] && rm -f "$x" ;;
-		/run/containerd/fifo/?*) rm -rf "$x" ;;
-		esac
-	done
-	return 0
 }
 on_exit() {
 	local rc=$?
