@@ -182,4 +182,13 @@ static inline int run_until(int *flag, double seconds)
 	return *flag;
 }
 
+/* Run the loop until *value == want or seconds pass; false on timeout. */
+static inline int run_until_eq(const int *value, int want, double seconds)
+{
+	int64_t end = ttrpc_now_ns() + (int64_t)(seconds * 1e9);
+	while (*value != want && ttrpc_now_ns() < end)
+		ev_run(fx.loop, EVRUN_ONCE);
+	return *value == want;
+}
+
 #endif

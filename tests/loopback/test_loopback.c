@@ -184,11 +184,6 @@ static void one_done(const struct ttrpc_result *r, void *user)
 	o->all->done++;
 }
 
-static int all_done(struct inflight *f)
-{
-	return f->done == f->want;
-}
-
 Test(loopback, thousand_calls_in_flight_answered_out_of_order)
 {
 	ttrpc_client *c = connect_client();
@@ -210,11 +205,7 @@ Test(loopback, thousand_calls_in_flight_answered_out_of_order)
 			     0);
 	}
 	cr_assert_eq(ttrpc_client_pending(c), N);
-	int flag = 0;
-	while (!flag) {
-		run_until(&flag, 0.05);
-		flag = all_done(&f);
-	}
+	cr_assert(run_until_eq(&f.done, f.want, 30), "%d of %d calls done", f.done, f.want);
 	cr_assert_eq(f.ok, N);
 	ttrpc_client_free(c);
 }
@@ -256,20 +247,11 @@ Test(loopback, client_gone_mid_call_orphans_the_server_call)
 	ttrpc_client *c = connect_client();
 	struct status_box b = { 0 };
 	cr_assert_eq(ttrpc_client_call(c, SVC, "Never", NULL, 0, NULL, status_done, &b), 0);
-	int held = 0;
-	while (!held) {
-		run_until(&held, 0.02);
-		held = fx.n_held == 1;
-	}
+	cr_assert(run_until_eq(&fx.n_held, 1, 5), "the server never got the call");
 	ttrpc_client_close(c);
 	cr_assert(b.done);
 	cr_assert_eq(b.code, TTRPC_CODE_UNAVAILABLE);
-	int orphaned = 0;
-	for (int i = 0; i < 100 && !orphaned; i++) {
-		run_until(&orphaned, 0.02);
-		orphaned = fx.orphaned == 1;
-	}
-	cr_assert(orphaned);
+	cr_assert(run_until_eq(&fx.orphaned, 1, 2), "the server call was not orphaned");
 	/* answering the orphan frees it and says why nothing was sent */
 	cr_assert_eq(ttrpc_call_respond(fx.held[0], NULL, 0), TTRPC_ECLOSED);
 	fx.n_held = 0;
@@ -283,11 +265,7 @@ Test(loopback, server_closed_mid_call_fails_pending_calls)
 	closed_seen = 0;
 	struct status_box b = { 0 };
 	cr_assert_eq(ttrpc_client_call(c, SVC, "Never", NULL, 0, NULL, status_done, &b), 0);
-	int held = 0;
-	while (!held) {
-		run_until(&held, 0.02);
-		held = fx.n_held == 1;
-	}
+	cr_assert(run_until_eq(&fx.n_held, 1, 5), "the server never got the call");
 	ttrpc_server_close(fx.server);
 	cr_assert(run_until(&b.done, 5));
 	cr_assert_eq(b.code, TTRPC_CODE_UNAVAILABLE);
@@ -348,11 +326,7 @@ Test(loopback, shutdown_deadline_closes_hard)
 	ttrpc_client *c = connect_client();
 	struct status_box b = { 0 };
 	cr_assert_eq(ttrpc_client_call(c, SVC, "Never", NULL, 0, NULL, status_done, &b), 0);
-	int held = 0;
-	while (!held) {
-		run_until(&held, 0.02);
-		held = fx.n_held == 1;
-	}
+	cr_assert(run_until_eq(&fx.n_held, 1, 5), "the server never got the call");
 	shutdown_done = 0;
 	int64_t t0 = ttrpc_now_ns();
 	ttrpc_server_shutdown(fx.server, 0.2, on_shutdown, NULL);
@@ -400,11 +374,7 @@ Test(loopback, many_connections)
 				     0);
 		}
 	}
-	int flag = 0;
-	while (!flag) {
-		run_until(&flag, 0.05);
-		flag = all_done(&f);
-	}
+	cr_assert(run_until_eq(&f.done, f.want, 30), "%d of %d calls done", f.done, f.want);
 	cr_assert_eq(f.ok, CONNS * CALLS);
 	cr_assert_eq(ttrpc_server_conn_count(fx.server), CONNS);
 	for (int i = 0; i < CONNS; i++)
