@@ -1,16 +1,35 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* shimctl: call a running shim's Task service directly, for the e2e tests of
- * what ctr cannot reach (Update, Stats, Connect of an unknown id, ...).
+ * what ctr cannot reach (Update, Stats, Connect of an unknown id, Create
+ * without Start, Delete of a running task, ...).
  *   shimctl SOCKET NAMESPACE connect ID
  *   shimctl SOCKET NAMESPACE update ID RESOURCES_JSON
  *   shimctl SOCKET NAMESPACE stats ID
  *   shimctl SOCKET NAMESPACE state ID [EXEC_ID]
- * Prints the answer, or "CODE: message" and exits 1 on an error status. */
+ *   shimctl SOCKET NAMESPACE create ID BUNDLE [--mount TYPE SOURCE OPTS]... [--config RUNTIME_JSON]
+ *                                            [--stdout PATH] [--stderr PATH]
+ *       OPTS: comma-separated mount options, or "" for none
+ *   shimctl SOCKET NAMESPACE start ID [EXEC_ID]
+ *   shimctl SOCKET NAMESPACE delete ID [EXEC_ID]
+ *   shimctl SOCKET NAMESPACE kill ID SIGNAL [EXEC_ID] [--all]
+ *   shimctl SOCKET NAMESPACE wait ID [EXEC_ID] [--announce]  (prints "pending" once the shim holds it)
+ *   shimctl SOCKET NAMESPACE pause|resume ID
+ *   shimctl SOCKET NAMESPACE shutdown ID [--now]
+ * Prints the answer, or "CODE: message" and exits 1 on an error status; 2 on
+ * a usage or connection error. Every call is bounded: SHIMCTL_TIMEOUT_S
+ * seconds (default 10; wait: 60). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <ev.h>
+
 #include "containerd/task/v2/shim.ttrpc-c.h"
+#include "runtimeoptions/v1/api.pb-c.h"
+
+#define MAX_MOUNTS 8
+#define MAX_OPTIONS 32
 
 static int report(int code, const struct ttrpc_result *st)
 {
@@ -20,13 +39,164 @@ static int report(int code, const struct ttrpc_result *st)
 	return 1;
 }
 
+static void print_exit(const char *prefix, uint32_t pid, uint32_t status, const Google__Protobuf__Timestamp *at)
+{
+	long long secs = at ? (long long)at->seconds : 0;
+	int nanos = at ? at->nanos : 0;
+	if (prefix)
+		printf("%spid=%u ", prefix, pid);
+	printf("exit_status=%u exited_at=%lld.%09d\n", status, secs, nanos);
+}
+
+static void free_resp(void *resp)
+{
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+}
+
+/* Split a comma-separated list in place into out[]; returns the count. */
+static size_t split_options(char *list, char **out, size_t max)
+{
+	size_t n = 0;
+	for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
+		out[n++] = tok;
+	return n;
+}
+
+static int do_create(ttrpc_client *c, const struct ttrpc_call_opts *opts, int argc, char **argv,
+		     struct ttrpc_result *st)
+{
+	/* argv: ID BUNDLE [flags...] */
+	if (argc < 2) {
+		fprintf(stderr, "shimctl: create ID BUNDLE [--mount TYPE SOURCE OPTS]... [--config JSON]\n");
+		return 2;
+	}
+	Containerd__Types__Mount mounts[MAX_MOUNTS], *mptrs[MAX_MOUNTS];
+	char *options[MAX_MOUNTS][MAX_OPTIONS];
+	size_t nmounts = 0;
+	Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+	Runtimeoptions__V1__Options ro = RUNTIMEOPTIONS__V1__OPTIONS__INIT;
+	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+	uint8_t *packed = NULL;
+	req.id = argv[0];
+	req.bundle = argv[1];
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--mount")) {
+			if (i + 3 >= argc || nmounts >= MAX_MOUNTS) {
+				fprintf(stderr, "shimctl: --mount needs TYPE SOURCE OPTS (at most %d mounts)\n",
+					MAX_MOUNTS);
+				return 2;
+			}
+			Containerd__Types__Mount *m = &mounts[nmounts];
+			containerd__types__mount__init(m);
+			m->type = argv[i + 1];
+			m->source = argv[i + 2];
+			m->options = options[nmounts];
+			m->n_options = split_options(argv[i + 3], options[nmounts], MAX_OPTIONS);
+			mptrs[nmounts] = m;
+			nmounts++;
+			i += 3;
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			ro.config_path = argv[++i];
+		} else if (!strcmp(argv[i], "--stdout") && i + 1 < argc) {
+			req.stdout = argv[++i];
+		} else if (!strcmp(argv[i], "--stderr") && i + 1 < argc) {
+			req.stderr = argv[++i];
+		} else {
+			fprintf(stderr, "shimctl: create: bad argument %s\n", argv[i]);
+			return 2;
+		}
+	}
+	req.n_rootfs = nmounts;
+	req.rootfs = mptrs;
+	if (ro.config_path) {
+		size_t n = runtimeoptions__v1__options__get_packed_size(&ro);
+		packed = malloc(n ? n : 1);
+		if (!packed)
+			return 2;
+		runtimeoptions__v1__options__pack(&ro, packed);
+		any.type_url = "runtimeoptions.v1.Options";
+		any.value.data = packed;
+		any.value.len = n;
+		req.options = &any;
+	}
+	Containerd__Task__V2__CreateTaskResponse *resp = NULL;
+	int rc = report(containerd_task_v2_task_create_call_sync(c, &req, opts, &resp, st), st);
+	if (resp)
+		printf("pid=%u\n", resp->pid);
+	free_resp(resp);
+	free(packed);
+	return rc;
+}
+
+struct wait_state {
+	bool done;
+	int rc;
+};
+
+static void wait_done(const struct ttrpc_result *st, const Containerd__Task__V2__WaitResponse *resp, void *user)
+{
+	struct wait_state *w = user;
+	w->done = true;
+	w->rc = report(st->code, st);
+	if (resp)
+		print_exit(NULL, 0, resp->exit_status, resp->exited_at);
+	fflush(stdout);
+}
+
+/* wait ID [EXEC_ID] [--announce]. With --announce the Wait goes out first and
+ * a State call follows on the same connection: the shim reads a connection's
+ * calls in order, so once State is answered the Wait is pending in the shim,
+ * and "pending" is printed (for a test that must act only then). */
+static int do_wait(ttrpc_client *c, const struct ttrpc_call_opts *opts, int argc, char **argv)
+{
+	Containerd__Task__V2__WaitRequest req = CONTAINERD__TASK__V2__WAIT_REQUEST__INIT;
+	bool announce = false;
+	req.id = argv[0];
+	req.exec_id = "";
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--announce"))
+			announce = true;
+		else
+			req.exec_id = argv[i];
+	}
+	struct wait_state w = { false, 2 };
+	if (containerd_task_v2_task_wait_call(c, &req, opts, wait_done, &w) != 0) {
+		fprintf(stderr, "shimctl: wait: cannot send the call\n");
+		return 2;
+	}
+	if (announce) {
+		Containerd__Task__V2__StateRequest sreq = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+		Containerd__Task__V2__StateResponse *sresp = NULL;
+		struct ttrpc_result st = { 0 };
+		sreq.id = req.id;
+		sreq.exec_id = req.exec_id;
+		int code = containerd_task_v2_task_state_call_sync(c, &sreq, opts, &sresp, &st);
+		free_resp(sresp);
+		ttrpc_result_clear(&st);
+		if (code == TTRPC_CODE_OK && !w.done) {
+			printf("pending\n");
+			fflush(stdout);
+		}
+	}
+	while (!w.done)
+		ev_run(ttrpc_client_loop(c), EVRUN_ONCE);
+	return w.rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 5) {
-		fprintf(stderr, "usage: shimctl SOCKET NAMESPACE connect|update|stats|state ID [ARG]\n");
+		fprintf(stderr, "usage: shimctl SOCKET NAMESPACE VERB ID [ARGS] (see the source)\n");
 		return 2;
 	}
 	const char *path = strncmp(argv[1], "unix://", 7) ? argv[1] : argv[1] + 7;
+	const char *verb = argv[3], *id = argv[4];
+	const char *arg5 = argc > 5 ? argv[5] : "";
+	double timeout_s = !strcmp(verb, "wait") ? 60 : 10;
+	const char *env = getenv("SHIMCTL_TIMEOUT_S");
+	if (env && atof(env) > 0)
+		timeout_s = atof(env);
 	int err;
 	ttrpc_client *c = ttrpc_client_connect(NULL, path, &err);
 	if (!c) {
@@ -35,19 +205,17 @@ int main(int argc, char **argv)
 	}
 	ttrpc_md *md = ttrpc_md_new();
 	ttrpc_md_add(md, "containerd-namespace-ttrpc", argv[2]);
-	struct ttrpc_call_opts opts = { .timeout_ns = 10000000000, .md = md };
+	struct ttrpc_call_opts opts = { .timeout_ns = (int64_t)(timeout_s * 1e9), .md = md };
 	struct ttrpc_result st = { 0 };
-	const char *verb = argv[3], *id = argv[4];
 	int rc = 2;
 	if (!strcmp(verb, "connect")) {
 		Containerd__Task__V2__ConnectRequest req = CONTAINERD__TASK__V2__CONNECT_REQUEST__INIT;
 		Containerd__Task__V2__ConnectResponse *resp = NULL;
 		req.id = (char *)id;
 		rc = report(containerd_task_v2_task_connect_call_sync(c, &req, &opts, &resp, &st), &st);
-		if (resp) {
+		if (resp)
 			printf("shim_pid=%u task_pid=%u version=%s\n", resp->shim_pid, resp->task_pid, resp->version);
-			protobuf_c_message_free_unpacked(&resp->base, NULL);
-		}
+		free_resp(resp);
 	} else if (!strcmp(verb, "update") && argc == 6) {
 		Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
 		any.type_url = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
@@ -58,28 +226,80 @@ int main(int argc, char **argv)
 		req.id = (char *)id;
 		req.resources = &any;
 		rc = report(containerd_task_v2_task_update_call_sync(c, &req, &opts, &resp, &st), &st);
-		if (resp)
-			protobuf_c_message_free_unpacked(&resp->base, NULL);
+		free_resp(resp);
 	} else if (!strcmp(verb, "stats")) {
 		Containerd__Task__V2__StatsRequest req = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
 		Containerd__Task__V2__StatsResponse *resp = NULL;
 		req.id = (char *)id;
 		rc = report(containerd_task_v2_task_stats_call_sync(c, &req, &opts, &resp, &st), &st);
-		if (resp)
-			protobuf_c_message_free_unpacked(&resp->base, NULL);
+		free_resp(resp);
 	} else if (!strcmp(verb, "state")) {
 		Containerd__Task__V2__StateRequest req = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
 		Containerd__Task__V2__StateResponse *resp = NULL;
 		req.id = (char *)id;
-		req.exec_id = argc > 5 ? argv[5] : "";
+		req.exec_id = (char *)arg5;
 		rc = report(containerd_task_v2_task_state_call_sync(c, &req, &opts, &resp, &st), &st);
-		if (resp) {
+		if (resp)
 			printf("id=%s pid=%u status=%d exit_status=%u\n", resp->id, resp->pid, resp->status,
 			       resp->exit_status);
-			protobuf_c_message_free_unpacked(&resp->base, NULL);
+		free_resp(resp);
+	} else if (!strcmp(verb, "create")) {
+		rc = do_create(c, &opts, argc - 4, argv + 4, &st);
+	} else if (!strcmp(verb, "start")) {
+		Containerd__Task__V2__StartRequest req = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+		Containerd__Task__V2__StartResponse *resp = NULL;
+		req.id = (char *)id;
+		req.exec_id = (char *)arg5;
+		rc = report(containerd_task_v2_task_start_call_sync(c, &req, &opts, &resp, &st), &st);
+		if (resp)
+			printf("pid=%u\n", resp->pid);
+		free_resp(resp);
+	} else if (!strcmp(verb, "delete")) {
+		Containerd__Task__V2__DeleteRequest req = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+		Containerd__Task__V2__DeleteResponse *resp = NULL;
+		req.id = (char *)id;
+		req.exec_id = (char *)arg5;
+		rc = report(containerd_task_v2_task_delete_call_sync(c, &req, &opts, &resp, &st), &st);
+		if (resp)
+			print_exit("", resp->pid, resp->exit_status, resp->exited_at);
+		free_resp(resp);
+	} else if (!strcmp(verb, "kill") && argc >= 6) {
+		Containerd__Task__V2__KillRequest req = CONTAINERD__TASK__V2__KILL_REQUEST__INIT;
+		Google__Protobuf__Empty *resp = NULL;
+		req.id = (char *)id;
+		req.signal = (uint32_t)strtoul(argv[5], NULL, 10);
+		req.exec_id = "";
+		for (int i = 6; i < argc; i++) {
+			if (!strcmp(argv[i], "--all"))
+				req.all = 1;
+			else
+				req.exec_id = argv[i];
 		}
+		rc = report(containerd_task_v2_task_kill_call_sync(c, &req, &opts, &resp, &st), &st);
+		free_resp(resp);
+	} else if (!strcmp(verb, "wait")) {
+		rc = do_wait(c, &opts, argc - 4, argv + 4);
+	} else if (!strcmp(verb, "pause") || !strcmp(verb, "resume")) {
+		Google__Protobuf__Empty *resp = NULL;
+		if (!strcmp(verb, "pause")) {
+			Containerd__Task__V2__PauseRequest req = CONTAINERD__TASK__V2__PAUSE_REQUEST__INIT;
+			req.id = (char *)id;
+			rc = report(containerd_task_v2_task_pause_call_sync(c, &req, &opts, &resp, &st), &st);
+		} else {
+			Containerd__Task__V2__ResumeRequest req = CONTAINERD__TASK__V2__RESUME_REQUEST__INIT;
+			req.id = (char *)id;
+			rc = report(containerd_task_v2_task_resume_call_sync(c, &req, &opts, &resp, &st), &st);
+		}
+		free_resp(resp);
+	} else if (!strcmp(verb, "shutdown")) {
+		Containerd__Task__V2__ShutdownRequest req = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
+		Google__Protobuf__Empty *resp = NULL;
+		req.id = (char *)id;
+		req.now = !strcmp(arg5, "--now");
+		rc = report(containerd_task_v2_task_shutdown_call_sync(c, &req, &opts, &resp, &st), &st);
+		free_resp(resp);
 	} else {
-		fprintf(stderr, "shimctl: unknown verb %s\n", verb);
+		fprintf(stderr, "shimctl: unknown verb or missing arguments: %s\n", verb);
 	}
 	ttrpc_result_clear(&st);
 	ttrpc_md_free(md);
