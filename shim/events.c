@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "shim/events.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,8 +30,10 @@ struct shim_events {
 	struct queued *head, *tail;
 	size_t count;
 	bool in_flight;
-	double backoff;
+	bool closing; /* in shim_events_free: completions change nothing */
+	double backoff, backoff_first, backoff_max;
 	ev_timer retry;
+	struct shim_events_stats stats;
 };
 
 static void send_head(struct shim_events *ev);
@@ -53,11 +56,16 @@ static void pop(struct shim_events *ev)
 	queued_free(q);
 }
 
+double shim_events_backoff(double prev_s, double first_s, double max_s)
+{
+	double next = prev_s <= 0 ? first_s : prev_s * 2;
+	return next > max_s ? max_s : next;
+}
+
 static void schedule_retry(struct shim_events *ev)
 {
-	ev->backoff = ev->backoff <= 0 ? 0.1 : ev->backoff * 2;
-	if (ev->backoff > 2.0)
-		ev->backoff = 2.0;
+	ev->backoff = shim_events_backoff(ev->backoff, ev->backoff_first, ev->backoff_max);
+	ev->stats.backoff_s = ev->backoff;
 	ev_timer_stop(ev->loop, &ev->retry);
 	ev_timer_set(&ev->retry, ev->backoff, 0.);
 	ev_timer_start(ev->loop, &ev->retry);
@@ -78,9 +86,13 @@ static void forwarded(const struct ttrpc_result *status, const Google__Protobuf_
 	(void)resp;
 	struct shim_events *ev = user;
 	ev->in_flight = false;
+	if (ev->closing)
+		return; /* the client is being freed under us; the event is given up with the queue */
 	struct queued *q = ev->head;
 	if (status->code == TTRPC_CODE_OK) {
 		ev->backoff = 0;
+		ev->stats.backoff_s = 0;
+		ev->stats.delivered++;
 		pop(ev);
 		send_head(ev);
 		return;
@@ -95,6 +107,7 @@ static void forwarded(const struct ttrpc_result *status, const Google__Protobuf_
 	if (++q->tries >= SHIM_EVENTS_TRIES) {
 		shim_logf(ev->log, SHIM_LOG_ERROR, "publish %s: %s: %s; dropped after %d tries", q->topic,
 			  ttrpc_code_name(status->code), status->message, q->tries);
+		ev->stats.dropped++;
 		pop(ev);
 		send_head(ev);
 		return;
@@ -118,6 +131,11 @@ static void send_head(struct shim_events *ev)
 		int err;
 		ev->client = ttrpc_client_connect(ev->loop, ev->path, &err);
 		if (!ev->client) {
+			ev->stats.attempts++;
+			/* once per outage, not on every retry */
+			if (ev->backoff <= 0)
+				shim_logf(ev->log, SHIM_LOG_WARN, "publish %s: connect %s: %s; retrying",
+					  ev->head->topic, ev->path, strerror(errno));
 			schedule_retry(ev);
 			return;
 		}
@@ -143,6 +161,7 @@ static void send_head(struct shim_events *ev)
 	struct ttrpc_call_opts opts = { .timeout_ns = 5000000000, .md = md };
 	int rc = containerd_services_events_ttrpc_v1_events_forward_call(ev->client, &req, &opts, forwarded, ev);
 	ttrpc_md_free(md);
+	ev->stats.attempts++;
 	if (rc) {
 		shim_logf(ev->log, SHIM_LOG_WARN, "publish %s: %s; retrying", q->topic, ttrpc_strerror(rc));
 		drop_client(ev);
@@ -173,6 +192,8 @@ struct shim_events *shim_events_new(struct ev_loop *loop, const char *ttrpc_addr
 			ttrpc_address += 7;
 		ev->path = strdup(ttrpc_address);
 	}
+	ev->backoff_first = SHIM_EVENTS_BACKOFF_FIRST;
+	ev->backoff_max = SHIM_EVENTS_BACKOFF_MAX;
 	ev_timer_init(&ev->retry, on_retry, 0., 0.);
 	ev->retry.data = ev;
 	return ev;
@@ -207,6 +228,7 @@ void shim_events_publish(struct shim_events *ev, const char *topic, const Protob
 		shim_logf(ev->log, SHIM_LOG_ERROR, "event queue full: dropped %s", old->topic);
 		queued_free(old);
 		ev->count--;
+		ev->stats.dropped++;
 	}
 	if (ev->tail)
 		ev->tail->next = q;
@@ -218,10 +240,23 @@ void shim_events_publish(struct shim_events *ev, const char *topic, const Protob
 	send_head(ev);
 	return;
 oom:
+	ev->stats.dropped++;
 	shim_logf(ev->log, SHIM_LOG_ERROR, "event %s lost: out of memory", topic);
 	return;
 full:
+	ev->stats.dropped++;
 	shim_logf(ev->log, SHIM_LOG_ERROR, "event queue full: dropped %s", topic);
+}
+
+void shim_events_set_backoff(struct shim_events *ev, double first_s, double max_s)
+{
+	ev->backoff_first = first_s;
+	ev->backoff_max = max_s;
+}
+
+void shim_events_get_stats(const struct shim_events *ev, struct shim_events_stats *out)
+{
+	*out = ev->stats;
 }
 
 size_t shim_events_pending(const struct shim_events *ev)
@@ -250,6 +285,10 @@ void shim_events_free(struct shim_events *ev)
 {
 	if (!ev)
 		return;
+	/* Freeing a client completes its call in flight (UNAVAILABLE) right here:
+	 * forwarded() must not move the client to dead_client (freed twice) nor
+	 * start the retry timer on memory about to go. */
+	ev->closing = true;
 	ev_timer_stop(ev->loop, &ev->retry);
 	ttrpc_client_free(ev->client);
 	ttrpc_client_free(ev->dead_client);

@@ -164,6 +164,13 @@ int shim_oom_watch(struct ev_loop *loop, pid_t pid, shim_oom_fn fn, void *data, 
 	if (shim_oom_memcg(pid, NULL, memcg, sizeof(memcg), &v2) < 0)
 		return shim_error_set(err, TTRPC_CODE_NOT_FOUND, -ENOENT, "pid %d: no memory cgroup to watch",
 				      (int)pid);
+	return shim_oom_watch_dir(loop, memcg, v2, fn, data, out, err);
+}
+
+int shim_oom_watch_dir(struct ev_loop *loop, const char *memcg, int v2, shim_oom_fn fn, void *data,
+		       struct shim_oom **out, struct shim_error *err)
+{
+	*out = NULL;
 	struct shim_oom *o = calloc(1, sizeof(*o));
 	if (!o)
 		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");

@@ -21,6 +21,13 @@ typedef void (*shim_oom_fn)(void *data);
 int shim_oom_watch(struct ev_loop *loop, pid_t pid, shim_oom_fn fn, void *data, struct shim_oom **out,
 		   struct shim_error *err);
 
+/* Watch the memory cgroup directory memcg (v2: its memory.events; v1: its
+ * memory.oom_control through cgroup.event_control). What shim_oom_watch does
+ * once it found the directory; callable on its own (tests point it at a fake
+ * v2 directory). -ENOENT (NOT_FOUND) when memcg cannot be watched. */
+int shim_oom_watch_dir(struct ev_loop *loop, const char *memcg, int v2, shim_oom_fn fn, void *data,
+		       struct shim_oom **out, struct shim_error *err);
+
 /* Stop watching. NULL is a no-op. */
 void shim_oom_free(struct shim_oom *o);
 
