@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,6 +189,41 @@ static int cmd_start(const struct shim_flags *f)
 	return 0;
 }
 
+/* A shim that was killed leaves its socket behind (containerd's runc shim
+ * too: "the address socket might be leaking"). The delete action removes it
+ * when nobody serves it any more, under the lock `start` takes on the socket
+ * directory: a shim starting meanwhile for the same group keeps its socket,
+ * and a group's shim still serving others is left alone. */
+static void remove_stale_socket(const char *bundle, const char *id)
+{
+	char address[SHIM_ADDRESS_MAX], dir[PATH_MAX];
+	struct shim_error err = { 0 };
+	if (shim_address_read(bundle, address, sizeof(address), &err))
+		return; /* no address: no socket was made for this bundle */
+	const char *path = shim_address_path(address);
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	if (!slash || slash == path || (size_t)(slash - path) >= sizeof(dir))
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	int lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock_fd < 0)
+		return;
+	while (flock(lock_fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(lock_fd);
+			return;
+		}
+	}
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && !shim_socket_can_connect(address)) {
+		if (unlink(path) == 0)
+			fprintf(stderr, "delete %s: removed the stale socket %s\n", id, path);
+		else if (errno != ENOENT)
+			fprintf(stderr, "delete %s: remove the stale socket %s: %s\n", id, path, strerror(errno));
+	}
+	close(lock_fd);
+}
+
 static int cmd_delete(const struct shim_flags *f)
 {
 	if (need("namespace", f->namespace_) || need("id", f->id))
@@ -217,6 +253,7 @@ static int cmd_delete(const struct shim_flags *f)
 	shim_error_clear(&err);
 	if (shim_unmount_all(rootfs, SHIM_UNMOUNT_RETRIES, &err) < 0)
 		fprintf(stderr, "delete %s: %s\n", f->id, err.msg);
+	remove_stale_socket(bundle, f->id);
 
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
