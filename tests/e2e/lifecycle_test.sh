@@ -46,14 +46,20 @@ bg() { # command... : run in the background, remembered for cleanup
 	LAST_BG=$!
 }
 
-# wait_for WHAT CMD...: poll CMD until it succeeds, for at most BOUND seconds.
-wait_for() {
-	local what=$1 end=$((SECONDS + BOUND))
-	shift
+# settle CMD...: poll CMD until it succeeds, for at most BOUND seconds; its status.
+settle() {
+	local end=$((SECONDS + BOUND))
 	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || e2e_fail "not within ${BOUND}s: $what"
+		[ "$SECONDS" -lt "$end" ] || return 1
 		sleep 0.05
 	done
+}
+
+# wait_for WHAT CMD...: settle, or fail saying WHAT did not happen.
+wait_for() {
+	local what=$1
+	shift
+	settle "$@" || e2e_fail "not within ${BOUND}s: $what"
 }
 
 # wait_exit PID WHAT: a background job of ours ends within the bound; its status in WAIT_RC.
@@ -140,8 +146,12 @@ expect_clean() {
 	for p in $BG_PIDS; do kill -KILL "$p" 2>/dev/null || true; done
 	for p in $BG_PIDS; do wait "$p" 2>/dev/null || true; done
 	BG_PIDS=""
-	wait_for "shims to exit (left: $(e2e_shim_pids | tr '\n' ' '))" test -z "$(e2e_shim_pids)"
-	wait_for "our processes to end (left: $(e2e_our_pids | tr '\n' ' '))" test -z "$(e2e_our_pids)"
+	no_shims() { [ -z "$(e2e_shim_pids)" ]; }
+	none_of_ours() { [ -z "$(e2e_our_pids)" ]; }
+	settle no_shims || e2e_fail "shims still running: $(e2e_shim_pids | tr '\n' ' ')"
+	settle none_of_ours || e2e_fail "processes left: $(for p in $(e2e_our_pids); do
+		printf '%s(%s) ' "$p" "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+	done)"
 	[ -z "$(e2e_our_mounts)" ] || e2e_fail "mounts left: $(e2e_our_mounts | tr '\n' ' ')"
 	local left
 	left=$(find "$RUNC_ROOT" -mindepth 1 -maxdepth 1 2>/dev/null | tr '\n' ' ')
@@ -199,9 +209,9 @@ t_delete_running() {
 	expect_match "$OUT" '^id=dr1 pid=[0-9]+ status=3 exit_status=137$' "State of the exec after the init died"
 	sc "$sock" delete dr1 x1
 	expect_match "$RC:$OUT" "^0:pid=$xpid exit_status=137 exited_at=[1-9][0-9]*\.[0-9]{9}$" "Delete of the stopped exec"
-	local rc=0
-	e2e_ctr task rm dr1 || rc=$?
-	expect_eq "$rc" 143 "ctr task rm: the exit status of the init"
+	local out
+	out=$(e2e_ctr task rm dr1 2>&1) || e2e_fail "ctr task rm dr1: $out"
+	expect_match "$out" 'task dr1 exit with non-zero exit code 143' "ctr task rm: the exit status of the init"
 	runc_has dr1 && e2e_fail "runc state of dr1 left after Delete"
 	e2e_ctr c rm dr1
 	expect_clean
@@ -214,8 +224,7 @@ t_delete_running() {
 # pending Wait answered the same, rootfs unmounted, nothing left.
 t_delete_created() {
 	setup
-	e2e_ctr events >"$E2E_DIR/events.txt" 2>&1 &
-	BG_PIDS="$BG_PIDS $!"
+	bg ctr -a "$E2E_SOCK" -n "$E2E_NS" events >"$E2E_DIR/events.txt" 2>&1
 	run_detached dc0 /bin/sh -c "$TRAP_SLEEP"
 	wait_status dc0 RUNNING
 	local sock b=$E2E_DIR/bundles/dc1
@@ -322,9 +331,8 @@ SH
 	expect_eq "$(runc_status drf1)" stopped "runc state after the failed delete"
 	expect_eq "$(task_field drf1 3)" STOPPED "ctr task ls after the failed delete"
 	rm "$E2E_DIR/fail-delete"
-	rc=0
-	e2e_ctr task rm drf1 || rc=$?
-	expect_eq "$rc" 143 "retried ctr task rm: the exit status"
+	out=$(e2e_ctr task rm drf1 2>&1) || e2e_fail "retried ctr task rm drf1: $out"
+	expect_match "$out" 'task drf1 exit with non-zero exit code 143' "retried ctr task rm: the exit status"
 	runc_has drf1 && e2e_fail "runc state of drf1 left after the retried Delete"
 	e2e_ctr c rm drf1
 
@@ -364,11 +372,11 @@ t_delete_action_twice() {
 	import_image
 	e2e_ctr run -d --runtime "$RT" "$IMAGE" da1 /bin/sh -c "$TRAP_SLEEP" >/dev/null
 	wait_status da1 RUNNING
-	local pid shim b
+	local pid shim b sock
 	pid=$(task_field da1 2)
 	b=$(bundle_of da1)
 	shim=$(cat "$b/shim.pid")
-	shim_sock da1 >/dev/null
+	sock=$(shim_sock da1)
 	mounted "$b/rootfs" || e2e_fail "no rootfs mount on $b/rootfs"
 	kill -KILL "$E2E_CONTAINERD_PID"
 	wait "$E2E_CONTAINERD_PID" 2>/dev/null || true
@@ -377,6 +385,7 @@ t_delete_action_twice() {
 	wait_for "the shim to die" not_alive "$shim"
 	kill -0 "$pid" || e2e_fail "the container died with its shim"
 	expect_eq "$(runc_status da1)" running "runc state once the shim is gone"
+	[ -S "$sock" ] || e2e_fail "no socket $sock left by the killed shim (the check below would prove nothing)"
 
 	local n rc bytes
 	for n in 1 2; do
@@ -389,6 +398,8 @@ t_delete_action_twice() {
 		# the action's work is done when it exits: checked without waiting
 		runc_has da1 && e2e_fail "delete action $n: runc state of da1 left"
 		mounted "$b/rootfs" && e2e_fail "delete action $n: rootfs still mounted"
+		# a killed shim leaves its socket; nobody serves it: the action removes it
+		[ ! -e "$sock" ] || e2e_fail "delete action $n: the dead shim's socket $sock is left"
 		wait_for "the container's process $pid to be gone" not_alive "$pid"
 	done
 	[ ! -s "$E2E_DIR/delete.1.err" ] || e2e_log "delete action 1 said: $(cat "$E2E_DIR/delete.1.err")"
