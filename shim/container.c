@@ -95,6 +95,20 @@ static void answer_waiters(struct shim_process *p)
 	}
 }
 
+size_t shim_process_fail_waiters(struct shim_process *p, int code, const char *msg)
+{
+	size_t n = 0;
+	while (p->waiters) {
+		struct shim_waiter *w = p->waiters;
+		p->waiters = w->next;
+		ttrpc_call_on_orphan(w->call, NULL, NULL);
+		ttrpc_call_respond_error(w->call, code, "%s", msg);
+		free(w);
+		n++;
+	}
+	return n;
+}
+
 const char *shim_process_name(const struct shim_process *p)
 {
 	return p->exec_id ? p->exec_id : p->container->id;

@@ -23,6 +23,9 @@ int shim_process_watch(struct shim_process *p);
 void shim_process_set_exited(struct shim_process *p, int status, const struct timespec *at);
 /* Answer call (a Wait) now if p has exited, else when it does. */
 int shim_process_add_waiter(struct shim_process *p, ttrpc_call *call);
+/* Answer every Wait pending on p with the error code and message now (the
+ * shim is going away before p exits). Returns how many were answered. */
+size_t shim_process_fail_waiters(struct shim_process *p, int code, const char *msg);
 /* The id containerd knows the process by: exec id, or the container id for init. */
 const char *shim_process_name(const struct shim_process *p);
 /* Release everything p holds (not p itself). */
