@@ -416,9 +416,10 @@ t_delete_action_twice() {
 # ---- 5. SIGTERM with calls in flight and events queued ----
 # Waits pending (init and an exec, from shimctl and from containerd for ctr's
 # exec), events queued because containerd is frozen: SIGTERM. The shim exits
-# within the bound, every pending call ends (a status or the connection
-# closing, never a hang), its socket is gone, it said why it exited and that
-# events were not delivered, and the containers keep running.
+# within the bound, answers every pending Wait with UNAVAILABLE saying the
+# process outlives it (not just a closed connection, never a hang), removes
+# its socket, says why it exited and that events were not delivered; the
+# containers keep running, and containerd cleans up once it runs again.
 t_sigterm_inflight() {
 	setup
 	run_detached si1 /bin/sh -c "$TRAP_SLEEP"
@@ -427,7 +428,7 @@ t_sigterm_inflight() {
 	pid=$(task_field si1 2)
 	shim=$(cat "$(bundle_of si1)/shim.pid")
 	sock=$(shim_sock si1)
-	bg ctr -a "$E2E_SOCK" -n "$E2E_NS" task exec --exec-id e1 si1 /bin/sleep 600
+	bg ctr -a "$E2E_SOCK" -n "$E2E_NS" task exec --exec-id e1 si1 /bin/sleep 600 >"$E2E_DIR/exec.out" 2>&1
 	local ctr_exec=$LAST_BG
 	wait_for "exec e1 to run" eval 'sc "$sock" state si1 e1; [[ "$OUT" == *" status=2 "* ]]'
 	local xpid
@@ -455,10 +456,11 @@ t_sigterm_inflight() {
 	o1=$(grep -v '^pending$' "$E2E_DIR/wait.init")
 	o2=$(grep -v '^pending$' "$E2E_DIR/wait.exec")
 	e2e_log "pending Waits ended: init rc=$rc1 '$o1', exec rc=$rc2 '$o2'"
-	# a status, or a clear connection close; a shim that dies without answering
-	# looks the same to this client, hence the log checks below
-	expect_match "$rc1:$o1" '^1:(UNAVAILABLE|CANCELLED|ABORTED): .+' "the init's pending Wait"
-	expect_match "$rc2:$o2" '^1:(UNAVAILABLE|CANCELLED|ABORTED): .+' "the exec's pending Wait"
+	# answered, not just dropped with the connection: what the client sees says why
+	expect_eq "$rc1:$o1" "1:UNAVAILABLE: shim exiting before process si1 of container si1 exited" \
+		"the init's pending Wait"
+	expect_eq "$rc2:$o2" "1:UNAVAILABLE: shim exiting before process e1 of container si1 exited" \
+		"the exec's pending Wait"
 	kill -0 "$pid" || e2e_fail "the container died with the shim"
 	kill -0 "$xpid" || e2e_fail "the exec died with the shim"
 
@@ -466,11 +468,16 @@ t_sigterm_inflight() {
 	wait_for "the shim's last log lines to reach containerd.log" grep -q 'msg=exited' "$E2E_DIR/containerd.log"
 	grep -q 'signal 15: exiting, 1 containers keep running' "$E2E_DIR/containerd.log" ||
 		e2e_fail "no log line about SIGTERM"
+	# 3 Waits: the two of shimctl, and containerd's for ctr's exec
+	grep -q 'exiting: answered 3 pending Wait calls with UNAVAILABLE' "$E2E_DIR/containerd.log" ||
+		e2e_fail "no log line about the pending Waits"
 	grep -Eq 'exiting with [1-9][0-9]* events not delivered' "$E2E_DIR/containerd.log" ||
 		e2e_fail "the shim did not say that queued events were not delivered: $(grep 'runtime=io.containerd.tiny' "$E2E_DIR/containerd.log" | tail -n 5)"
 	# containerd notices the shim is gone: ctr's exec ends, the task is cleaned up
 	wait_exit "$ctr_exec" "ctr task exec"
 	[ "$WAIT_RC" != 0 ] || e2e_fail "ctr task exec succeeded though its shim went away"
+	expect_match "$(cat "$E2E_DIR/exec.out")" 'shim exiting before process e1 of container si1 exited' \
+		"what ctr task exec says"
 	wait_for "containerd to see si1 stopped" eval '[ "$(task_field si1 3)" != RUNNING ]'
 	wait_for "the container $pid to be gone" not_alive "$pid"
 	e2e_ctr task rm -f si1 >/dev/null 2>&1 || true
