@@ -29,7 +29,7 @@ static void teardown(void)
 	cr_expect_eq(system(cmd), 0);
 }
 
-TestSuite(shim_address, .init = setup, .fini = teardown);
+TestSuite(shim_address, .init = setup, .fini = teardown, .timeout = 60);
 
 Test(shim_address, clean_matches_go)
 {

@@ -5,6 +5,8 @@
 
 #include "shim/flags.h"
 
+TestSuite(shim_flags, .timeout = 30);
+
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Test(shim_flags, containerd_start_command_line)

@@ -5,6 +5,8 @@
 
 #include "shim/ids.h"
 
+TestSuite(shim_ids, .timeout = 30);
+
 Test(shim_ids, accepts_containerd_identifiers)
 {
 	static const char *const good[] = { "a",

@@ -30,7 +30,7 @@ static void teardown(void)
 	rmdir(tmpdir);
 }
 
-TestSuite(shim_log, .init = setup, .fini = teardown);
+TestSuite(shim_log, .init = setup, .fini = teardown, .timeout = 30);
 
 static const struct timespec when = { 1795334400, 123456789 }; /* 2026-11-22T08:00:00.123456789Z */
 

@@ -38,7 +38,7 @@ static void teardown(void)
 	rmdir(base);
 }
 
-TestSuite(shim_mount, .init = setup, .fini = teardown);
+TestSuite(shim_mount, .init = setup, .fini = teardown, .timeout = 60);
 
 static bool mounted(const char *path)
 {

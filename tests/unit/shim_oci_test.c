@@ -25,7 +25,7 @@ static void teardown(void)
 	rmdir(bundle);
 }
 
-TestSuite(shim_oci, .init = setup, .fini = teardown);
+TestSuite(shim_oci, .init = setup, .fini = teardown, .timeout = 30);
 
 static void write_config(const char *text)
 {

@@ -29,7 +29,7 @@ static void teardown(void)
 	cr_expect_eq(system(cmd), 0);
 }
 
-TestSuite(shim_runtime, .init = setup, .fini = teardown);
+TestSuite(shim_runtime, .init = setup, .fini = teardown, .timeout = 120);
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {

@@ -5,6 +5,8 @@
 
 #include "shim/sandbox.h"
 
+TestSuite(shim_sandbox, .timeout = 30);
+
 /* Every combination of the three grouping annotations for container "c1":
  * absent, a value, or empty; expected mode (0 = INVALID_ARGUMENT) and group id. */
 struct row {

@@ -40,7 +40,7 @@ static void teardown(void)
 	cr_expect_eq(system(cmd), 0);
 }
 
-TestSuite(shim_stdio, .init = setup, .fini = teardown);
+TestSuite(shim_stdio, .init = setup, .fini = teardown, .timeout = 60);
 
 static int64_t now_ms(void)
 {
