@@ -17,18 +17,27 @@ static pid_t server_pid;
 static void raw_start(void)
 {
 	fixture_start();
-	server_pid = fork();
-	cr_assert_geq(server_pid, 0);
-	if (server_pid == 0) {
-		ev_run(fx.loop, 0);
-		_exit(0);
-	}
+	server_pid = fixture_fork_server(NULL);
 }
 
+/* Every test ends with this: the server must exit 0 on SIGTERM, so a
+ * sanitizer report (leak, overflow, use after free) in it fails the test. In
+ * the test body, because Criterion only warns about failures in .fini. */
+static void server_exits_cleanly(void)
+{
+	pid_t pid = server_pid;
+	server_pid = 0;
+	fixture_stop_server(pid);
+}
+
+/* Only a test that failed before its check leaves a server behind. */
 static void raw_stop(void)
 {
-	kill(server_pid, SIGKILL);
-	waitpid(server_pid, NULL, 0);
+	if (server_pid > 0) {
+		kill(server_pid, SIGKILL);
+		waitpid(server_pid, NULL, 0);
+		server_pid = 0;
+	}
 	fixture_stop();
 }
 
@@ -148,18 +157,18 @@ static uint64_t rd_varint(const uint8_t **p, const uint8_t *end)
 	return 0;
 }
 
-/* Read one frame and decode it as a ttrpc.Response by hand. */
-static struct reply read_reply(int fd)
+static uint32_t be32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Decode a frame (header h, body of len bytes) as a ttrpc.Response by hand. */
+static struct reply decode_reply(const uint8_t h[10], const uint8_t *body, uint32_t len)
 {
 	struct reply r = { 0 };
-	uint8_t h[10];
-	recv_all(fd, h, sizeof(h));
-	uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
-	r.id = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+	r.id = be32(h + 4);
 	r.type = h[8];
 	r.flags = h[9];
-	uint8_t *body = malloc(len + 1);
-	recv_all(fd, body, len);
 	const uint8_t *p = body, *end = body + len;
 	while (p < end) {
 		uint64_t key = rd_varint(&p, end);
@@ -186,6 +195,18 @@ static struct reply read_reply(int fd)
 		}
 		p += n;
 	}
+	return r;
+}
+
+/* Read one frame and decode it. */
+static struct reply read_reply(int fd)
+{
+	uint8_t h[10];
+	recv_all(fd, h, sizeof(h));
+	uint32_t len = be32(h);
+	uint8_t *body = malloc(len + 1);
+	recv_all(fd, body, len);
+	struct reply r = decode_reply(h, body, len);
 	free(body);
 	return r;
 }
@@ -218,6 +239,7 @@ Test(raw, unary_echo)
 	send_request(fd, 1, "Echo", "hello", 5);
 	expect_echo(fd, 1, "hello");
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, empty_request_and_empty_response)
@@ -228,6 +250,7 @@ Test(raw, empty_request_and_empty_response)
 	cr_assert_eq(r.code, 0);
 	cr_assert_eq(r.len, 0);
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, even_stream_id_is_invalid_argument)
@@ -238,6 +261,7 @@ Test(raw, even_stream_id_is_invalid_argument)
 	send_request(fd, 3, "Echo", "still", 5);
 	expect_echo(fd, 3, "still");
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, stream_id_must_increase)
@@ -252,6 +276,7 @@ Test(raw, stream_id_must_increase)
 	send_request(fd, 7, "Echo", "d", 1);
 	expect_echo(fd, 7, "d");
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, data_on_unknown_stream_is_invalid_argument)
@@ -260,6 +285,7 @@ Test(raw, data_on_unknown_stream_is_invalid_argument)
 	send_frame(fd, 3, 9, 3, 0, "abc", 3);
 	expect(fd, 9, TTRPC_CODE_INVALID_ARGUMENT, "StreamID is no longer active");
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, unknown_frame_types_are_ignored)
@@ -271,6 +297,7 @@ Test(raw, unknown_frame_types_are_ignored)
 	send_request(fd, 7, "Echo", "after", 5);
 	expect_echo(fd, 7, "after");
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, oversized_frame_is_resource_exhausted_and_connection_kept)
@@ -284,6 +311,7 @@ Test(raw, oversized_frame_is_resource_exhausted_and_connection_kept)
 	send_request(fd, 3, "Echo", "kept", 4);
 	expect_echo(fd, 3, "kept");
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, exactly_max_size_frame_is_accepted)
@@ -305,6 +333,7 @@ Test(raw, exactly_max_size_frame_is_accepted)
 	free(b.p);
 	free(p);
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, undecodable_request_is_invalid_argument)
@@ -318,6 +347,7 @@ Test(raw, undecodable_request_is_invalid_argument)
 	send_request(fd, 3, "Echo", "ok", 2);
 	expect_echo(fd, 3, "ok");
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, unknown_service_and_method_are_unimplemented)
@@ -334,6 +364,7 @@ Test(raw, unknown_service_and_method_are_unimplemented)
 	send_frame(fd, 0, 5, 1, 0, NULL, 0); /* empty Request: no service at all */
 	expect(fd, 5, TTRPC_CODE_UNIMPLEMENTED, "service ");
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, many_requests_in_one_write_answered_in_any_order)
@@ -364,6 +395,7 @@ Test(raw, many_requests_in_one_write_answered_in_any_order)
 	uint32_t want[5] = { 3, 7, 5, 9, 1 };
 	cr_assert_arr_eq(order, want, sizeof(want));
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, timeout_and_metadata_reach_the_handler)
@@ -389,6 +421,7 @@ Test(raw, timeout_and_metadata_reach_the_handler)
 	free(b.p);
 	expect_echo(fd, 3, "key=v\nkey=v\n");
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, peer_vanishing_mid_frame_costs_nothing)
@@ -407,6 +440,7 @@ Test(raw, peer_vanishing_mid_frame_costs_nothing)
 	send_request(fd, 1, "Echo", "alive", 5);
 	expect_echo(fd, 1, "alive");
 	close(fd);
+	server_exits_cleanly();
 }
 
 Test(raw, byte_by_byte_request)
@@ -421,24 +455,28 @@ Test(raw, byte_by_byte_request)
 	free(b.p);
 	expect_echo(fd, 1, "slow");
 	close(fd);
+	server_exits_cleanly();
 }
 
 /* A peer that sends and never reads: the server stops reading it once its
- * answer queue is full, so the peer's writes stall; then every answer is
- * still delivered, in order. */
-Test(raw, slow_reader_is_throttled_and_loses_nothing)
+ * answer queue is full, so the peer's writes stall. Once the peer reads, the
+ * server must read again: the rest of the pipeline (the frame cut off by
+ * the stall and every later one) is answered too, each answer with its own
+ * payload, in order. */
+Test(raw, slow_reader_is_throttled_then_served_again)
 {
 	int fd = dial();
 	int sz = 64 * 1024;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	cr_assert_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
 	enum {
 		N = 64,
 		SIZE = 1 << 20
 	};
-	uint8_t *p = malloc(SIZE);
-	memset(p, 'q', SIZE);
+	uint8_t *p = calloc(1, SIZE);
 	struct pb b = request("Echo", p, SIZE, 0);
+	free(p);
 	size_t frame_len = 10 + b.len;
 	uint8_t *frame = malloc(frame_len);
 	uint8_t h[10] = {
@@ -447,46 +485,92 @@ Test(raw, slow_reader_is_throttled_and_loses_nothing)
 	memcpy(frame, h, 10);
 	memcpy(frame + 10, b.p, b.len);
 	free(b.p);
+	uint8_t *payload = frame + frame_len - SIZE; /* the Echo payload is the Request's last field */
 
-	size_t sent_total = 0, limit = (size_t)N * frame_len;
+	/* the frame of request i: stream id 2i+1, payload bytes all 'a' + i % 26 */
+	uint32_t sending = 0;
+	size_t off = 0, sent_total = 0;
+#define LOAD_FRAME(i)                                                             \
+	do {                                                                      \
+		uint32_t id_ = 2 * (i) + 1;                                       \
+		frame[4] = (uint8_t)(id_ >> 24), frame[5] = (uint8_t)(id_ >> 16); \
+		frame[6] = (uint8_t)(id_ >> 8), frame[7] = (uint8_t)id_;          \
+		memset(payload, 'a' + (i) % 26, SIZE);                            \
+	} while (0)
+	LOAD_FRAME(0);
+
+	/* Phase 1: write without reading until the socket stays full for 500 ms. */
 	int stalled = 0;
-	for (uint32_t i = 0; i < N && !stalled; i++) {
-		uint32_t id = 2 * i + 1;
-		frame[4] = (uint8_t)(id >> 24), frame[5] = (uint8_t)(id >> 16), frame[6] = (uint8_t)(id >> 8);
-		frame[7] = (uint8_t)id;
-		for (size_t off = 0; off < frame_len;) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-			if (poll(&pfd, 1, 500) == 0) {
-				stalled = 1;
-				/* finish this frame later, once we read */
-				fcntl(fd, F_SETFL, 0);
-				(void)off;
-				break;
-			}
-			ssize_t w = send(fd, frame + off, frame_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-			cr_assert(w > 0 || errno == EAGAIN);
-			if (w > 0) {
-				off += (size_t)w;
-				sent_total += (size_t)w;
-			}
+	while (sending < N && !stalled) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		if (poll(&pfd, 1, 500) == 0) {
+			stalled = 1;
+			break;
+		}
+		ssize_t w = send(fd, frame + off, frame_len - off, MSG_NOSIGNAL);
+		cr_assert(w > 0 || errno == EAGAIN, "send: %s", strerror(errno));
+		if (w <= 0)
+			continue;
+		off += (size_t)w;
+		sent_total += (size_t)w;
+		if (off == frame_len && ++sending < N) {
+			off = 0;
+			LOAD_FRAME(sending);
 		}
 	}
+	size_t limit = (size_t)N * frame_len;
 	cr_assert(stalled, "the server kept reading %zu bytes without answers being read", sent_total);
 	cr_assert_lt(sent_total, limit / 2);
-	/* Now read everything the server queued: every complete request is
-	 * answered with the full payload, in order. */
-	size_t complete = sent_total / frame_len;
-	cr_assert_gt(complete, 4);
-	for (size_t i = 0; i < complete; i++) {
-		struct reply r = read_reply(fd);
-		cr_assert_eq(r.id, 2 * i + 1);
-		cr_assert_eq(r.code, 0);
-		cr_assert_eq(r.len, SIZE);
-		free(r.payload);
+	cr_assert_gt(sent_total, 8 * frame_len, "stalled after only %zu bytes", sent_total);
+	cr_assert_gt(off, 0, "the stall should cut a frame");
+
+	/* Phase 2: read the answers and send the rest as the socket allows. */
+	size_t cap = frame_len + 64, have = 0;
+	uint8_t *in = malloc(cap);
+	uint8_t *want = malloc(SIZE);
+	uint32_t answered = 0;
+	while (answered < N) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN | (sending < N ? POLLOUT : 0) };
+		cr_assert_eq(poll(&pfd, 1, 5000), 1, "no progress for 5 s: %u of %d answers, %u requests sent",
+			     answered, N, sending);
+		if ((pfd.revents & POLLOUT) && sending < N) {
+			ssize_t w = send(fd, frame + off, frame_len - off, MSG_NOSIGNAL);
+			cr_assert(w > 0 || errno == EAGAIN, "send: %s", strerror(errno));
+			if (w > 0) {
+				off += (size_t)w;
+				if (off == frame_len && ++sending < N) {
+					off = 0;
+					LOAD_FRAME(sending);
+				}
+			}
+		}
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		ssize_t r = recv(fd, in + have, cap - have, 0);
+		cr_assert(r > 0 || (r < 0 && errno == EAGAIN), "connection lost after %u answers", answered);
+		if (r > 0)
+			have += (size_t)r;
+		while (have >= 10 && have >= 10 + (size_t)be32(in)) {
+			uint32_t len = be32(in);
+			struct reply rep = decode_reply(in, in + 10, len);
+			cr_assert_eq(rep.id, 2 * answered + 1, "answers out of order");
+			cr_assert_eq(rep.code, 0, "stream %u: %s", rep.id, rep.message);
+			cr_assert_eq(rep.len, SIZE, "stream %u: %zu bytes", rep.id, rep.len);
+			memset(want, 'a' + answered % 26, SIZE);
+			cr_assert(memcmp(rep.payload, want, SIZE) == 0, "stream %u: wrong payload", rep.id);
+			free(rep.payload);
+			answered++;
+			memmove(in, in + 10 + len, have - 10 - len);
+			have -= 10 + len;
+		}
 	}
+#undef LOAD_FRAME
+	cr_assert_eq(sending, N);
+	free(want);
+	free(in);
 	free(frame);
-	free(p);
 	close(fd);
+	server_exits_cleanly();
 }
 
 /* User + system CPU ticks of a process, from /proc/PID/stat. */
@@ -500,48 +584,112 @@ static long cpu_ticks(const char *stat_path)
 	return utime + stime;
 }
 
-/* Out of file descriptors: the server pauses accepting instead of spinning,
- * and serves the waiting peers once descriptors are free again. */
-Test(raw, out_of_fds_pauses_accept_without_spinning)
+/* --- out of file descriptors --- */
+
+static int fds_log[2]; /* the child's log lines, for the parent to wait on */
+
+static void log_to_pipe(void *user, int level, const char *msg)
 {
-	kill(server_pid, SIGKILL);
-	waitpid(server_pid, NULL, 0);
-	server_pid = fork();
-	cr_assert_geq(server_pid, 0);
-	if (server_pid == 0) {
-		struct rlimit rl = { .rlim_cur = 64, .rlim_max = 64 };
-		cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-		/* fill every free descriptor, then free exactly two */
-		int last = -1, prev = -1;
-		for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
-			prev = last;
-			last = fd;
-		}
-		close(last);
-		close(prev);
-		ev_run(fx.loop, 0);
-		_exit(0);
+	(void)user;
+	(void)level;
+	dprintf(fds_log[1], "%s\n", msg);
+}
+
+/* In the child: 64 descriptors at most, all in use but two. */
+static void use_up_fds(void)
+{
+	close(fds_log[0]);
+	fcntl(fds_log[1], F_SETFL, O_NONBLOCK); /* a full pipe drops lines, never blocks the server */
+	ttrpc_server_set_log(fx.server, log_to_pipe, NULL);
+	struct rlimit rl = { .rlim_cur = 64, .rlim_max = 64 };
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	int last = -1, prev = -1;
+	for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
+		prev = last;
+		last = fd;
 	}
-	usleep(100000);
-	int fds[8];
-	for (int i = 0; i < 8; i++)
+	close(last);
+	close(prev);
+}
+
+static void fds_start(void)
+{
+	fixture_start();
+	cr_assert_eq(pipe2(fds_log, O_CLOEXEC), 0);
+	server_pid = fixture_fork_server(use_up_fds);
+	close(fds_log[1]);
+}
+
+static void fds_stop(void)
+{
+	raw_stop();
+	close(fds_log[0]);
+}
+
+TestSuite(raw_fds, .init = fds_start, .fini = fds_stop, .timeout = 60);
+
+/* Read the child's log until a line contains text; false after seconds. */
+static int wait_log(const char *text, double seconds)
+{
+	static char buf[8192];
+	static size_t len;
+	int64_t end = ttrpc_now_ns() + (int64_t)(seconds * 1e9);
+	while (!strstr(buf, text)) {
+		int64_t left_ms = (end - ttrpc_now_ns()) / 1000000;
+		struct pollfd pfd = { .fd = fds_log[0], .events = POLLIN };
+		if (left_ms <= 0 || poll(&pfd, 1, (int)left_ms) != 1)
+			return 0;
+		if (len + 1 >= sizeof(buf)) /* keep the tail: a match may straddle */
+			len = (size_t)snprintf(buf, sizeof(buf), "%s", buf + sizeof(buf) / 2);
+		ssize_t r = read(fds_log[0], buf + len, sizeof(buf) - 1 - len);
+		if (r <= 0)
+			return 0;
+		len += (size_t)r;
+		buf[len] = '\0';
+	}
+	return 1;
+}
+
+/* Out of file descriptors: the server pauses accepting instead of spinning,
+ * and serves the peers waiting in the backlog as descriptors come free. */
+Test(raw_fds, out_of_fds_pauses_accept_without_spinning)
+{
+	enum {
+		PEERS = 8
+	};
+	int fds[PEERS];
+	for (int i = 0; i < PEERS; i++)
 		fds[i] = dial();
-	/* the first two connections are served, the rest wait in the backlog */
+	/* two descriptors: the first two connections are served, the rest wait */
 	send_request(fds[0], 1, "Echo", "a", 1);
 	expect_echo(fds[0], 1, "a");
-	usleep(300000);
+	send_request(fds[1], 1, "Echo", "b", 1);
+	expect_echo(fds[1], 1, "b");
+	cr_assert(wait_log("pausing accepts", 5), "the server never reported running out of descriptors");
+	/* A spinning accept loop burns a whole core (100 ticks a second);
+	 * a paused one next to nothing. */
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)server_pid);
 	long t0 = cpu_ticks(path);
-	usleep(1000000);
+	usleep(1000000); /* the measuring window, not a wait for anything */
 	long t1 = cpu_ticks(path);
 	cr_assert_lt(t1 - t0, 30, "server used %ld ticks of CPU in 1 s while out of fds", t1 - t0);
-	for (int i = 0; i < 8; i++)
-		close(fds[i]);
+	/* each pair closed frees two descriptors: the next two waiting peers get in */
+	for (int i = 2; i < PEERS; i += 2) {
+		close(fds[i - 2]);
+		close(fds[i - 1]);
+		send_request(fds[i], 1, "Echo", "c", 1);
+		expect_echo(fds[i], 1, "c");
+		send_request(fds[i + 1], 1, "Echo", "d", 1);
+		expect_echo(fds[i + 1], 1, "d");
+	}
+	close(fds[PEERS - 2]);
+	close(fds[PEERS - 1]);
 	int fd = dial();
 	send_request(fd, 1, "Echo", "back", 4);
 	expect_echo(fd, 1, "back");
 	close(fd);
+	server_exits_cleanly();
 }
 
 /* Go's client sends a negative timeout_nano when its context is expiring:
@@ -558,4 +706,5 @@ Test(raw, negative_timeout_is_a_passed_deadline)
 	cr_assert_leq(atoll(text), -1000000, "remaining %s", text);
 	free(r.payload);
 	close(fd);
+	server_exits_cleanly();
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,11 +391,12 @@ static int add_conn(ttrpc_server *s, int fd)
 
 int ttrpc_server_adopt_conn(ttrpc_server *s, int fd)
 {
-	if (!s || fd < 0)
+	if (fd < 0)
 		return TTRPC_EINVAL;
-	if (s->shutting_down) {
-		close(fd);
-		return TTRPC_ESTATE;
+	int rc = !s ? TTRPC_EINVAL : s->shutting_down ? TTRPC_ESTATE : 0;
+	if (rc) {
+		close(fd); /* owned from the call on, as the header says */
+		return rc;
 	}
 	return add_conn(s, fd);
 }
@@ -455,9 +457,12 @@ static int add_listener(ttrpc_server *s, int fd, const char *path)
 
 int ttrpc_server_adopt_listener(ttrpc_server *s, int fd)
 {
-	if (!s || fd < 0 || s->shutting_down)
+	if (fd < 0)
 		return TTRPC_EINVAL;
-	return add_listener(s, fd, NULL);
+	int rc = !s ? TTRPC_EINVAL : s->shutting_down ? TTRPC_ESTATE : add_listener(s, fd, NULL);
+	if (rc)
+		close(fd); /* owned from the call on, as the header says */
+	return rc;
 }
 
 /* An existing socket file nobody accepts on is stale and may be replaced. */
@@ -585,7 +590,7 @@ void ttrpc_server_shutdown(ttrpc_server *s, double timeout_s, ttrpc_shutdown_fn 
 		sc->draining = true;
 		conn_maybe_drained(sc);
 	}
-	if (timeout_s > 0) {
+	if (timeout_s > 0 && isfinite(timeout_s)) {
 		ev_now_update(s->loop);
 		ev_timer_set(&s->shutdown_timer, timeout_s, 0.);
 		ev_timer_start(s->loop, &s->shutdown_timer);

@@ -43,13 +43,16 @@ TTRPC_API ttrpc_client *ttrpc_client_connect(struct ev_loop *loop, const char *p
 /* Wrap an already-connected socket fd (owned from now on). loop as above. */
 TTRPC_API ttrpc_client *ttrpc_client_adopt(struct ev_loop *loop, int fd, int *err);
 
-/* Close the connection (pending calls complete with UNAVAILABLE) and free.
- * NULL is a no-op. Not to be called from one of this client's callbacks; use
- * ttrpc_client_close there and free later. */
+/* Close the connection and free. Every pending call's done runs exactly once
+ * before this returns, with UNAVAILABLE "ttrpc: closed: closed by client"
+ * (its deadline timer stopped; a new call from done gets TTRPC_ECLOSED);
+ * the on_close hook does not run. NULL is a no-op. Not to be called from one
+ * of this client's callbacks; use ttrpc_client_close there and free later. */
 TTRPC_API void ttrpc_client_free(ttrpc_client *client);
 
 /* Close the connection now: every pending call completes with UNAVAILABLE
- * ("ttrpc: closed"). Further calls fail with TTRPC_ECLOSED. */
+ * ("ttrpc: closed: closed by client") before this returns. Further calls
+ * fail with TTRPC_ECLOSED. */
 TTRPC_API void ttrpc_client_close(ttrpc_client *client);
 
 /* Route the library's log lines to fn (default: dropped). */

@@ -51,19 +51,30 @@ TTRPC_API int ttrpc_server_register(ttrpc_server *server, const char *service, c
 
 /* Create a unix socket at path (mode 0600 via umask-independent fchmod) and
  * listen on it. A stale socket file nobody listens on is replaced; a live one
- * gives TTRPC_EEXIST. The file is removed on close. */
+ * gives TTRPC_EEXIST. The file is removed on close. TTRPC_ESTATE (and no
+ * file created) while a graceful shutdown is in progress. */
 TTRPC_API int ttrpc_server_listen(ttrpc_server *server, const char *path);
 
-/* Serve on an already-listening socket fd; the server owns it from now on. */
+/* Serve on an already-listening socket fd. The server owns fd from now on,
+ * also when this fails: then fd is closed. TTRPC_ESTATE while a graceful
+ * shutdown is in progress. */
 TTRPC_API int ttrpc_server_adopt_listener(ttrpc_server *server, int fd);
 
-/* Serve one already-connected socket fd (e.g. one end of a socketpair); the
- * server owns it from now on. */
+/* Serve one already-connected socket fd (e.g. one end of a socketpair). The
+ * server owns fd from now on, also when this fails: then fd is closed.
+ * TTRPC_ESTATE while a graceful shutdown is in progress. */
 TTRPC_API int ttrpc_server_adopt_conn(ttrpc_server *server, int fd);
 
-/* Graceful shutdown: stop accepting, let calls in flight be answered, close
- * connections as they become idle. After timeout_s seconds whatever is left is
- * closed hard. done (may be NULL) runs from the loop once nothing is left. */
+/* Graceful shutdown: stop accepting (listeners closed, socket files removed),
+ * let calls in flight be answered, close connections as they become idle. A
+ * new request on a connection that is draining is answered at once with
+ * UNAVAILABLE "ttrpc: server shutting down" (Go ttrpc would still serve it;
+ * refusing lets the shutdown end). After timeout_s seconds whatever is left
+ * is closed hard (pending calls orphaned). timeout_s <= 0 (or not finite)
+ * means no deadline: the shutdown waits for every call, however long; use
+ * ttrpc_server_close() to stop at once. done (may be NULL) runs once from the
+ * loop, never from inside this function, once no connection is left; until
+ * then listen and adopt give TTRPC_ESTATE. */
 TTRPC_API void ttrpc_server_shutdown(ttrpc_server *server, double timeout_s, ttrpc_shutdown_fn done, void *user);
 
 /* Hard close: listeners and connections closed now; pending calls are orphaned
