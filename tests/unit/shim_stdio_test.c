@@ -50,25 +50,61 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Run the loop until fd has want bytes appended to buf (or 5 s). */
+#define WAIT_MS 30000 /* a failure bound only: passing tests never wait for it */
+
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+}
+
+/* Run the loop until cond; a ticking timer wakes EVRUN_ONCE so the deadline is
+ * checked even when nothing happens. */
+#define RUN_UNTIL(loop, cond, ...)                                                    \
+	do {                                                                          \
+		int64_t deadline_ = now_ms() + WAIT_MS;                               \
+		ev_timer tick_;                                                       \
+		ev_timer_init(&tick_, on_tick, 0.01, 0.01);                           \
+		ev_timer_start(loop, &tick_);                                         \
+		while (!(cond)) {                                                     \
+			cr_assert_lt(now_ms(), deadline_, "timed out: " __VA_ARGS__); \
+			ev_run(loop, EVRUN_ONCE);                                     \
+		}                                                                     \
+		ev_timer_stop(loop, &tick_);                                          \
+	} while (0)
+
+/* The client's side of an fd, read on the same loop as the copies. */
+struct reader {
+	ev_io io;
+	char *buf;
+	size_t size, len;
+};
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct reader *r = (struct reader *)w;
+	ssize_t n = read(w->fd, r->buf + r->len, r->size - 1 - r->len);
+
+	(void)revents;
+	if (n > 0) {
+		r->len += (size_t)n;
+		r->buf[r->len] = '\0';
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		ev_io_stop(loop, w); /* EOF (no writer left) or an error: nothing more comes */
+	}
+}
+
+/* Run the loop until what fd delivers, appended to buf, contains want. */
 static void read_until(struct ev_loop *loop, int fd, char *buf, size_t size, const char *want)
 {
-	int64_t deadline = now_ms() + 5000;
-	size_t len = strlen(buf);
+	struct reader r = { .buf = buf, .size = size, .len = strlen(buf) };
 
-	while (!strstr(buf, want)) {
-		ssize_t n;
-
-		ev_run(loop, EVRUN_NOWAIT);
-		n = read(fd, buf + len, size - 1 - len);
-		if (n > 0) {
-			len += (size_t)n;
-			buf[len] = '\0';
-		} else {
-			usleep(1000);
-		}
-		cr_assert_lt(now_ms(), deadline, "timed out waiting for \"%s\", have \"%s\"", want, buf);
-	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	ev_io_init(&r.io, on_readable, fd, EV_READ);
+	ev_io_start(loop, &r.io);
+	RUN_UNTIL(loop, strstr(buf, want), "waiting for \"%s\", have \"%s\"", want, buf);
+	ev_io_stop(loop, &r.io);
 }
 
 static void on_drained(struct shim_stdio *s, void *data)
@@ -108,25 +144,39 @@ Test(shim_stdio, pipes_between_fifos_and_a_process)
 	cr_assert_eq(shim_stdio_start(&s, &err), 0, "%s", err.msg);
 	cr_assert_eq(write(client_in, "hello\n", 6), 6);
 	read_until(loop, client_out, out, sizeof(out), "hello\n");
-	/* No EOF from the FIFO even if the client closes it: EOF comes with CloseIO. */
+	/* No EOF from the FIFO even if the client closes it: EOF comes with CloseIO.
+	 * Were the FIFO left without a writer, its hangup would be ready at once
+	 * and this pass of the loop would end the copy. */
 	close(client_in);
-	cr_assert_eq(write(client_out, "", 0), -1); /* client_out is read-only: sanity */
-	for (int i = 0; i < 20; i++) {
-		ev_run(loop, EVRUN_NOWAIT);
-		usleep(1000);
-	}
+	ev_run(loop, EVRUN_NOWAIT);
+	cr_expect(s.in_running, "stdin copy ended when the client closed its end");
+	/* ... and the container still reads: a client that comes back is heard. */
+	client_in = open(in_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	cr_assert_geq(client_in, 0, "stdin FIFO has no reader any more: %s", strerror(errno));
+	cr_assert_eq(write(client_in, "again\n", 6), 6);
+	close(client_in);
+	read_until(loop, client_out, out, sizeof(out), "hello\nagain\n");
 	cr_expect_eq(waitpid(pid, NULL, WNOHANG), 0, "cat saw EOF before CloseIO");
 	shim_stdio_close_stdin(&s);
 	read_until(loop, client_err, errbuf, sizeof(errbuf), "done\n");
 	cr_assert_eq(waitpid(pid, NULL, 0), pid);
-	while (!drained)
-		ev_run(loop, EVRUN_ONCE);
+	RUN_UNTIL(loop, drained, "stdout and stderr not drained");
 	cr_expect_eq(drained, 1);
-	cr_expect_str_eq(out, "hello\n");
+	cr_expect_str_eq(out, "hello\nagain\n");
 	shim_stdio_close(&s);
 	close(client_out);
 	close(client_err);
 	ev_loop_destroy(loop);
+}
+
+/* Read everything fd has now; true (for use in a condition). */
+static bool drain(int fd)
+{
+	char chunk[4096];
+
+	while (read(fd, chunk, sizeof(chunk)) > 0)
+		;
+	return true;
 }
 
 Test(shim_stdio, vanished_reader_does_not_kill_the_shim)
@@ -161,14 +211,8 @@ Test(shim_stdio, vanished_reader_does_not_kill_the_shim)
 	cr_assert_geq(client_out, 0);
 	{
 		unsigned long long before = s.out_copy.bytes;
-		int64_t deadline = now_ms() + 5000;
 
-		while (s.out_copy.bytes == before) {
-			while (read(client_out, chunk, sizeof(chunk)) > 0)
-				;
-			ev_run(loop, EVRUN_NOWAIT);
-			cr_assert_lt(now_ms(), deadline);
-		}
+		RUN_UNTIL(loop, drain(client_out) && s.out_copy.bytes > before, "no backlog reached the new reader");
 	}
 	shim_stdio_close(&s);
 	close(client_out);
@@ -208,7 +252,6 @@ Test(shim_stdio, terminal_through_the_console_socket)
 	char out[256] = "", buf[64] = "";
 	int master, slave, received, client_out, client_in, drained = 0;
 	char sock_dir[PATH_MAX];
-	ssize_t n;
 
 	cr_assert_eq(openpty(&master, &slave, NULL, NULL, NULL), 0);
 	cr_assert_eq(shim_console_socket_new(&cs, dir, &err), 0, "%s", err.msg);
@@ -233,25 +276,14 @@ Test(shim_stdio, terminal_through_the_console_socket)
 	read_until(loop, client_out, out, sizeof(out), "from tty\r\n");
 	/* Client input to the container's terminal. */
 	cr_assert_eq(write(client_in, "typed\n", 6), 6);
-	{
-		int64_t deadline = now_ms() + 5000;
-
-		fcntl(slave, F_SETFL, O_NONBLOCK);
-		while (!strstr(buf, "typed\n")) {
-			ev_run(loop, EVRUN_NOWAIT);
-			n = read(slave, buf + strlen(buf), sizeof(buf) - 1 - strlen(buf));
-			(void)n;
-			cr_assert_lt(now_ms(), deadline, "have \"%s\"", buf);
-		}
-	}
+	read_until(loop, slave, buf, sizeof(buf), "typed\n");
 	cr_assert_eq(shim_stdio_resize(&s, 132, 43, &err), 0, "%s", err.msg);
 	cr_assert_eq(ioctl(slave, TIOCGWINSZ, &ws), 0);
 	cr_expect_eq(ws.ws_col, 132);
 	cr_expect_eq(ws.ws_row, 43);
 	/* The container's side closes: the master reads EIO, the copy ends. */
 	close(slave);
-	while (!drained)
-		ev_run(loop, EVRUN_ONCE);
+	RUN_UNTIL(loop, drained, "pty copy did not end after the slave closed");
 	shim_stdio_close(&s);
 	close(client_out);
 	close(client_in);
@@ -293,8 +325,7 @@ Test(shim_stdio, regular_file_output_is_written_synchronously)
 	cr_assert_eq(shim_stdio_start(&s, &err), 0);
 	cr_assert_eq(write(s.child_out, "to a file\n", 10), 10);
 	shim_stdio_close_child_ends(&s);
-	while (!drained)
-		ev_run(loop, EVRUN_ONCE);
+	RUN_UNTIL(loop, drained, "file output not drained");
 	f = fopen(file, "r");
 	cr_assert_not_null(f);
 	cr_expect_not_null(fgets(buf, sizeof(buf), f));
