@@ -33,27 +33,25 @@ expect_one_shim() {
 	[ "$n" = 1 ] || e2e_fail "$1: $n shim processes, want 1: $(e2e_shim_pids | tr '\n' ' ')"
 }
 
+stopped() { [ "$(status_of "$1")" = STOPPED ]; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+not_running() { [ "$(status_of "$1")" != RUNNING ]; }
+
 remove() { # id: kill, wait for STOPPED, delete task and container
 	local id=$1
 	e2e_ctr task kill -s TERM "$id"
-	for _ in $(seq 1 100); do
-		[ "$(status_of "$id")" = STOPPED ] && break
-		sleep 0.05
-	done
-	[ "$(status_of "$id")" = STOPPED ] || e2e_fail "$id did not stop"
+	e2e_wait_for 20 "$id to stop" stopped "$id"
 	e2e_ctr task rm "$id" >/dev/null
 	e2e_ctr c rm "$id"
 }
 
+# The shim goes with the last container, and nothing of the group is left.
 expect_gone() {
-	for _ in $(seq 1 50); do
-		[ -z "$(e2e_shim_pids)" ] && break
-		sleep 0.1
-	done
-	[ -z "$(e2e_shim_pids)" ] || e2e_fail "shim still running after the last container: $(e2e_shim_pids)"
-	[ -z "$(e2e_our_mounts)" ] || e2e_fail "mounts left: $(e2e_our_mounts)"
+	e2e_expect_clean
 	[ -z "$(e2e_ctr c ls -q)" ] || e2e_fail "containers left: $(e2e_ctr c ls -q)"
 }
+
+shimctl() { "${E2E_SHIMCTL:-$E2E_BIN_DIR/../tests/shimctl}" "$@"; }
 
 # A sandbox and N containers in one shim; exec into some; remove in random
 # order while the rest keep running; the shim goes with the last one.
@@ -86,9 +84,22 @@ sandbox_with_containers() { # sandbox annotations, then member annotations, sepa
 		out=$(e2e_ctr task exec --exec-id "x-$i" "$i" /bin/sh -c 'echo in $(hostname)')
 		[ -n "$out" ] || e2e_fail "exec into $i printed nothing"
 	done
-	# Connect to the shim for one id gives that id's task pid, for another
-	# id its own, and an unknown id is NOT_FOUND: checked through containerd's
-	# view, which asks the shim's State/Connect per id.
+	# The one shim answers for each id with that id's process: Connect and
+	# State straight to its socket (the address file of every member names
+	# it), and an unknown id is NOT_FOUND from the shim itself.
+	local sock rc
+	sock=$(cat "$E2E_DIR/state/io.containerd.runtime.v2.task/$E2E_NS/c3/address")
+	[ "$(cat "$E2E_DIR/state/io.containerd.runtime.v2.task/$E2E_NS/$sb/address")" = "$sock" ] ||
+		e2e_fail "the sandbox and c3 have different shim addresses"
+	for i in c3 "$sb" "c$N"; do
+		out=$(shimctl "$sock" "$E2E_NS" connect "$i")
+		[ "$out" = "shim_pid=$shim task_pid=$(pid_of "$i") version=0.1.0" ] || e2e_fail "Connect $i: $out"
+		out=$(shimctl "$sock" "$E2E_NS" state "$i")
+		case "$out" in "id=$i pid=$(pid_of "$i") status=2 "*) ;; *) e2e_fail "State $i: $out" ;; esac
+	done
+	rc=0
+	out=$(shimctl "$sock" "$E2E_NS" connect nosuch) || rc=$?
+	[ "$rc:$out" = "1:NOT_FOUND: container nosuch: not found" ] || e2e_fail "Connect of an unknown id: $rc:$out"
 	e2e_ctr task ps c3 | grep -qw "$(pid_of c3)" || e2e_fail "task ps c3"
 	# remove in random order; the rest keep running
 	local order left
@@ -152,15 +163,9 @@ t_sandbox_killed() {
 	expect_one_shim "sandbox with 5 containers"
 	kill -KILL "$(e2e_shim_pids)"
 	# containerd runs `delete` for every container of the dead shim
-	for _ in $(seq 1 100); do
-		local alive=0 p
-		for p in "${cpids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
-		[ "$alive" = 0 ] && break
-		sleep 0.1
-	done
-	for i in "${cpids[@]}"; do kill -0 "$i" 2>/dev/null && e2e_fail "container process $i survived"; done
+	for i in "${cpids[@]}"; do e2e_wait_for 20 "container process $i to go" gone "$i"; done
 	for i in sb k1 k2 k3 k4 k5; do
-		[ "$(status_of "$i")" != RUNNING ] || e2e_fail "$i still RUNNING"
+		e2e_wait_for 20 "containerd to see $i stop" not_running "$i"
 		e2e_ctr task rm "$i" >/dev/null 2>&1 || true
 		e2e_ctr c rm "$i"
 	done

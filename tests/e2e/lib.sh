@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
 # Helpers for end-to-end tests against a private containerd (source this file).
 #
-#   e2e_setup                 temp dir E2E_DIR, unique namespace E2E_NS, cleanup on exit
+#   e2e_setup                 temp dir E2E_DIR, unique namespace E2E_NS, cleanup on exit;
+#                             clears this test's sanitizer logs
 #   e2e_start_containerd      containerd with its own root/state/socket, CRI disabled,
-#                             PATH with E2E_BIN_DIR (build/bin) first; waits until ready
-#   e2e_ctr ARGS...           ctr against it, in E2E_NS
+#                             PATH with E2E_BIN_DIR (build/bin) first; waits until ready.
+#                             With E2E_CGROUP_V1_VIEW=1 it runs in a private mount
+#                             namespace where a hybrid host's cgroup2 mount is hidden
+#                             (what crun needs there; see e2e_cgroup_v1_view)
+#   e2e_ctr ARGS...           ctr against it, in E2E_NS; FIFOs of run/exec/start go to
+#                             E2E_DIR/fifo, and every word is noted as a possible shim id
+#   e2e_note_ids ID...        note ids used outside e2e_ctr (shim binary run by hand)
+#   e2e_bg_helper PID         a background helper of the test (ctr events): stopped
+#                             before the leak check, never counted as a leak
 #   e2e_build_rootfs DIR      busybox-static rootfs (applets as relative symlinks in bin/)
 #   e2e_build_image ROOTFS TAR NAME
 #                             an OCI image archive (one gzip layer), no network
 #   e2e_stop_containerd       SIGTERM (then SIGKILL) by pid
-#   e2e_cleanup               everything we started, by pid: shims and their containers,
-#                             containerd, runc state, mounts under E2E_DIR, the dir itself
-#   e2e_leftovers             prints what is left (processes, mounts); empty when clean
+#   e2e_expect_clean          fails unless everything of this test is gone: no shim,
+#                             no container process, no mount, no shim socket, no runtime
+#                             state, no container cgroup, no bundle (bounded wait first)
+#   e2e_leftovers             prints what is left (all of the above); empty when clean
+#   e2e_cleanup               on exit: a test that passed but left anything behind fails
+#                             (with the list); then everything is removed, by pid: shims and
+#                             containers, containerd, runtime state, sockets, mounts, the
+#                             namespace's cgroups in every hierarchy, the dir itself
 #   e2e_shim_pids             our containerd-shim-tiny-v2 processes
 #   e2e_sanitizer_verdict     fails when a sanitizer build of the shim reported anything
 set -euo pipefail
@@ -21,6 +34,13 @@ E2E_DIR=
 E2E_NS=
 E2E_SOCK=
 E2E_CONTAINERD_PID=
+E2E_FIFO_DIR=
+E2E_HELPERS=
+E2E_EVENTS_PID=
+# 0: e2e_cleanup removes what is left without failing (the harness's own proof)
+E2E_LEAK_CHECK=${E2E_LEAK_CHECK:-1}
+E2E_RUNC_ROOT=/run/containerd/runc
+E2E_SOCKET_DIR=/run/containerd/s
 
 e2e_log() { printf 'e2e: %s\n' "$*" >&2; }
 e2e_fail() {
@@ -33,12 +53,47 @@ e2e_fail() {
 	exit 1
 }
 
+# e2e_wait_for SECONDS WHAT COMMAND...: polls COMMAND every 50 ms until it
+# succeeds; fails the test naming WHAT after SECONDS.
+e2e_wait_for() {
+	local secs=$1 what=$2 deadline
+	shift 2
+	deadline=$(($(date +%s%N) + secs * 1000000000))
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || e2e_fail "timed out after ${secs}s waiting for $what"
+		sleep 0.05
+	done
+}
+
 e2e_setup() {
 	[ "$(id -u)" = 0 ] || e2e_fail "must run as root (containerd and runc need it)"
 	E2E_DIR=$(mktemp -d /var/tmp/ttrpc-e2e.XXXXXX)
 	E2E_NS="e2e-$$-${RANDOM}"
 	E2E_SOCK="$E2E_DIR/containerd.sock"
-	trap e2e_cleanup EXIT
+	E2E_FIFO_DIR="$E2E_DIR/fifo"
+	mkdir -p "$E2E_FIFO_DIR"
+	: >"$E2E_DIR/ids"
+	# a report of an earlier run must not fail (or pass for) this one
+	if [ -n "${E2E_SANITIZER_LOGS:-}" ]; then
+		rm -f "$E2E_SANITIZER_LOGS".*
+		mkdir -p "$(dirname "$E2E_SANITIZER_LOGS")"
+	fi
+	trap e2e_on_exit EXIT
+}
+
+# (an EXIT trap sets the script's status only through exit)
+e2e_on_exit() {
+	e2e_cleanup
+	exit $?
+}
+
+# True on a hybrid host (v1 hierarchies under a tmpfs /sys/fs/cgroup, cgroup2 at
+# /sys/fs/cgroup/unified) whose cgroup2 side holds controllers: crun refuses it
+# ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2").
+e2e_hybrid_v2_controllers() {
+	[ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ] || return 1
+	[ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ] || return 1
+	[ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]
 }
 
 e2e_start_containerd() {
@@ -50,12 +105,21 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [plugins."io.containerd.internal.v1.opt"]
   path = "$E2E_DIR/opt"
 TOML
-	local path="$PATH"
+	local path="$PATH" wrap=()
 	[ -n "$E2E_BIN_DIR" ] && path="$E2E_BIN_DIR:$PATH"
-	PATH="$path" containerd --root "$E2E_DIR/root" --state "$E2E_DIR/state" --address "$E2E_SOCK" \
+	if [ "${E2E_CGROUP_V1_VIEW:-0}" = 1 ] && e2e_hybrid_v2_controllers; then
+		# containerd, the shims and the runtime see this host as cgroup v1 only:
+		# a private mount namespace without the cgroup2 mount. Nothing on the
+		# host changes, and the namespace goes with its last process.
+		e2e_log "hybrid cgroups with controllers on the v2 side ($(tr '\n' ' ' </sys/fs/cgroup/unified/cgroup.controllers)):" \
+			"containerd runs in a private mount namespace without /sys/fs/cgroup/unified"
+		wrap=(unshare --mount --propagation private -- sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh)
+	fi
+	PATH="$path" "${wrap[@]}" containerd --root "$E2E_DIR/root" --state "$E2E_DIR/state" --address "$E2E_SOCK" \
 		--config "$E2E_DIR/config.toml" >"$E2E_DIR/containerd.log" 2>&1 &
 	E2E_CONTAINERD_PID=$!
-	for _ in $(seq 1 200); do
+	local deadline=$(($(date +%s) + 20))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
 		if ctr -a "$E2E_SOCK" version >/dev/null 2>&1; then
 			e2e_log "containerd ready (pid $E2E_CONTAINERD_PID, $E2E_SOCK)"
 			return 0
@@ -67,8 +131,59 @@ TOML
 	e2e_fail "containerd did not become ready"
 }
 
+# Every word is a possible shim id (a container id, a group annotation's value):
+# e2e_our_sockets hashes them into the shim socket names to look for.
+e2e_note_ids() {
+	local w
+	for w in "$@"; do
+		case "$w" in *=*) w=${w#*=} ;; esac
+		case "$w" in '' | */* | *[[:space:]]*) ;; *) printf '%s\n' "$w" ;; esac
+	done >>"$E2E_DIR/ids"
+}
+
 e2e_ctr() {
-	ctr -a "$E2E_SOCK" -n "$E2E_NS" "$@"
+	e2e_note_ids "$@"
+	local ctr=(ctr -a "$E2E_SOCK" -n "$E2E_NS")
+	# ctr's IO FIFOs in our dir: ctr leaves them behind in /run/containerd/fifo
+	# when a task outlives it (run -d) or it is killed
+	case "$1 ${2:-}" in
+	"run "*) "${ctr[@]}" run --fifo-dir "$E2E_FIFO_DIR" "${@:2}" ;;
+	"task exec" | "task start" | "t exec" | "t start" | "tasks exec" | "tasks start")
+		"${ctr[@]}" "$1" "$2" --fifo-dir "$E2E_FIFO_DIR" "${@:3}" ;;
+	*) "${ctr[@]}" "$@" ;;
+	esac
+}
+
+e2e_bg_helper() { E2E_HELPERS="$E2E_HELPERS $1"; }
+
+# e2e_events_start FILE: `ctr events` into FILE, returning once it is
+# subscribed (a namespace label change it publishes shows up in FILE).
+e2e_events_start() {
+	local file=$1 i=0
+	ctr -a "$E2E_SOCK" namespaces create "$E2E_NS" >/dev/null 2>&1 || true
+	ctr -a "$E2E_SOCK" events >"$file" 2>&1 &
+	E2E_EVENTS_PID=$!
+	e2e_bg_helper "$E2E_EVENTS_PID"
+	local deadline=$(($(date +%s) + 20))
+	until grep -q '/namespaces/update' "$file"; do
+		[ "$(date +%s)" -lt "$deadline" ] || e2e_fail "ctr events did not subscribe within 20s: $(cat "$file")"
+		kill -0 "$E2E_EVENTS_PID" 2>/dev/null || e2e_fail "ctr events exited: $(cat "$file")"
+		i=$((i + 1))
+		ctr -a "$E2E_SOCK" namespaces label "$E2E_NS" e2e-probe="$i" >/dev/null
+		sleep 0.05
+	done
+}
+
+# e2e_events_wait FILE ERE [SECONDS]: until a line of FILE matches ERE.
+e2e_events_wait() {
+	e2e_wait_for "${3:-20}" "an event matching '$2' (got: $(grep -o '/tasks/[a-z-]*' "$1" | tr '\n' ' '))" grep -Eq "$2" "$1"
+}
+
+e2e_events_stop() {
+	[ -n "$E2E_EVENTS_PID" ] || return 0
+	kill "$E2E_EVENTS_PID" 2>/dev/null || true
+	wait "$E2E_EVENTS_PID" 2>/dev/null || true
+	E2E_EVENTS_PID=
 }
 
 e2e_stop_containerd() {
@@ -145,28 +260,75 @@ JSON
 	rm -rf "$work"
 }
 
-# Pids of processes (containerd itself aside) whose command line mentions our
-# socket or directory (shims are started with -address <sock>) or whose cwd is
-# under E2E_DIR (shims and runc run in the bundles there).
+# Pids of processes (containerd itself and the test's helpers aside) whose
+# command line mentions our socket or directory (shims are started with
+# -address <sock>), whose cwd is under E2E_DIR (shims and runc run in the
+# bundles there), or that are in a cgroup under /<ns>/ (containers).
 e2e_our_pids() {
-	local p cmd cwd
+	local p cmd cwd h
 	[ -n "$E2E_DIR" ] || return 0
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
 		[ "$p" = $$ ] && continue
+		[ "$p" = "${BASHPID:-}" ] && continue
 		[ "$p" = "${E2E_CONTAINERD_PID:-}" ] && continue
+		for h in $E2E_HELPERS; do [ "$p" = "$h" ] && continue 2; done
 		cmd=$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null) || continue
+		[ -n "$cmd" ] || continue # a kernel thread, or a zombie
 		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || cwd=
 		case "$cmd" in
 		*"$E2E_SOCK"* | *"$E2E_DIR/"*) echo "$p" ;;
-		*) case "$cwd" in "$E2E_DIR"/*) echo "$p" ;; esac ;;
+		*) case "$cwd" in
+			"$E2E_DIR"/*) echo "$p" ;;
+			# a container's processes, by the cgroup the runtime put them in
+			*) grep -q ":/$E2E_NS/" "/proc/$p/cgroup" 2>/dev/null && echo "$p" ;;
+			esac ;;
 		esac
-	done
+	done 2>/dev/null
 }
 
+# Mounts under E2E_DIR, as containerd's mount namespace sees them (its own,
+# private one under E2E_CGROUP_V1_VIEW), or as we do.
 e2e_our_mounts() {
 	[ -n "$E2E_DIR" ] || return 0
-	awk -v d="$E2E_DIR" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo
+	local info=/proc/self/mountinfo
+	[ -n "$E2E_CONTAINERD_PID" ] && [ -r "/proc/$E2E_CONTAINERD_PID/mountinfo" ] && info=/proc/$E2E_CONTAINERD_PID/mountinfo
+	awk -v d="$E2E_DIR" '$5 == d || index($5, d "/") == 1 { print $5 }' "$info" 2>/dev/null
+}
+
+# Shim sockets of this test that exist: containerd's names for them are
+# sha256(<containerd address>/<namespace>/<shim id>) under E2E_SOCKET_DIR.
+e2e_our_sockets() {
+	[ -n "$E2E_DIR" ] && [ -s "$E2E_DIR/ids" ] || return 0
+	local id hex
+	sort -u "$E2E_DIR/ids" | while IFS= read -r id; do
+		hex=$(printf '%s' "$E2E_SOCK/$E2E_NS/$id" | sha256sum | cut -d' ' -f1)
+		[ -e "$E2E_SOCKET_DIR/$hex" ] && echo "$E2E_SOCKET_DIR/$hex (shim id $id)"
+	done
+	return 0
+}
+
+# Mount points of every cgroup hierarchy (v1 and v2).
+e2e_cgroup_mounts() {
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break; if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' \
+		/proc/self/mountinfo
+}
+
+# Container cgroups left in our namespace's parent (/<ns>/<id>) in any hierarchy:
+# the runtime removes a container's cgroup when the container is deleted.
+e2e_our_cgroups() {
+	[ -n "$E2E_NS" ] || return 0
+	local m
+	for m in $(e2e_cgroup_mounts); do
+		[ -d "$m/$E2E_NS" ] && find "$m/$E2E_NS" -mindepth 1 -type d 2>/dev/null
+	done
+	return 0
+}
+
+# Runtime state (runc and crun, root /run/containerd/runc/<ns>) of containers not deleted.
+e2e_our_runtime_state() {
+	[ -n "$E2E_NS" ] && [ -d "$E2E_RUNC_ROOT/$E2E_NS" ] || return 0
+	find "$E2E_RUNC_ROOT/$E2E_NS" -mindepth 1 -maxdepth 1 2>/dev/null
 }
 
 # Pids of our containerd-shim-tiny-v2 processes.
@@ -195,38 +357,63 @@ e2e_sanitizer_verdict() {
 }
 
 e2e_leftovers() {
-	local pids mounts
+	local pids mounts sockets state cgroups bundles="" f
 	pids=$(e2e_our_pids | tr '\n' ' ')
 	mounts=$(e2e_our_mounts | tr '\n' ' ')
-	[ -n "$E2E_CONTAINERD_PID" ] && kill -0 "$E2E_CONTAINERD_PID" 2>/dev/null && echo "containerd $E2E_CONTAINERD_PID"
+	sockets=$(e2e_our_sockets | tr '\n' ' ')
+	state=$(e2e_our_runtime_state | tr '\n' ' ')
+	cgroups=$(e2e_our_cgroups | tr '\n' ' ')
+	for f in "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/*/address; do
+		[ -e "$f" ] && bundles="$bundles ${f%/address}"
+	done
 	[ -n "${pids// /}" ] && echo "processes: $pids"
 	[ -n "${mounts// /}" ] && echo "mounts: $mounts"
+	[ -n "${sockets// /}" ] && echo "shim sockets: $sockets"
+	[ -n "${state// /}" ] && echo "runtime state: $state"
+	[ -n "${cgroups// /}" ] && echo "container cgroups: $cgroups"
+	[ -n "${bundles// /}" ] && echo "bundles:$bundles"
 	return 0
 }
 
+# Nothing of this test's containers is left (after up to 10 s for what goes
+# asynchronously: a shim exits after its last delete).
+e2e_expect_clean() {
+	local left deadline=$(($(date +%s) + 10))
+	while :; do
+		left=$(e2e_leftovers)
+		[ -z "$left" ] && return 0
+		[ "$(date +%s)" -lt "$deadline" ] || break
+		sleep 0.1
+	done
+	e2e_fail "left behind: $(echo "$left" | tr '\n' ';')"
+}
+
 e2e_cleanup() {
-	local rc=$? p m addr
+	local rc=$? p m a f left sockets="" d
 	[ -n "$E2E_DIR" ] || return $rc
 	set +e
+	for p in $E2E_HELPERS; do kill "$p" 2>/dev/null; done
+	for p in $E2E_HELPERS; do wait "$p" 2>/dev/null; done
+	E2E_HELPERS=
+	# What a test that passed left behind is a leak: it fails that test.
+	left=$(e2e_leftovers)
+	if [ -n "$left" ]; then
+		if [ "$rc" = 0 ] && [ "$E2E_LEAK_CHECK" = 1 ]; then
+			printf 'e2e: FAIL: the test passed but left behind (removed now):\n%s\n' "$left" >&2
+			rc=1
+		else
+			printf 'e2e: removing what is left:\n%s\n' "$left" >&2
+		fi
+	fi
 	# Shim socket paths, from the bundles' address files, before anything goes.
-	local sockets
-	# (one file at a time: they end without a newline)
-	local f a fifos=""
-	sockets=""
 	for f in "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/*/address; do
 		[ -e "$f" ] || continue
 		a=$(cat "$f")
 		sockets="$sockets ${a#unix://}"
 	done
-	# ctr's FIFO directories, from what our shims hold open, before they go
-	for p in $(e2e_our_pids); do
-		for f in /proc/"$p"/fd/*; do
-			a=$(readlink "$f" 2>/dev/null) || continue
-			case "$a" in /run/containerd/fifo/*) fifos="$fifos ${a%/*}" ;; esac
-		done
-	done
+	sockets="$sockets $(e2e_our_sockets | cut -d' ' -f1 | tr '\n' ' ')"
 	# Shims and containers first (by pid), so containerd has nothing to wait for.
-	for _ in 1 2 3; do
+	for _ in 1 2 3 4 5; do
 		p=$(e2e_our_pids)
 		[ -z "$p" ] && break
 		# shellcheck disable=SC2086
@@ -234,18 +421,33 @@ e2e_cleanup() {
 		sleep 0.2
 	done
 	e2e_stop_containerd
-	if [ -d "/run/containerd/runc/$E2E_NS" ]; then
-		for m in "/run/containerd/runc/$E2E_NS"/*; do
-			[ -d "$m" ] && runc --root "/run/containerd/runc/$E2E_NS" delete --force "${m##*/}" >/dev/null 2>&1
+	if [ -d "$E2E_RUNC_ROOT/$E2E_NS" ]; then
+		for m in "$E2E_RUNC_ROOT/$E2E_NS"/*; do
+			[ -d "$m" ] && runc --root "$E2E_RUNC_ROOT/$E2E_NS" delete --force "${m##*/}" >/dev/null 2>&1
+			rm -rf "$m"
 		done
-		rmdir "/run/containerd/runc/$E2E_NS" 2>/dev/null
+		rmdir "$E2E_RUNC_ROOT/$E2E_NS" 2>/dev/null
 	fi
-	for addr in $sockets; do rm -f "$addr"; done
-	# shellcheck disable=SC2086
-	for f in $(printf '%s\n' $fifos | sort -u); do rm -rf "$f"; done
+	for a in $sockets; do rm -f "$a"; done
 	# Deepest mounts first; a busy one is detached.
 	for m in $(e2e_our_mounts | sort -r); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done
+	# The namespace's cgroup parent (/<ns>) in every hierarchy, deepest first;
+	# a cgroup empties once its killed processes are reaped.
+	for m in $(e2e_cgroup_mounts); do
+		d="$m/$E2E_NS"
+		[ -d "$d" ] || continue
+		for _ in $(seq 1 50); do
+			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "$d" ] || break
+			sleep 0.1
+		done
+		if [ -d "$d" ]; then
+			printf 'e2e: could not remove cgroup %s (processes: %s)\n' "$d" \
+				"$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')" >&2
+			[ "$rc" = 0 ] && rc=1
+		fi
 	done
 	rm -rf "$E2E_DIR"
 	E2E_DIR=

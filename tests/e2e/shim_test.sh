@@ -35,34 +35,24 @@ task_field() { # id column(2=pid,3=status)
 	e2e_ctr task ls | awk -v id="$1" -v col="$2" '$1 == id { print $col }'
 }
 
+has_status() { [ "$(task_field "$1" 3)" = "$2" ]; }
 wait_status() { # id status
-	for _ in $(seq 1 100); do
-		[ "$(task_field "$1" 3)" = "$2" ] && return 0
-		sleep 0.1
+	local deadline=$(($(date +%s) + 20))
+	until has_status "$1" "$2"; do
+		[ "$(date +%s)" -lt "$deadline" ] || e2e_fail "task $1 did not reach $2 in 20s (now: $(task_field "$1" 3))"
+		sleep 0.05
 	done
-	e2e_fail "task $1 did not reach $2 (now: $(task_field "$1" 3))"
 }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+not_running() { [ "$(task_field "$1" 3)" != RUNNING ]; }
 
 expect_eq() { # got want what
 	[ "$1" = "$2" ] || e2e_fail "$3: got '$1', want '$2'"
 }
 
-# Nothing of ours is left: no shim, no container process, no mount, no socket.
-expect_clean() {
-	local left=""
-	for _ in $(seq 1 50); do
-		left="$(e2e_shim_pids)$(e2e_our_mounts)"
-		[ -z "$left" ] && break
-		sleep 0.1
-	done
-	[ -z "$(e2e_shim_pids)" ] || e2e_fail "shim still running: $(e2e_shim_pids)"
-	[ -z "$(e2e_our_mounts)" ] || e2e_fail "mounts left: $(e2e_our_mounts)"
-	local f
-	for f in "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/*/address; do
-		[ -e "$f" ] || continue
-		e2e_fail "bundle left behind: ${f%/address}"
-	done
-}
+# Nothing of ours is left: no shim, no container process, no mount, no shim
+# socket, no runtime state, no container cgroup, no bundle (lib.sh).
+expect_clean() { e2e_expect_clean; }
 
 t_run_rm() {
 	setup
@@ -75,14 +65,14 @@ t_run_rm() {
 
 t_detached() {
 	setup
-	e2e_ctr events >"$E2E_DIR/events.txt" 2>&1 &
-	local events_pid=$!
+	e2e_events_start "$E2E_DIR/events.txt"
 	run_detached d1 /bin/sh -c "$TRAP_SLEEP"
 	wait_status d1 RUNNING
 	local pid shim
 	pid=$(task_field d1 2)
 	[ "$pid" -gt 0 ] || e2e_fail "no pid in task ls"
-	e2e_ctr task ps d1 | grep -qw "$pid" || e2e_fail "task ps does not list $pid"
+	out=$(e2e_ctr task ps d1)
+	echo "$out" | grep -qw "$pid" || e2e_fail "task ps does not list $pid: $out"
 	shim=$(e2e_shim_pids)
 	expect_eq "$(echo "$shim" | wc -w)" 1 "shim processes"
 	local out rc=0
@@ -123,8 +113,8 @@ t_detached() {
 	wait_status d1 STOPPED
 	e2e_ctr task rm d1
 	e2e_ctr c rm d1
-	sleep 0.3
-	kill "$events_pid" 2>/dev/null || true
+	e2e_events_wait "$E2E_DIR/events.txt" '/tasks/delete'
+	e2e_events_stop
 	grep '/tasks/exit' "$E2E_DIR/events.txt" | grep -q '"exit_status":143' ||
 		e2e_fail "exit status after kill -s TERM is not 143: $(grep /tasks/exit "$E2E_DIR/events.txt")"
 	grep '/tasks/delete' "$E2E_DIR/events.txt" | grep -q '"exit_status":143' ||
@@ -150,12 +140,13 @@ t_stdio() {
 	local out
 	# ctr 1.6 sends CloseIO when its stdin ends, but only once the task exists:
 	# input that ends before that is never closed (containerd-shim-runc-v2
-	# hangs the same way), so the input comes a moment later.
-	out=$( (sleep 1; printf 'line one\nline two\n') | e2e_ctr run --rm --runtime "$RT" --rootfs "$E2E_DIR/rootfs" in1 /bin/cat)
+	# hangs the same way), so the input comes once the task runs.
+	out=$( (wait_status in1 RUNNING; printf 'line one\nline two\n') | e2e_ctr run --rm --runtime "$RT" --rootfs "$E2E_DIR/rootfs" in1 /bin/cat)
 	expect_eq "$out" "line one
 line two" "stdin through cat"
 	# -t needs a terminal: script(1) gives ctr one
-	out=$(script -qec "ctr -a $E2E_SOCK -n $E2E_NS run --rm -t --runtime $RT --rootfs $E2E_DIR/rootfs tty1 /bin/sh -c 'tty; echo done'" /dev/null | tr -d '\r\0')
+	e2e_note_ids tty1
+	out=$(script -qec "ctr -a $E2E_SOCK -n $E2E_NS run --fifo-dir $E2E_FIFO_DIR --rm -t --runtime $RT --rootfs $E2E_DIR/rootfs tty1 /bin/sh -c 'tty; echo done'" /dev/null | tr -d '\r\0')
 	echo "$out" | grep -q '/dev/pts/[0-9]' || e2e_fail "no pty in the container: $out"
 	echo "$out" | grep -q '^done$' || e2e_fail "terminal output missing: $out"
 	expect_clean
@@ -163,13 +154,10 @@ line two" "stdin through cat"
 
 t_events() {
 	setup
-	e2e_ctr events >"$E2E_DIR/events.txt" 2>&1 &
-	local ev=$!
-	sleep 0.3
+	e2e_events_start "$E2E_DIR/events.txt"
 	e2e_ctr run --rm --runtime "$RT" --rootfs "$E2E_DIR/rootfs" ev1 /bin/true
-	sleep 0.5
-	kill "$ev" 2>/dev/null || true
-	wait "$ev" 2>/dev/null || true
+	e2e_events_wait "$E2E_DIR/events.txt" '/tasks/delete'
+	e2e_events_stop
 	local topics
 	topics=$(grep -o '/tasks/[a-z-]*' "$E2E_DIR/events.txt" | tr '\n' ' ')
 	expect_eq "$topics" "/tasks/create /tasks/start /tasks/exit /tasks/delete " "task events in order"
@@ -192,20 +180,16 @@ t_containerd_restart() {
 	kill -0 "$pid" || e2e_fail "container died with containerd"
 	# cr2 exits while containerd is away: its /tasks/exit waits in the shim's queue
 	kill -KILL "$pid2"
-	sleep 0.5
+	e2e_wait_for 10 "cr2's process $pid2 to be reaped" gone "$pid2"
 	e2e_start_containerd
-	e2e_ctr events >"$E2E_DIR/events.txt" 2>&1 &
-	local ev=$!
+	e2e_events_start "$E2E_DIR/events.txt"
 	wait_status cr1 RUNNING
 	expect_eq "$(task_field cr1 2)" "$pid" "pid after restart"
 	wait_status cr2 STOPPED
-	for _ in $(seq 1 50); do
-		grep -q '/tasks/exit.*"container_id":"cr2"' "$E2E_DIR/events.txt" && break
-		sleep 0.1
-	done
+	e2e_events_wait "$E2E_DIR/events.txt" '/tasks/exit.*"container_id":"cr2"'
 	grep -q '/tasks/exit.*"container_id":"cr2".*"exit_status":137' "$E2E_DIR/events.txt" ||
 		e2e_fail "the exit queued while containerd was down was not delivered: $(cat "$E2E_DIR/events.txt")"
-	kill "$ev" 2>/dev/null || true
+	e2e_events_stop
 	e2e_ctr task kill -s TERM cr1
 	wait_status cr1 STOPPED
 	e2e_ctr task rm cr1 >/dev/null 2>&1 || true
@@ -224,19 +208,12 @@ t_sigterm() {
 	sock=$(sed 's|^unix://||' "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/st1/address)
 	[ -S "$sock" ] || e2e_fail "no socket at $sock"
 	kill -TERM "$shim"
-	for _ in $(seq 1 50); do
-		kill -0 "$shim" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$shim" 2>/dev/null && e2e_fail "shim $shim did not exit on SIGTERM"
+	e2e_wait_for 10 "shim $shim to exit on SIGTERM" gone "$shim"
 	[ ! -e "$sock" ] || e2e_fail "socket $sock left behind"
 	grep -q 'signal 15: exiting, 1 containers keep running' "$E2E_DIR/containerd.log" ||
 		e2e_fail "no log line about SIGTERM"
 	# containerd notices the shim is gone and cleans up the container
-	for _ in $(seq 1 100); do
-		[ "$(task_field st1 3)" != RUNNING ] && break
-		sleep 0.1
-	done
+	e2e_wait_for 20 "containerd to see st1 stop" not_running st1
 	e2e_ctr task rm st1 >/dev/null 2>&1 || true
 	e2e_ctr c rm st1
 	expect_clean
@@ -252,15 +229,8 @@ t_shim_killed() {
 	[ -n "$shim" ] || e2e_fail "no shim"
 	kill -KILL "$shim"
 	# containerd notices, runs `shim delete`, marks the task stopped
-	for _ in $(seq 1 100); do
-		[ "$(task_field sk1 3)" != RUNNING ] && break
-		sleep 0.1
-	done
-	for _ in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && e2e_fail "container process $pid survived the cleanup"
+	e2e_wait_for 20 "containerd to see sk1 stop" not_running sk1
+	e2e_wait_for 10 "container process $pid to go with the cleanup" gone "$pid"
 	e2e_ctr task rm sk1 >/dev/null 2>&1 || true
 	e2e_ctr c rm sk1
 	[ -z "$(e2e_ctr c ls -q)" ] || e2e_fail "containers left: $(e2e_ctr c ls -q)"
@@ -270,29 +240,24 @@ t_shim_killed() {
 }
 
 t_crun() {
-	setup
 	# crun refuses a hybrid cgroup host whose cgroup2 hierarchy holds controllers
 	# ("cgroups in hybrid mode not supported, drop all controllers from
-	# cgroupv2"), as this kind of machine has (hugetlb). Binding each such
-	# controller to a v1 hierarchy of its own empties the v2 side; they are
-	# unmounted again at the end.
-	local c v1_mounts=""
-	if [ -s /sys/fs/cgroup/unified/cgroup.controllers ]; then
-		for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
-			mkdir -p "/sys/fs/cgroup/$c"
-			mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" && v1_mounts="$v1_mounts /sys/fs/cgroup/$c"
-		done
-		e2e_log "bound cgroup controllers to v1 for crun:$v1_mounts"
-	fi
+	# cgroupv2"), as this kind of machine has (hugetlb on the v2 side, and it
+	# stays there even when a v1 hugetlb hierarchy is mounted). On such a host
+	# containerd (and so the shim and crun) runs in a private mount namespace
+	# without the cgroup2 mount: crun sees a v1 host. Nothing on the host
+	# changes. Elsewhere nothing is needed; if crun still refuses, this fails
+	# with crun's words.
+	E2E_CGROUP_V1_VIEW=1 setup
 	printf '{"binary_name": "crun"}\n' >"$E2E_DIR/crun.json"
-	local out
+	local out rc=0
 	out=$(e2e_ctr run --rm --runtime "$RT" --runtime-config-path "$E2E_DIR/crun.json" --rootfs "$E2E_DIR/rootfs" \
-		cr1 /bin/sh -c 'echo via crun')
+		cr1 /bin/sh -c 'echo via crun' 2>&1) || rc=$?
+	[ "$rc" = 0 ] || e2e_fail "crun could not run a container on this host (exit $rc): $out"
 	expect_eq "$out" "via crun" "output"
 	grep -q 'created container cr1 (pid [0-9]*, runtime [^ ]*/crun)' "$E2E_DIR/containerd.log" ||
 		e2e_fail "the shim did not use crun: $(grep 'created container' "$E2E_DIR/containerd.log")"
 	expect_clean
-	for c in $v1_mounts; do umount "$c" && rmdir "$c"; done
 }
 
 t_bad_input() {
@@ -318,36 +283,49 @@ t_bad_input() {
 	[ "$rc" != 0 ] || e2e_fail "missing program: ctr succeeded"
 	echo "$out" | grep -q 'OCI runtime create failed: .*no such file or directory' ||
 		e2e_fail "missing program: unclear error: $out"
-	# unknown ids
-	rc=0
-	out=$(e2e_ctr task kill nosuch 2>&1) || rc=$?
-	[ "$rc" != 0 ] && echo "$out" | grep -qi 'not found' || e2e_fail "unknown id: $out"
 	e2e_ctr c rm b1 b2 b3 >/dev/null 2>&1 || true
+	# unknown ids, asked of a running shim itself (containerd would answer
+	# for an id it does not know without asking any shim)
+	local shimctl=${E2E_SHIMCTL:-$E2E_BIN_DIR/../tests/shimctl} sock
+	run_detached live1 /bin/sleep 600
+	wait_status live1 RUNNING
+	sock=$(cat "$E2E_DIR"/state/io.containerd.runtime.v2.task/*/live1/address)
+	rc=0
+	out=$("$shimctl" "$sock" "$E2E_NS" state nosuch) || rc=$?
+	expect_eq "$rc:$out" "1:NOT_FOUND: container nosuch: not found" "State of an unknown id, from the shim"
+	rc=0
+	out=$("$shimctl" "$sock" "$E2E_NS" connect '../live1') || rc=$?
+	expect_eq "$rc" 1 "Connect of a path-like id"
+	e2e_ctr task kill -s KILL live1
+	wait_status live1 STOPPED
+	e2e_ctr task rm live1 >/dev/null
+	e2e_ctr c rm live1
 	# the shim binary itself: no bundle config, bad config.json
 	local shim=$E2E_BIN_DIR/containerd-shim-tiny-v2
 	mkdir -p "$E2E_DIR/nobundle" "$E2E_DIR/badbundle"
 	echo '{ "ociVersion": ' >"$E2E_DIR/badbundle/config.json"
+	e2e_note_ids c1 gone
 	rc=0
-	out=$(cd "$E2E_DIR/nobundle" && "$shim" -namespace x -address /nonexistent -id c1 start </dev/null 2>&1) || rc=$?
+	out=$(cd "$E2E_DIR/nobundle" && "$shim" -namespace "$E2E_NS" -address "$E2E_SOCK" -id c1 start </dev/null 2>&1) || rc=$?
 	[ "$rc" != 0 ] && echo "$out" | grep -q 'config.json' || e2e_fail "missing bundle config: rc=$rc: $out"
 	rc=0
-	out=$(cd "$E2E_DIR/badbundle" && "$shim" -namespace x -address /nonexistent -id c1 start </dev/null 2>&1) || rc=$?
+	out=$(cd "$E2E_DIR/badbundle" && "$shim" -namespace "$E2E_NS" -address "$E2E_SOCK" -id c1 start </dev/null 2>&1) || rc=$?
 	[ "$rc" != 0 ] && echo "$out" | grep -q 'config.json' || e2e_fail "bad config.json: rc=$rc: $out"
 	rc=0
-	out=$("$shim" -namespace x -address /nonexistent -id ../etc start </dev/null 2>&1) || rc=$?
+	out=$("$shim" -namespace "$E2E_NS" -address "$E2E_SOCK" -id ../etc start </dev/null 2>&1) || rc=$?
 	[ "$rc" != 0 ] && echo "$out" | grep -q 'container id' || e2e_fail "path-trick id accepted: rc=$rc: $out"
 	rc=0
 	out=$("$shim" -bogus 2>&1) || rc=$?
 	[ "$rc" != 0 ] && echo "$out" | grep -q 'flag provided but not defined: -bogus' || e2e_fail "bad flag: $out"
 	"$shim" -v | grep -q "$RT" || e2e_fail "-v does not name the runtime"
-	# delete for a container that never existed: fast, idempotent, and a
-	# DeleteResponse on stdout with exit_status 137 (field 2: 0x10 0x89 0x01, then exited_at: 0x1a)
-	local t0 bytes
+	# delete for a container that never existed: idempotent, and a
+	# DeleteResponse on stdout with exit_status 137 (field 2: 0x10 0x89 0x01,
+	# then exited_at: 0x1a). (How fast: bench/shim-footprint.sh; the timeout
+	# only turns a hang into a failure.)
+	local bytes
 	for _ in 1 2; do
-		t0=$(date +%s%N)
-		bytes=$(cd "$E2E_DIR/nobundle" && "$shim" -namespace x -address /nonexistent -id gone delete 2>/dev/null |
+		bytes=$(cd "$E2E_DIR/nobundle" && timeout 30 "$shim" -namespace "$E2E_NS" -address "$E2E_SOCK" -id gone delete 2>/dev/null |
 			od -An -tx1 | tr -d ' \n')
-		[ $(($(date +%s%N) - t0)) -lt 2000000000 ] || e2e_fail "delete took over 2 s"
 		case "$bytes" in 1089011a*) ;; *) e2e_fail "delete printed no DeleteResponse with status 137: $bytes" ;; esac
 	done
 	expect_clean
@@ -356,15 +334,14 @@ t_bad_input() {
 # A process killed by the kernel for memory in a container: /tasks/oom.
 t_oom() {
 	setup
-	e2e_ctr events >"$E2E_DIR/events.txt" 2>&1 &
-	local ev=$!
-	sleep 0.3
+	e2e_events_start "$E2E_DIR/events.txt"
 	local out
 	out=$(e2e_ctr run --rm --runtime "$RT" --memory-limit 16777216 --rootfs "$E2E_DIR/rootfs" oom1 \
 		/bin/sh -c 'dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo dd=$?')
 	expect_eq "$out" "dd=137" "dd in a 16 MiB container"
-	sleep 0.5
-	kill "$ev" 2>/dev/null || true
+	e2e_events_wait "$E2E_DIR/events.txt" '/tasks/delete'
+	e2e_events_wait "$E2E_DIR/events.txt" '/tasks/oom'
+	e2e_events_stop
 	local topics
 	# the OOM notice and the exit of sh race each other: order aside, both come
 	grep '/tasks/oom' "$E2E_DIR/events.txt" | grep -q '"container_id":"oom1"' ||
