@@ -90,6 +90,15 @@ task_field() { # id column(2=pid,3=status)
 	e2e_ctr task ls | awk -v id="$1" -v col="$2" '$1 == id { print $col }'
 }
 
+# TRAP_SLEEP's shell has set its trap once its sleep runs: a TERM before
+# that would be ignored (pid 1 of a pid namespace has no default actions).
+has_children() { [ -n "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" ]; }
+trap_ready() { # id
+	local pid
+	pid=$(task_field "$1" 2)
+	wait_for "the shell of $1 (pid $pid) to set its TERM trap" has_children "$pid"
+}
+
 task_is() { [ "$(task_field "$1" 3)" = "$2" ]; }
 wait_status() { wait_for "task $1 to be $2 (now: $(task_field "$1" 3))" task_is "$1" "$2"; }
 
@@ -177,6 +186,7 @@ t_delete_running() {
 	setup
 	run_detached dr1 /bin/sh -c "$TRAP_SLEEP"
 	wait_status dr1 RUNNING
+	trap_ready dr1
 	local pid sock shim
 	pid=$(task_field dr1 2)
 	sock=$(shim_sock dr1)
@@ -227,6 +237,7 @@ t_delete_created() {
 	bg ctr -a "$E2E_SOCK" -n "$E2E_NS" events >"$E2E_DIR/events.txt" 2>&1
 	run_detached dc0 /bin/sh -c "$TRAP_SLEEP"
 	wait_status dc0 RUNNING
+	trap_ready dc0
 	local sock b=$E2E_DIR/bundles/dc1
 	sock=$(shim_sock dc0)
 	make_bundle "$b" dc1 '["/bin/sleep", "600"]'
@@ -309,6 +320,7 @@ SH
 		e2e_ctr run -d --runtime "$RT" --runtime-config-path "$E2E_DIR/wrap.json" --rootfs "$E2E_DIR/rootfs" \
 			"$id" /bin/sh -c "$TRAP_SLEEP" >/dev/null
 		wait_status "$id" RUNNING
+		trap_ready "$id"
 	done
 	grep -q '^create .* drf1$' "$E2E_DIR/wrapper.log" || e2e_fail "the wrapper did not create drf1"
 	touch "$E2E_DIR/fail-delete"
@@ -488,7 +500,8 @@ t_sigterm_inflight() {
 # ---- 6. A Create that fails after the rootfs overlay was mounted ----
 # runc create fails (no such program) after the shim mounted the overlay:
 # the shim rolls back before it answers: no mount, no runc state, no
-# process, a removable bundle, runc's words in the error. Seen through
+# process, a removable bundle, runc's words in the error; also when the
+# runtime created the container and then failed. Seen through
 # shimctl (containerd's own cleanup would unmount what the shim left, so
 # only a direct Create shows the shim's rollback) and through ctr with an
 # image, which must say why and leave nothing behind either.
@@ -497,6 +510,7 @@ t_create_rollback_overlay() {
 	import_image
 	run_detached cr0 /bin/sh -c "$TRAP_SLEEP"
 	wait_status cr0 RUNNING
+	trap_ready cr0
 	local sock b=$E2E_DIR/bundles/cr1 o=$E2E_DIR/overlay
 	sock=$(shim_sock cr0)
 	mkdir -p "$o/upper" "$o/work"
@@ -521,6 +535,37 @@ t_create_rollback_overlay() {
 	sc "$sock" delete cr1
 	expect_match "$RC:$OUT" '^0:pid=[0-9]+ exit_status=137 ' "Delete of the second Create"
 	mounted "$b/rootfs" && e2e_fail "overlay left after Delete"
+	rmdir "$b/rootfs" || e2e_fail "the bundle's rootfs is not removable"
+	rm -r "$b"
+
+	# the runtime created the container, then failed (as a runtime can after
+	# its work, or the shim's own steps after it): the shim must delete what
+	# runc made (runc state, the waiting runc init), not only unmount
+	local wrapper=$E2E_DIR/create-then-fail
+	cat >"$wrapper" <<SH
+#!/bin/sh
+for a in "\$@"; do
+	case "\$a" in
+	create) runc "\$@" || exit; echo "create \$*" >>"$E2E_DIR/wrapper.log"; exit 1 ;;
+	delete|kill|start|state) break ;;
+	esac
+done
+exec runc "\$@"
+SH
+	chmod +x "$wrapper"
+	printf '{"binary_name": "%s"}\n' "$wrapper" >"$E2E_DIR/cf.json"
+	make_bundle "$b" cr3 '["/bin/sleep", "600"]'
+	sc "$sock" create cr3 "$b" --config "$E2E_DIR/cf.json" \
+		--mount overlay overlay "index=off,workdir=$o/work,upperdir=$o/upper,lowerdir=$E2E_DIR/rootfs"
+	expect_eq "$RC:$OUT" "1:UNKNOWN: create-then-fail create failed: exit status 1" "Create when the runtime fails after creating"
+	grep -q '^create ' "$E2E_DIR/wrapper.log" || e2e_fail "the wrapper did not create cr3 (the check proves nothing)"
+	mounted "$b/rootfs" && e2e_fail "the overlay on $b/rootfs was left mounted (runtime failed after create)"
+	runc_has cr3 && e2e_fail "runc state of cr3 left: the shim did not delete what the runtime created"
+	for p in $(e2e_our_pids); do
+		case "$(readlink "/proc/$p/cwd" 2>/dev/null)" in "$b"*) e2e_fail "process $p left in the bundle of cr3" ;; esac
+	done
+	sc "$sock" state cr3
+	expect_eq "$RC:$OUT" "1:NOT_FOUND: container cr3: not found" "State after the failed Create"
 	rmdir "$b/rootfs" || e2e_fail "the bundle's rootfs is not removable"
 	rm -r "$b" "$o"
 
