@@ -197,7 +197,9 @@ static void teardown(void)
 	close(fx.log_fd);
 	free(fx.got);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.dir);
-	cr_expect_eq(system(cmd), 0);
+	/* cleanup: what fails in .fini cannot fail the test, so only say it */
+	if (system(cmd) != 0)
+		cr_log_warn("could not run: %s", cmd);
 }
 
 TestSuite(shim_events, .init = setup, .fini = teardown, .timeout = 120);

@@ -26,7 +26,9 @@ static void teardown(void)
 	char cmd[128];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	/* cleanup: what fails in .fini cannot fail the test, so only say it */
+	if (system(cmd) != 0)
+		cr_log_warn("could not run: %s", cmd);
 }
 
 TestSuite(shim_runtime, .init = setup, .fini = teardown, .timeout = 120);
