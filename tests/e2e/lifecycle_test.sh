@@ -148,6 +148,9 @@ make_bundle() { # dir id args-json
 	mv "$dir/config.json.new" "$dir/config.json"
 }
 
+no_shims() { [ -z "$(e2e_shim_pids)" ]; }
+none_of_ours() { [ -z "$(e2e_our_pids)" ]; }
+
 # Everything the test created is gone: our background jobs ended, no shim, no
 # container process, no mount, no runc state, no shim socket, no bundle.
 expect_clean() {
@@ -155,8 +158,6 @@ expect_clean() {
 	for p in $BG_PIDS; do kill -KILL "$p" 2>/dev/null || true; done
 	for p in $BG_PIDS; do wait "$p" 2>/dev/null || true; done
 	BG_PIDS=""
-	no_shims() { [ -z "$(e2e_shim_pids)" ]; }
-	none_of_ours() { [ -z "$(e2e_our_pids)" ]; }
 	settle no_shims || e2e_fail "shims still running: $(e2e_shim_pids | tr '\n' ' ')"
 	settle none_of_ours || e2e_fail "processes left: $(for p in $(e2e_our_pids); do
 		printf '%s(%s) ' "$p" "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
