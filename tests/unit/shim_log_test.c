@@ -152,19 +152,19 @@ Test(shim_log, no_reader_falls_back_then_attaches)
 Test(shim_log, full_fifo_never_blocks)
 {
 	struct shim_log log;
-	struct timespec t0, t1;
 	char buf[4096];
 	int reader, i;
 
 	reader = open(fifo, O_RDONLY | O_NONBLOCK);
 	cr_assert_geq(reader, 0);
 	shim_log_init(&log, fifo, -1, true);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_geq(log.fd, 0);
+	cr_expect(fcntl(log.fd, F_GETFL) & O_NONBLOCK, "the FIFO is written blocking");
+	/* Nobody reads while this runs: a blocking write would hang here until
+	 * the suite's timeout fails the test (no clock needed to tell). */
 	for (i = 0; i < 5000; i++)
 		shim_logf(&log, SHIM_LOG_INFO, "line %d with some padding to fill the pipe faster", i);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cr_expect_gt(log.dropped, 0);
-	cr_expect_lt(t1.tv_sec - t0.tv_sec, 2);
 	/* Drain, and the next line carries the drop count first. */
 	while (read(reader, buf, sizeof(buf)) > 0)
 		;
