@@ -33,17 +33,21 @@ setup() {
 	RUNC_ROOT=/run/containerd/runc/$E2E_NS
 }
 
+# lib.sh's cleanup (which fails a test that leaves anything behind), after
+# our background jobs; an EXIT trap sets the status only through exit.
 lc_cleanup() {
 	local rc=$? p
 	for p in $BG_PIDS; do kill -KILL "$p" 2>/dev/null || true; done
 	(exit "$rc")
 	e2e_cleanup
+	exit $?
 }
 
 bg() { # command... : run in the background, remembered for cleanup
 	"$@" &
 	BG_PIDS="$BG_PIDS $!"
 	LAST_BG=$!
+	if declare -F e2e_bg_helper >/dev/null; then e2e_bg_helper "$LAST_BG"; fi
 }
 
 # settle CMD...: poll CMD until it succeeds, for at most BOUND seconds; its status.
@@ -235,7 +239,7 @@ t_delete_running() {
 # pending Wait answered the same, rootfs unmounted, nothing left.
 t_delete_created() {
 	setup
-	bg ctr -a "$E2E_SOCK" -n "$E2E_NS" events >"$E2E_DIR/events.txt" 2>&1
+	e2e_events_start "$E2E_DIR/events.txt"
 	run_detached dc0 /bin/sh -c "$TRAP_SLEEP"
 	wait_status dc0 RUNNING
 	trap_ready dc0
@@ -441,7 +445,7 @@ t_sigterm_inflight() {
 	pid=$(task_field si1 2)
 	shim=$(cat "$(bundle_of si1)/shim.pid")
 	sock=$(shim_sock si1)
-	bg ctr -a "$E2E_SOCK" -n "$E2E_NS" task exec --exec-id e1 si1 /bin/sleep 600 >"$E2E_DIR/exec.out" 2>&1
+	bg ctr -a "$E2E_SOCK" -n "$E2E_NS" task exec --fifo-dir "$E2E_FIFO_DIR" --exec-id e1 si1 /bin/sleep 600 >"$E2E_DIR/exec.out" 2>&1
 	local ctr_exec=$LAST_BG
 	wait_for "exec e1 to run" eval 'sc "$sock" state si1 e1; [[ "$OUT" == *" status=2 "* ]]'
 	local xpid
