@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@ struct fixture {
 	int later_started;     /* "Later" calls that reached the handler */
 	int64_t last_deadline; /* deadline seen by "Deadline" */
 	ev_timer tick;	       /* wakes the loop so run_until can time out */
+	pid_t child;	       /* a forked server not yet stopped, or 0 */
 };
 
 static struct fixture fx;
@@ -182,6 +184,11 @@ static void fixture_start(void)
 
 static void fixture_stop(void)
 {
+	if (fx.child > 0) { /* a test failed before stopping its forked server */
+		kill(fx.child, SIGKILL);
+		waitpid(fx.child, NULL, 0);
+		fx.child = 0;
+	}
 	for (int i = 0; i < fx.n_held; i++)
 		ttrpc_call_respond(fx.held[i], NULL, 0);
 	ttrpc_server_free(fx.server);
@@ -289,11 +296,13 @@ static inline pid_t fixture_fork_server(void (*prepare)(void))
 		char byte = 0;
 		int up = poll(&pfd, 1, 10000) == 1 && read(ready[0], &byte, 1) == 1;
 		close(ready[0]);
+		fx.child = pid;
 		cr_assert(up, "the forked server did not get ready within 10 s");
 		return pid;
 	}
 	close(ready[0]);
-	ev_loop_fork(fx.loop); /* its own epoll set, not the parent's */
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
+	ev_loop_fork(fx.loop);		  /* its own epoll set, not the parent's */
 	ev_signal_init(&fx_child_sigterm, fx_child_on_sigterm, SIGTERM);
 	ev_signal_start(fx.loop, &fx_child_sigterm); /* before prepare: it may use up the fds */
 	if (prepare)
@@ -324,6 +333,8 @@ static inline void fixture_stop_server(pid_t pid)
 		return;
 	cr_assert_eq(kill(pid, SIGTERM), 0);
 	int status = wait_child(pid, 10);
+	if (fx.child == pid)
+		fx.child = 0;
 	cr_assert(status != -1, "the forked server did not exit within 10 s of SIGTERM");
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "the forked server did not exit cleanly (wait status 0x%x; a sanitizer report is above)", status);
