@@ -269,14 +269,14 @@ Test(go_server, metadata_round_trip)
 
 Test(go_server, call_timeout)
 {
+	/* (Which side ends it, our timer or the Go server's context, is a race;
+	 * the loopback suite proves our client's own timer.) */
 	struct ttrpc_call_opts opts = { .timeout_ns = 200 * MS };
 	struct reply r;
-	long long start = interop_now_ms();
 	call_text("Sleep", "3000", &opts, &r);
-	long long took = interop_now_ms() - start;
 	cr_assert_eq(r.code, TTRPC_CODE_DEADLINE_EXCEEDED, "Sleep 3000 with 200ms timeout: %s %s",
 		     ttrpc_code_name(r.code), r.message);
-	cr_assert(took >= 190 && took < 2000, "deadline after %lld ms", took);
+	cr_assert_str_eq(r.message, "context deadline exceeded");
 
 	/* The Go server saw our timeout_nano as a context deadline. */
 	opts.timeout_ns = 5000 * MS;
@@ -291,9 +291,10 @@ Test(go_server, call_timeout)
 	call_text("Deadline", "", NULL, &r);
 	assert_text(&r, "no timeout", "deadline=no");
 
-	/* Go answers the abandoned Sleep when its own deadline passes; that late
-	 * response is dropped and the connection stays usable. */
-	usleep(300 * 1000);
+	/* Go answers the abandoned Sleep when its own deadline passes, while this
+	 * longer call waits: that late response is dropped, not taken for it. */
+	call_text("Sleep", "500", NULL, &r);
+	assert_text(&r, "Sleep 500 after the timed-out call", "slept");
 	call_text("Echo", "after", NULL, &r);
 	assert_text(&r, "echo after timeout", "after");
 	opts.timeout_ns = 2000 * MS;
@@ -308,15 +309,12 @@ Test(go_server, timeout_after_idle)
 	struct reply r;
 	call_text("Echo", "warm", NULL, &r);
 	assert_text(&r, "warm-up echo", "warm");
-	usleep(1500 * 1000);
+	usleep(1500 * 1000); /* not a wait: leaves the private loop's cached clock 1.5 s behind */
 	struct ttrpc_call_opts opts = { .timeout_ns = 1000 * MS };
-	long long start = interop_now_ms();
 	call_text("Sleep", "300", &opts, &r);
-	long long took = interop_now_ms() - start;
-	cr_assert_eq(r.code, TTRPC_CODE_OK, "Sleep 300 with 1s timeout after idling: %s %s after %lld ms",
-		     ttrpc_code_name(r.code), r.message, took);
+	cr_assert_eq(r.code, TTRPC_CODE_OK, "Sleep 300 with 1s timeout after idling: %s %s", ttrpc_code_name(r.code),
+		     r.message);
 	assert_text(&r, "Sleep 300 after idling", "slept");
-	cr_assert(took >= 290, "slept only %lld ms", took);
 }
 
 Test(go_server, unimplemented)
@@ -475,16 +473,14 @@ Test(go_server, server_killed_mid_call)
 	ev_timer_init(&guard, on_guard, 10., 0.);
 	ev_timer_start(loop, &killer);
 	ev_timer_start(loop, &guard);
-	long long start = interop_now_ms();
 	while (k.calls == 0 && ev_is_active(&guard))
 		ev_run(loop, EVRUN_ONCE);
-	long long took = interop_now_ms() - start;
 	ev_timer_stop(loop, &guard);
 	ev_timer_stop(loop, &killer);
 
 	cr_assert_eq(k.calls, 1, "pending call completed %d times", k.calls);
 	cr_assert_eq(k.reply.code, TTRPC_CODE_UNAVAILABLE, "got %s %s", ttrpc_code_name(k.reply.code), k.reply.message);
-	cr_assert(took >= 250 && took < 5000, "failed after %lld ms", took);
+	cr_assert_eq(peer.pid, -1, "the call failed before the peer was killed");
 	cr_assert_eq(k.closed, 1);
 	cr_assert(!ttrpc_client_connected(cl));
 	cr_assert_eq(ttrpc_client_pending(cl), 0);

@@ -312,15 +312,49 @@ func testMetadata(p *peer) {
 	p.check(err == nil && string(got) == "", "no metadata: %s %q", describe(err), got)
 }
 
+// serverTimeoutKey carries a timeout_nano to put on the wire in place of the
+// one Go derives from the context's deadline (see timeoutInterceptor).
+type serverTimeoutKey struct{}
+
+func withServerTimeout(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, serverTimeoutKey{}, d)
+}
+
+// timeoutInterceptor lets a test send a request whose timeout_nano is much
+// shorter than its own context deadline: then only the server can end the
+// call early, and it must say so with a status.
+func timeoutInterceptor(ctx context.Context, req *ttrpc.Request, resp *ttrpc.Response,
+	info *ttrpc.UnaryClientInfo, invoker ttrpc.Invoker) error {
+	if d, ok := ctx.Value(serverTimeoutKey{}).(time.Duration); ok {
+		req.TimeoutNano = d.Nanoseconds()
+	}
+	return invoker(ctx, req, resp)
+}
+
+// serverDeadlineExceeded: err is the C server's DEADLINE_EXCEEDED status, not
+// the client's own context expiring.
+func serverDeadlineExceeded(ctx context.Context, err error) bool {
+	st, isStatus := status.FromError(err)
+	return err != nil && isStatus && st.Code() == codes.DeadlineExceeded &&
+		st.Message() == "context deadline exceeded" && ctx.Err() == nil
+}
+
 func testTimeout(p *peer) {
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	// timeout_nano says 200 ms, our own context allows 20 s, Sleep wants 15 s:
+	// only the C server's deadline handling can end the call before 15 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	start := time.Now()
-	_, err := p.call(ctx, testService, "Sleep", []byte("3000"))
-	took := time.Since(start)
-	p.check(errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded,
-		"Sleep 3000ms with a 200ms deadline: got %s", describe(err))
-	p.check(took >= 190*time.Millisecond && took < 2*time.Second, "deadline honoured after %v", took)
+	_, err := p.call(withServerTimeout(ctx, 200*time.Millisecond), testService, "Sleep", []byte("15000"))
+	p.check(serverDeadlineExceeded(ctx, err),
+		"Sleep 15s, timeout_nano 200ms, context 20s: want the server's DeadlineExceeded status, got %s (context: %v)",
+		describe(err), ctx.Err())
+
+	// A negative timeout_nano is a deadline already passed (what Go sends for a
+	// context about to expire): answered at once, not "no deadline".
+	_, err = p.call(withServerTimeout(ctx, -time.Millisecond), testService, "Sleep", []byte("15000"))
+	p.check(serverDeadlineExceeded(ctx, err),
+		"Sleep 15s, timeout_nano -1ms: want the server's DeadlineExceeded status, got %s (context: %v)",
+		describe(err), ctx.Err())
 
 	// The C server sees the deadline (timeout_nano) and reports what is left.
 	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -335,12 +369,12 @@ func testTimeout(p *peer) {
 	p.check(err == nil && string(got) == "deadline=no", "no deadline: %s %q", describe(err), got)
 
 	// A sleep shorter than the deadline completes normally.
-	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	got, err = p.call(sctx, testService, "Sleep", []byte("150"))
-	p.check(err == nil && string(got) == "slept", "Sleep 150ms within a 2s deadline: %s %q", describe(err), got)
+	p.check(err == nil && string(got) == "slept", "Sleep 150ms within a 10s deadline: %s %q", describe(err), got)
 
-	// The connection is still fine after the abandoned call.
+	// The connection is still fine after the calls the server cut short.
 	got, err = p.call(context.Background(), testService, "Echo", []byte("after"))
 	p.check(err == nil && string(got) == "after", "echo after timeout: %s", describe(err))
 }
@@ -360,9 +394,17 @@ func testConcurrent(p *peer) {
 	const n = 64
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// A call that sleeps longer than the whole scenario may take: every other
+	// call must be answered while it is still pending, or the server
+	// serializes calls.
+	blocker, unblock := context.WithCancel(ctx)
+	blocked := make(chan error, 1)
+	go func() {
+		_, err := p.call(blocker, testService, "Sleep", []byte("60000"))
+		blocked <- err
+	}()
 	var wg sync.WaitGroup
 	errs := make([]string, n)
-	start := time.Now()
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
@@ -387,7 +429,14 @@ func testConcurrent(p *peer) {
 		}(i)
 	}
 	wg.Wait()
-	took := time.Since(start)
+	var pending bool
+	select {
+	case err := <-blocked:
+		fmt.Printf("  the 60 s Sleep ended early: %s\n", describe(err))
+	default:
+		pending = true
+	}
+	unblock()
 	bad := 0
 	for _, e := range errs {
 		if e != "" {
@@ -396,8 +445,9 @@ func testConcurrent(p *peer) {
 		}
 	}
 	p.check(bad == 0, "%d concurrent calls on one client: %d wrong", n, bad)
-	// The 16 sleeps add up to 3.68 s; answered in parallel they take ~0.26 s.
-	p.check(took < 2*time.Second, "sleeps ran in parallel: all answered after %v", took)
+	p.check(pending, "all %d calls answered while a 60 s Sleep was still pending", n)
+	err := <-blocked
+	p.check(errors.Is(err, context.Canceled), "the pending Sleep ends when cancelled: %s", describe(err))
 }
 
 var scenarios = []struct {
@@ -418,7 +468,7 @@ func runClient(path, test string) int {
 		fmt.Printf("FAIL dial %s: %v\n", path, err)
 		return 1
 	}
-	client := ttrpc.NewClient(conn)
+	client := ttrpc.NewClient(conn, ttrpc.WithUnaryClientInterceptor(timeoutInterceptor))
 	defer client.Close()
 	p := &peer{checker: &checker{}, client: client}
 	ran := false
