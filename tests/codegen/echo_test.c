@@ -48,7 +48,7 @@ struct later {
 	ttrpc_call *call;
 	char text[64];
 	uint32_t seq;
-	int handler_returned;
+	unsigned int handler_iteration; /* libev's loop iteration the handler ran in */
 };
 
 struct counters {
@@ -80,9 +80,13 @@ static void later_fire(struct ev_loop *l, ev_timer *w, int revents)
 	struct later *p = (struct later *)w;
 	echo_resp resp = RESP_INIT;
 
-	(void)l;
 	(void)revents;
-	cr_assert(p->handler_returned, "the answer must come after the handler returned");
+	/* a later loop iteration than the handler's: the handler has returned
+	 * (and the generated code freed the request); the call is still valid */
+	cr_assert_gt(ev_iteration(l), p->handler_iteration, "the answer must come after the handler returned");
+	cr_assert_str_eq(ttrpc_call_service(p->call), TTRPC_TEST_ECHO_ECHO_SERVICE);
+	cr_assert_str_eq(ttrpc_call_method(p->call), TTRPC_TEST_ECHO_ECHO_METHOD_LATER);
+	cr_assert_not(ttrpc_call_orphaned(p->call));
 	SET_TEXT(&resp, p->text);
 	resp.seq = p->seq + 100;
 	cr_assert_eq(ttrpc_test_echo_echo_later_respond(p->call, &resp), 0);
@@ -97,11 +101,10 @@ static void on_later(ttrpc_call *call, const echo_req *req, void *user)
 	pending_later.call = call;
 	snprintf(pending_later.text, sizeof(pending_later.text), "%s", req->text);
 	pending_later.seq = req->seq;
-	pending_later.handler_returned = 0;
+	pending_later.handler_iteration = ev_iteration(loop);
 	ev_timer_init(&pending_later.timer, later_fire, 0.02, 0.);
 	ev_timer_start(loop, &pending_later.timer);
 	/* The request is freed after this returns; the copy above lives on. */
-	pending_later.handler_returned = 1;
 }
 
 static void on_ping(ttrpc_call *call, const empty_msg *req, void *user)
@@ -155,6 +158,8 @@ TestSuite(echo, .init = setup, .fini = teardown, .timeout = 20);
 
 /* ---- async ---- */
 
+static int async_done_total; /* echo_done calls, all results together */
+
 struct async_result {
 	int done;
 	int code;
@@ -171,6 +176,7 @@ static void echo_done(const struct ttrpc_result *status, const echo_resp *resp, 
 	size_t i;
 
 	r->done++;
+	async_done_total++;
 	r->code = status->code;
 	snprintf(r->message, sizeof(r->message), "%s", status->message ? status->message : "");
 	if (status->code == TTRPC_CODE_OK) {
@@ -185,13 +191,25 @@ static void echo_done(const struct ttrpc_result *status, const echo_resp *resp, 
 	}
 }
 
+static void wake(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)l;
+	(void)w;
+	(void)revents;
+}
+
+/* Run the loop until *done reaches want; fail after 10 s. */
 static void run_until(const int *done, int want)
 {
-	int spins = 0;
+	ev_timer tick;
+	double end = ev_time() + 10;
 
-	while (*done < want && spins++ < 10000)
+	ev_timer_init(&tick, wake, 0.05, 0.05); /* bounds each wait for an event */
+	ev_timer_start(loop, &tick);
+	while (*done < want && ev_time() < end)
 		ev_run(loop, EVRUN_ONCE);
-	cr_assert_eq(*done, want);
+	ev_timer_stop(loop, &tick);
+	cr_assert_eq(*done, want, "%d of %d completions within 10 s", *done, want);
 }
 
 Test(echo, async_call)
@@ -217,9 +235,10 @@ Test(echo, async_call)
 Test(echo, many_async_calls_in_flight)
 {
 	struct async_result r[5];
-	int total = 0, i;
+	int i;
 
 	memset(r, 0, sizeof(r));
+	async_done_total = 0;
 	for (i = 0; i < 5; i++) {
 		echo_req req = REQ_INIT;
 
@@ -228,11 +247,7 @@ Test(echo, many_async_calls_in_flight)
 		cr_assert_eq(ttrpc_test_echo_echo_echo_call(client, &req, NULL, echo_done, &r[i]), 0);
 	}
 	cr_assert_eq(ttrpc_client_pending(client), 5);
-	while (total < 5) {
-		ev_run(loop, EVRUN_ONCE);
-		for (total = 0, i = 0; i < 5; i++)
-			total += r[i].done;
-	}
+	run_until(&async_done_total, 5);
 	for (i = 0; i < 5; i++) {
 		cr_assert_eq(r[i].done, 1);
 		cr_assert_eq(r[i].seq, (uint32_t)i * 10 + 1);

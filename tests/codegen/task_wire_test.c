@@ -148,6 +148,7 @@ struct child_wait {
 	pid_t pid;
 	int status;
 	int exited;
+	double deadline; /* ev_time() after which the child is killed */
 };
 
 static void poll_child(struct ev_loop *loop, ev_timer *w, int revents)
@@ -157,9 +158,14 @@ static void poll_child(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (waitpid(cw->pid, &cw->status, WNOHANG) == cw->pid) {
 		cw->exited = 1;
-		ev_timer_stop(loop, w);
-		ev_break(loop, EVBREAK_ALL);
+	} else if (ev_time() > cw->deadline) {
+		kill(cw->pid, SIGKILL);
+		waitpid(cw->pid, &cw->status, 0);
+	} else {
+		return;
 	}
+	ev_timer_stop(loop, w);
+	ev_break(loop, EVBREAK_ALL);
 }
 
 Test(task_wire, go_client_calls_c_server)
@@ -177,10 +183,11 @@ Test(task_wire, go_client_calls_c_server)
 	cr_assert_eq(ttrpc_server_listen(server, sock), 0);
 
 	cw.pid = spawn_peer("client");
+	cw.deadline = ev_time() + 60;
 	ev_timer_init(&cw.timer, poll_child, 0.01, 0.01);
 	ev_timer_start(loop, &cw.timer);
 	ev_run(loop, 0);
-	cr_assert(cw.exited);
+	cr_assert(cw.exited, "the Go client did not finish within 60 s");
 	cr_assert(WIFEXITED(cw.status) && WEXITSTATUS(cw.status) == 0,
 		  "the Go client found differences (status 0x%x); see its output", cw.status);
 
@@ -195,29 +202,56 @@ Test(task_wire, go_client_calls_c_server)
 
 /* ---- C client -> Go server ---- */
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Connect once the Go server listens: a bounded wait on that condition. */
 static ttrpc_client *connect_peer(void)
 {
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
-	int i, err = 0;
+	struct timespec step = { 0, 5 * 1000 * 1000 };
+	double end = now_s() + 10;
+	int err = 0;
 
-	for (i = 0; i < 500; i++) {
+	do {
 		ttrpc_client *c = ttrpc_client_connect(NULL, sock, &err);
 
 		if (c)
 			return c;
-		nanosleep(&pause, NULL);
-	}
-	cr_assert_fail("cannot connect to the Go server at %s: %s", sock, ttrpc_strerror(err));
+		nanosleep(&step, NULL);
+	} while (now_s() < end);
+	cr_assert_fail("cannot connect to the Go server at %s within 10 s: %s", sock, ttrpc_strerror(err));
 	return NULL;
 }
 
+/* SIGTERM, then a clean exit within 10 s. */
 static void stop_peer(pid_t pid)
 {
-	int status;
+	struct timespec step = { 0, 5 * 1000 * 1000 };
+	double end = now_s() + 10;
+	int status = 0;
+	pid_t r;
 
 	cr_assert_eq(kill(pid, SIGTERM), 0);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	while ((r = waitpid(pid, &status, WNOHANG)) == 0 && now_s() < end)
+		nanosleep(&step, NULL);
+	if (r != pid) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		cr_assert_fail("the Go server did not exit within 10 s of SIGTERM");
+	}
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "Go server status 0x%x", status);
+}
+
+static void wake(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)l;
+	(void)w;
+	(void)revents;
 }
 
 static void check_response(const char *method, int code, const struct ttrpc_result *status,
@@ -312,8 +346,18 @@ Test(task_wire, c_client_calls_go_server)
 				     &containerd__services__events__ttrpc__v1__forward_request__descriptor),
 			     NULL, on_forward_done, &forwarded),
 		     0);
-	while (!waited.done || !forwarded.done)
-		ev_run(ttrpc_client_loop(client), EVRUN_ONCE);
+	{
+		struct ev_loop *cl_loop = ttrpc_client_loop(client);
+		double end = now_s() + 10;
+		ev_timer tick;
+
+		ev_timer_init(&tick, wake, 0.05, 0.05); /* bounds each wait for an event */
+		ev_timer_start(cl_loop, &tick);
+		while ((!waited.done || !forwarded.done) && now_s() < end)
+			ev_run(cl_loop, EVRUN_ONCE);
+		ev_timer_stop(cl_loop, &tick);
+	}
+	cr_assert(waited.done && forwarded.done, "async calls not answered within 10 s");
 	cr_assert_eq(waited.code, TTRPC_CODE_OK);
 	cr_assert_str_empty(waited.diff, "Wait (async): %s", waited.diff);
 	cr_assert_eq(forwarded.code, TTRPC_CODE_OK);
