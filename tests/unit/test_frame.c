@@ -4,6 +4,8 @@
 #include "frame.h"
 #include <ttrpc/common.h>
 
+TestSuite(frame, .timeout = 30);
+
 Test(frame, pack_is_big_endian)
 {
 	struct ttrpc__frame_header h = { .length = 0x01020304, .stream_id = 0x0a0b0c0d, .type = 2, .flags = 5 };

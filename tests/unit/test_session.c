@@ -8,6 +8,8 @@
 
 #include "session.h"
 
+TestSuite(session, .timeout = 30);
+
 struct trace {
 	char text[1 << 16];
 	size_t len;

@@ -5,6 +5,8 @@
 #include "streams.h"
 #include <ttrpc/common.h>
 
+TestSuite(streams, .timeout = 30);
+
 Test(streams, put_get_del)
 {
 	struct ttrpc__streams t = { 0 };

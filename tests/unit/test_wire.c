@@ -4,6 +4,8 @@
 
 #include "wire.h"
 
+TestSuite(wire, .timeout = 30);
+
 static struct ttrpc__frame_header header_of(const struct ttrpc__buf *b)
 {
 	struct ttrpc__frame_header h;
