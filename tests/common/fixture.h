@@ -319,6 +319,8 @@ static inline pid_t fixture_fork_server(void (*prepare)(void))
 	ev_loop_destroy(fx.loop);
 	int code = 0;
 #ifdef FIXTURE_LSAN
+	/* LSan may warn that the parent's thread "was not suspended": it only
+	 * exists in the parent; our memory hangs off globals, not stacks. */
 	if (__lsan_do_recoverable_leak_check())
 		code = 23;
 #endif
