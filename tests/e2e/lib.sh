@@ -7,7 +7,9 @@
 #                             PATH with E2E_BIN_DIR (build/bin) first; waits until ready.
 #                             With E2E_CGROUP_V1_VIEW=1 it runs in a private mount
 #                             namespace where a hybrid host's cgroup2 mount is hidden
-#                             (what crun needs there; see e2e_cgroup_v1_view)
+#                             (what crun needs there); E2E_CONTAINERD_LOG_LEVEL=debug
+#                             logs every event forwarded to it. Its log is appended to
+#                             E2E_DIR/containerd.log (one log across restarts)
 #   e2e_ctr ARGS...           ctr against it, in E2E_NS; FIFOs of run/exec/start go to
 #                             E2E_DIR/fifo, and every word is noted as a possible shim id
 #   e2e_note_ids ID...        note ids used outside e2e_ctr (shim binary run by hand)
@@ -116,7 +118,8 @@ TOML
 		wrap=(unshare --mount --propagation private -- sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh)
 	fi
 	PATH="$path" "${wrap[@]}" containerd --root "$E2E_DIR/root" --state "$E2E_DIR/state" --address "$E2E_SOCK" \
-		--config "$E2E_DIR/config.toml" >"$E2E_DIR/containerd.log" 2>&1 &
+		--config "$E2E_DIR/config.toml" ${E2E_CONTAINERD_LOG_LEVEL:+--log-level "$E2E_CONTAINERD_LOG_LEVEL"} \
+		>>"$E2E_DIR/containerd.log" 2>&1 &
 	E2E_CONTAINERD_PID=$!
 	local deadline=$(($(date +%s) + 20))
 	while [ "$(date +%s)" -lt "$deadline" ]; do
@@ -449,6 +452,7 @@ e2e_cleanup() {
 			[ "$rc" = 0 ] && rc=1
 		fi
 	done
+	[ -n "${E2E_KEEP_DIR:-}" ] && cp "$E2E_DIR/containerd.log" "$E2E_KEEP_DIR/" 2>/dev/null
 	rm -rf "$E2E_DIR"
 	E2E_DIR=
 	return $rc
