@@ -2,7 +2,8 @@
 # Helpers for end-to-end tests against a private containerd (source this file).
 #
 #   e2e_setup                 temp dir E2E_DIR, unique namespace E2E_NS, cleanup on exit;
-#                             clears this test's sanitizer logs
+#                             clears this test's sanitizer logs; first removes what
+#                             killed earlier runs left (e2e_sweep_stale)
 #   e2e_start_containerd      containerd with its own root/state/socket, CRI disabled,
 #                             PATH with E2E_BIN_DIR (build/bin) first; waits until ready.
 #                             With E2E_CGROUP_V1_VIEW=1 it runs in a private mount
@@ -69,11 +70,13 @@ e2e_wait_for() {
 
 e2e_setup() {
 	[ "$(id -u)" = 0 ] || e2e_fail "must run as root (containerd and runc need it)"
+	e2e_sweep_stale
 	E2E_DIR=$(mktemp -d /var/tmp/ttrpc-e2e.XXXXXX)
 	E2E_NS="e2e-$$-${RANDOM}"
 	E2E_SOCK="$E2E_DIR/containerd.sock"
 	E2E_FIFO_DIR="$E2E_DIR/fifo"
 	mkdir -p "$E2E_FIFO_DIR"
+	echo "$$ $E2E_NS" >"$E2E_DIR/owner"
 	: >"$E2E_DIR/ids"
 	# a report of an earlier run must not fail (or pass for) this one
 	if [ -n "${E2E_SANITIZER_LOGS:-}" ]; then
@@ -391,6 +394,71 @@ e2e_expect_clean() {
 	e2e_fail "left behind: $(echo "$left" | tr '\n' ';')"
 }
 
+# e2e_remove_ns_state NS: what the runtime keeps for namespace NS: its
+# containers (killed by cgroup, deleted with runc), the runtime root, and the
+# /<ns> cgroup parent in every hierarchy, deepest first (a cgroup empties once
+# its killed processes are reaped). Fails naming what could not be removed.
+e2e_remove_ns_state() {
+	local ns=$1 m d p ok=0
+	[ -n "$ns" ] || return 0
+	for m in $(e2e_cgroup_mounts); do
+		[ -d "$m/$ns" ] || continue
+		for p in $(find "$m/$ns" -name cgroup.procs -exec cat {} + 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+	done
+	if [ -d "$E2E_RUNC_ROOT/$ns" ]; then
+		for m in "$E2E_RUNC_ROOT/$ns"/*; do
+			[ -d "$m" ] && runc --root "$E2E_RUNC_ROOT/$ns" delete --force "${m##*/}" >/dev/null 2>&1
+			rm -rf "$m"
+		done
+		rmdir "$E2E_RUNC_ROOT/$ns" 2>/dev/null
+	fi
+	for m in $(e2e_cgroup_mounts); do
+		d="$m/$ns"
+		[ -d "$d" ] || continue
+		for _ in $(seq 1 50); do
+			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "$d" ] || break
+			sleep 0.1
+		done
+		if [ -d "$d" ]; then
+			printf 'e2e: could not remove cgroup %s (processes: %s)\n' "$d" \
+				"$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')" >&2
+			ok=1
+		fi
+	done
+	return $ok
+}
+
+# Leftovers of earlier runs that were killed before their cleanup could run
+# (ctest's timeout kills with SIGKILL): test dirs whose test process is gone,
+# and namespaces e2e-<pid>-* whose <pid> is gone. Said, then removed.
+e2e_sweep_stale() {
+	local d owner ns m n pid
+	for d in /var/tmp/ttrpc-e2e.*; do
+		[ -d "$d" ] || continue
+		owner=$(cat "$d/owner" 2>/dev/null) || owner=
+		[ -n "$owner" ] && kill -0 "${owner%% *}" 2>/dev/null && continue
+		ns=${owner#* }
+		[ -n "$owner" ] || ns=$(ls "$d/state/io.containerd.runtime.v2.task" 2>/dev/null | head -n 1)
+		e2e_log "removing what a killed earlier run left: $d (namespace ${ns:-?})"
+		(E2E_DIR=$d E2E_SOCK=$d/containerd.sock E2E_NS=$ns E2E_CONTAINERD_PID= E2E_HELPERS= E2E_LEAK_CHECK=0 \
+			e2e_cleanup >/dev/null 2>&1) || true
+	done
+	for m in "$E2E_RUNC_ROOT" $(e2e_cgroup_mounts); do
+		for n in "$m"/e2e-[0-9]*-[0-9]*; do
+			[ -d "$n" ] || continue
+			n=${n##*/}
+			pid=${n#e2e-}
+			pid=${pid%%-*}
+			kill -0 "$pid" 2>/dev/null && continue
+			e2e_log "removing what a killed earlier run left in namespace $n"
+			e2e_remove_ns_state "$n" || true
+		done
+	done
+}
+
 e2e_cleanup() {
 	local rc=$? p m a f left sockets="" d
 	[ -n "$E2E_DIR" ] || return $rc
@@ -424,34 +492,12 @@ e2e_cleanup() {
 		sleep 0.2
 	done
 	e2e_stop_containerd
-	if [ -d "$E2E_RUNC_ROOT/$E2E_NS" ]; then
-		for m in "$E2E_RUNC_ROOT/$E2E_NS"/*; do
-			[ -d "$m" ] && runc --root "$E2E_RUNC_ROOT/$E2E_NS" delete --force "${m##*/}" >/dev/null 2>&1
-			rm -rf "$m"
-		done
-		rmdir "$E2E_RUNC_ROOT/$E2E_NS" 2>/dev/null
-	fi
 	for a in $sockets; do rm -f "$a"; done
 	# Deepest mounts first; a busy one is detached.
 	for m in $(e2e_our_mounts | sort -r); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done
-	# The namespace's cgroup parent (/<ns>) in every hierarchy, deepest first;
-	# a cgroup empties once its killed processes are reaped.
-	for m in $(e2e_cgroup_mounts); do
-		d="$m/$E2E_NS"
-		[ -d "$d" ] || continue
-		for _ in $(seq 1 50); do
-			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-			[ -d "$d" ] || break
-			sleep 0.1
-		done
-		if [ -d "$d" ]; then
-			printf 'e2e: could not remove cgroup %s (processes: %s)\n' "$d" \
-				"$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')" >&2
-			[ "$rc" = 0 ] && rc=1
-		fi
-	done
+	e2e_remove_ns_state "$E2E_NS" || { [ "$rc" = 0 ] && rc=1; }
 	[ -n "${E2E_KEEP_DIR:-}" ] && cp "$E2E_DIR/containerd.log" "$E2E_KEEP_DIR/" 2>/dev/null
 	rm -rf "$E2E_DIR"
 	E2E_DIR=
