@@ -15,7 +15,7 @@ PACKAGES=(
 	libcriterion-dev valgrind containerd runc crun busybox-static
 	golang-go golang-github-containerd-ttrpc-dev golang-github-containerd-containerd-dev
 	# demo, benchmarks, process tools used by scripts and tests
-	hyperfine iproute2 util-linux procps psmisc
+	hyperfine iproute2 util-linux procps psmisc python3
 )
 
 installed() {
