@@ -4,10 +4,12 @@
 #   make check    deps + build + all tests, then an ASan/UBSan tree and its memcheck tests
 #   make demo     deps + build + scripts/demo.sh (a private containerd running containers through our shim)
 #   make bench    deps + build + bench/run.sh
+#   make package  deps + build + Debian packages with CPack (into $(BUILD))
+#   make fuzz     deps + build + every libFuzzer target for FUZZ_SECONDS each (fuzz/fuzz-all.sh)
 #   make install  install $(BUILD) into $(PREFIX) (DESTDIR honoured)
 #   make format   clang-format -i over our C sources
 #   make clean    remove the build trees
-# Overridable: BUILD, ASAN_BUILD, JOBS, PREFIX, CMAKE_ARGS, CTEST_ARGS.
+# Overridable: BUILD, ASAN_BUILD, JOBS, PREFIX, CMAKE_ARGS, CTEST_ARGS, FUZZ_SECONDS.
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -17,10 +19,11 @@ CMAKE ?= cmake
 CTEST ?= ctest
 CMAKE_ARGS ?=
 CTEST_ARGS ?=
+FUZZ_SECONDS ?= 60
 
 # Steps of one target depend on each other's results: never run them in parallel.
 .NOTPARALLEL:
-.PHONY: all deps build check check-asan demo bench install format clean
+.PHONY: all deps build check check-asan demo bench package fuzz install format clean
 
 all: build
 
@@ -53,6 +56,13 @@ demo: deps build
 bench: deps build
 	@test -x bench/run.sh || { echo "make bench: bench/run.sh is missing" >&2; exit 1; }
 	bench/run.sh $(BUILD)
+
+package: deps build
+	$(CMAKE) --build $(BUILD) --target package
+
+fuzz: deps build
+	@test -x fuzz/fuzz-all.sh || { echo "make fuzz: fuzz/fuzz-all.sh is missing" >&2; exit 1; }
+	fuzz/fuzz-all.sh $(CURDIR) $(BUILD) $(FUZZ_SECONDS)
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
