@@ -33,13 +33,13 @@ deps:
 # cmake_install.cmake appears only when configure+generate succeeded (any generator),
 # so a failed configure is retried next time.
 $(BUILD)/cmake_install.cmake:
-	$(CMAKE) -S . -B $(BUILD) $(CMAKE_ARGS)
+	$(CMAKE) -S . -B $(BUILD) -DTTRPC_WERROR=ON $(CMAKE_ARGS)
 
 build: $(BUILD)/cmake_install.cmake
 	$(CMAKE) --build $(BUILD) -j$(JOBS)
 
 $(ASAN_BUILD)/cmake_install.cmake:
-	$(CMAKE) -S . -B $(ASAN_BUILD) -DTTRPC_SANITIZE=ON $(CMAKE_ARGS)
+	$(CMAKE) -S . -B $(ASAN_BUILD) -DTTRPC_SANITIZE=ON -DTTRPC_WERROR=ON $(CMAKE_ARGS)
 
 # --no-tests=error: a run that ran nothing must not count as a pass.
 check: deps build

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "names.h"
-#include "prelude.h"
 #include "sb.h"
 
 struct method {
@@ -321,10 +320,10 @@ static void emit_dispatch(const struct gen *g, struct sb *c, const struct servic
 		sb_printf(c,
 			  "\tProtobufCMessage *req;\n\n"
 			  "\tif (!service->handlers->%s) {\n"
-			  "\t\tttrpc_c_unimplemented(call);\n"
+			  "\t\tttrpc_codec_unimplemented(call);\n"
 			  "\t\treturn;\n"
 			  "\t}\n"
-			  "\treq = ttrpc_c_decode_request(call, &%s, buf, len);\n"
+			  "\treq = ttrpc_codec_pbc_decode_request(call, &%s, buf, len);\n"
 			  "\tif (!req)\n"
 			  "\t\treturn;\n"
 			  "\tservice->handlers->%s(call, (const %s *)req, service->user);\n"
@@ -335,14 +334,14 @@ static void emit_dispatch(const struct gen *g, struct sb *c, const struct servic
 		sb_printf(c,
 			  "\t%s req = %s_init_zero;\n\n"
 			  "\tif (!service->handlers->%s) {\n"
-			  "\t\tttrpc_c_unimplemented(call);\n"
+			  "\t\tttrpc_codec_unimplemented(call);\n"
 			  "\t\treturn;\n"
 			  "\t}\n"
-			  "\tif (!ttrpc_c_decode_request(call, %s, &req,\n"
-			  "\t\t\t\t    \"%s\", buf, len))\n"
+			  "\tif (!ttrpc_codec_nanopb_decode_request(call, %s, &req,\n"
+			  "\t\t\t\t\t\t\t\"%s\", buf, len))\n"
 			  "\t\treturn;\n"
 			  "\tservice->handlers->%s(call, &req, service->user);\n"
-			  "\tttrpc_c_release(%s, &req);\n"
+			  "\tttrpc_codec_nanopb_release(%s, &req);\n"
 			  "}\n\n",
 			  m->in_type, m->in_type, m->member, m->in_desc, m->in_full + 1, m->member, m->in_desc);
 	}
@@ -354,15 +353,15 @@ static void emit_client(const struct gen *g, struct sb *c, const struct service 
 		sb_printf(c,
 			  "int %s_respond(ttrpc_call *call, const %s *resp)\n"
 			  "{\n"
-			  "\treturn ttrpc_c_respond(call, resp ? &resp->base : NULL);\n"
+			  "\treturn ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);\n"
 			  "}\n\n",
 			  m->fn, m->out_type);
 		sb_printf(c,
 			  "static void %s__done(const struct ttrpc_result *result, void *user)\n"
 			  "{\n"
-			  "\tstruct ttrpc_c_pending pending = ttrpc_c_pending_take(user);\n"
+			  "\tstruct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);\n"
 			  "\tstruct ttrpc_result status = *result;\n"
-			  "\tProtobufCMessage *resp = ttrpc_c_decode_response(&status, &%s);\n\n"
+			  "\tProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &%s);\n\n"
 			  "\t((%s_done_fn)pending.done)(&status, (const %s *)resp, pending.user);\n"
 			  "\tif (resp)\n"
 			  "\t\tprotobuf_c_message_free_unpacked(resp, NULL);\n"
@@ -372,8 +371,8 @@ static void emit_client(const struct gen *g, struct sb *c, const struct service 
 			  "int %s_call(ttrpc_client *client, const %s *req,\n"
 			  "\t\tconst struct ttrpc_call_opts *opts, %s_done_fn done, void *user)\n"
 			  "{\n"
-			  "\treturn ttrpc_c_call(client, %s_SERVICE, %s_METHOD_%s,\n"
-			  "\t\t\t    req ? &req->base : NULL, opts, %s__done, (void (*)(void))done, user);\n"
+			  "\treturn ttrpc_codec_pbc_call(client, %s_SERVICE, %s_METHOD_%s,\n"
+			  "\t\t\t\t    req ? &req->base : NULL, opts, %s__done, (void (*)(void))done, user);\n"
 			  "}\n\n",
 			  m->fn, m->in_type, m->fn, svc->upper, svc->upper, m->upper, m->fn);
 		sb_printf(c,
@@ -381,8 +380,8 @@ static void emit_client(const struct gen *g, struct sb *c, const struct service 
 			  "\t\tconst struct ttrpc_call_opts *opts, %s **resp, struct ttrpc_result *status)\n"
 			  "{\n"
 			  "\tProtobufCMessage *msg;\n"
-			  "\tint code = ttrpc_c_call_sync(client, %s_SERVICE, %s_METHOD_%s,\n"
-			  "\t\t\t\t     req ? &req->base : NULL, opts, &%s, &msg, status);\n\n"
+			  "\tint code = ttrpc_codec_pbc_call_sync(client, %s_SERVICE, %s_METHOD_%s,\n"
+			  "\t\t\t\t\t\t     req ? &req->base : NULL, opts, &%s, &msg, status);\n\n"
 			  "\t*resp = (%s *)msg;\n"
 			  "\treturn code;\n"
 			  "}\n\n",
@@ -392,35 +391,35 @@ static void emit_client(const struct gen *g, struct sb *c, const struct service 
 	sb_printf(c,
 		  "int %s_respond(ttrpc_call *call, const %s *resp)\n"
 		  "{\n"
-		  "\treturn ttrpc_c_respond(call, %s, resp);\n"
+		  "\treturn ttrpc_codec_nanopb_respond(call, %s, resp);\n"
 		  "}\n\n",
 		  m->fn, m->out_type, m->out_desc);
 	sb_printf(c,
 		  "static void %s__done(const struct ttrpc_result *result, void *user)\n"
 		  "{\n"
-		  "\tstruct ttrpc_c_pending pending = ttrpc_c_pending_take(user);\n"
+		  "\tstruct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);\n"
 		  "\tstruct ttrpc_result status = *result;\n"
 		  "\t%s resp = %s_init_zero;\n"
-		  "\tbool ok = ttrpc_c_decode_response(&status, %s, &resp);\n\n"
+		  "\tbool ok = ttrpc_codec_nanopb_decode_response(&status, %s, &resp);\n\n"
 		  "\t((%s_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);\n"
 		  "\tif (ok)\n"
-		  "\t\tttrpc_c_release(%s, &resp);\n"
+		  "\t\tttrpc_codec_nanopb_release(%s, &resp);\n"
 		  "}\n\n",
 		  m->fn, m->out_type, m->out_type, m->out_desc, m->fn, m->out_desc);
 	sb_printf(c,
 		  "int %s_call(ttrpc_client *client, const %s *req,\n"
 		  "\t\tconst struct ttrpc_call_opts *opts, %s_done_fn done, void *user)\n"
 		  "{\n"
-		  "\treturn ttrpc_c_call(client, %s_SERVICE, %s_METHOD_%s,\n"
-		  "\t\t\t    %s, req, opts, %s__done, (void (*)(void))done, user);\n"
+		  "\treturn ttrpc_codec_nanopb_call(client, %s_SERVICE, %s_METHOD_%s,\n"
+		  "\t\t\t\t       %s, req, opts, %s__done, (void (*)(void))done, user);\n"
 		  "}\n\n",
 		  m->fn, m->in_type, m->fn, svc->upper, svc->upper, m->upper, m->in_desc, m->fn);
 	sb_printf(c,
 		  "int %s_call_sync(ttrpc_client *client, const %s *req,\n"
 		  "\t\tconst struct ttrpc_call_opts *opts, %s *resp, struct ttrpc_result *status)\n"
 		  "{\n"
-		  "\treturn ttrpc_c_call_sync(client, %s_SERVICE, %s_METHOD_%s,\n"
-		  "\t\t\t\t %s, req, opts, %s, resp, status);\n"
+		  "\treturn ttrpc_codec_nanopb_call_sync(client, %s_SERVICE, %s_METHOD_%s,\n"
+		  "\t\t\t\t\t    %s, req, opts, %s, resp, status);\n"
 		  "}\n\n",
 		  m->fn, m->in_type, m->out_type, svc->upper, svc->upper, m->upper, m->in_desc, m->out_desc);
 }
@@ -504,11 +503,10 @@ static char *emit_source(const struct gen *g, const char *base)
 		sb_puts(&c, "/* Only streaming methods here: nothing to generate yet. */\n");
 		return sb_take(&c);
 	}
-	sb_puts(&c, "#include <stdbool.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
-	if (g->backend == GEN_BACKEND_NANOPB)
-		sb_puts(&c, "#include <pb_decode.h>\n#include <pb_encode.h>\n\n");
-	sb_puts(&c, prelude_common);
-	sb_puts(&c, g->backend == GEN_BACKEND_NANOPB ? prelude_nanopb : prelude_protobuf_c);
+	/* The shared code is libttrpc's codec runtime; only per-method code here. */
+	sb_puts(&c, "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
+	sb_puts(&c, g->backend == GEN_BACKEND_NANOPB ? "#include <ttrpc/codec_nanopb.h>\n\n" :
+						       "#include <ttrpc/codec.h>\n\n");
 	for (i = 0; i < g->n_services; i++)
 		emit_source_service(g, &c, &g->services[i]);
 	/* One trailing newline, not two. */

@@ -4,6 +4,7 @@
 #define TTRPC_TTRPC_H
 
 #include <ttrpc/client.h>
+#include <ttrpc/codec.h>
 #include <ttrpc/common.h>
 #include <ttrpc/server.h>
 

@@ -4,216 +4,10 @@
 #include "mangle.ttrpc-c.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <pb_decode.h>
-#include <pb_encode.h>
-
-#ifndef TTRPC_C_STACK_BUFFER
-/* Messages up to this many bytes are encoded on the stack, larger ones in
- * a malloc'd buffer. */
-#define TTRPC_C_STACK_BUFFER 512
-#endif
-
-/* A typed completion callback (as a generic function pointer, converted
- * back before the call) and its user pointer, for the async stubs. */
-struct ttrpc_c_pending {
-	void (*done)(void);
-	void *user;
-};
-
-static void ttrpc_c_unimplemented(ttrpc_call *call)
-{
-	ttrpc_call_respond_error(call, TTRPC_CODE_UNIMPLEMENTED, "%s/%s is not implemented", ttrpc_call_service(call),
-				 ttrpc_call_method(call));
-}
-
-static void ttrpc_c_free_buf(uint8_t *buf, const uint8_t *stack_buf)
-{
-	if (buf != stack_buf)
-		free(buf);
-}
-
-/* Replace the status of a result with a local failure; the message may
- * stay NULL when memory is short. */
-static void ttrpc_c_set_status(struct ttrpc_result *result, int code, const char *message)
-{
-	free(result->message);
-	result->code = code;
-	result->message = strdup(message);
-}
-
-static int ttrpc_c_encode_failed(ttrpc_call *call, int rc)
-{
-	if (rc == TTRPC_ENOMEM)
-		ttrpc_call_respond_error(call, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory encoding the response");
-	else
-		ttrpc_call_respond_error(call, TTRPC_CODE_INTERNAL, "cannot encode the response");
-	return rc;
-}
-
-static int ttrpc_c_start(ttrpc_client *client, const char *service, const char *method, const uint8_t *buf,
-			 size_t len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void (*typed_done)(void),
-			 void *user)
-{
-	struct ttrpc_c_pending *pending = malloc(sizeof(*pending));
-	int rc;
-
-	if (!pending)
-		return TTRPC_ENOMEM;
-	pending->done = typed_done;
-	pending->user = user;
-	rc = ttrpc_client_call(client, service, method, buf, len, opts, done, pending);
-	if (rc < 0)
-		free(pending);
-	return rc;
-}
-
-/* Take the typed callback out of its pending record (and free that). */
-static struct ttrpc_c_pending ttrpc_c_pending_take(void *user)
-{
-	struct ttrpc_c_pending pending = *(struct ttrpc_c_pending *)user;
-
-	free(user);
-	return pending;
-}
-
-/* Encode msg (NULL: the empty message) into stack_buf when it fits, else
- * into a malloc'd buffer. */
-static int ttrpc_c_encode(const pb_msgdesc_t *fields, const void *msg, uint8_t *stack_buf, uint8_t **buf,
-			  size_t *len)
-{
-	pb_ostream_t stream;
-
-	*buf = stack_buf;
-	*len = 0;
-	if (!msg)
-		return 0;
-	if (!pb_get_encoded_size(len, fields, msg))
-		return TTRPC_EINVAL;
-	if (*len > TTRPC_C_STACK_BUFFER) {
-		*buf = malloc(*len);
-		if (!*buf)
-			return TTRPC_ENOMEM;
-	}
-	stream = pb_ostream_from_buffer(*buf, *len);
-	if (!pb_encode(&stream, fields, msg)) {
-		ttrpc_c_free_buf(*buf, stack_buf);
-		return TTRPC_EINVAL;
-	}
-	*len = stream.bytes_written;
-	return 0;
-}
-
-/* Free what decoding allocated (only with PB_ENABLE_MALLOC). */
-static void ttrpc_c_release(const pb_msgdesc_t *fields, void *msg)
-{
-#ifdef PB_ENABLE_MALLOC
-	pb_release(fields, msg);
-#else
-	(void)fields;
-	(void)msg;
-#endif
-}
-
-static int ttrpc_c_respond(ttrpc_call *call, const pb_msgdesc_t *fields, const void *msg)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	size_t len;
-	int rc = ttrpc_c_encode(fields, msg, stack_buf, &buf, &len);
-
-	if (rc < 0)
-		return ttrpc_c_encode_failed(call, rc);
-	rc = ttrpc_call_respond(call, buf, len);
-	ttrpc_c_free_buf(buf, stack_buf);
-	return rc;
-}
-
-/* Decode a request into msg; answers INVALID_ARGUMENT and returns false
- * when it cannot. */
-static bool ttrpc_c_decode_request(ttrpc_call *call, const pb_msgdesc_t *fields, void *msg, const char *name,
-				   const uint8_t *buf, size_t len)
-{
-	pb_istream_t stream = pb_istream_from_buffer(buf, len);
-
-	if (pb_decode(&stream, fields, msg))
-		return true;
-	ttrpc_call_respond_error(call, TTRPC_CODE_INVALID_ARGUMENT, "cannot decode %s: %s", name, PB_GET_ERROR(&stream));
-	return false;
-}
-
-/* Decode a response for an async completion; when it cannot, status turns
- * into INTERNAL. */
-static bool ttrpc_c_decode_response(struct ttrpc_result *status, const pb_msgdesc_t *fields, void *msg)
-{
-	static char decode_error[] = "cannot decode the response";
-	pb_istream_t stream;
-
-	if (status->code != TTRPC_CODE_OK)
-		return false;
-	stream = pb_istream_from_buffer(status->payload, status->len);
-	if (pb_decode(&stream, fields, msg))
-		return true;
-	status->code = TTRPC_CODE_INTERNAL;
-	status->message = decode_error;
-	return false;
-}
-
-static int ttrpc_c_call(ttrpc_client *client, const char *service, const char *method, const pb_msgdesc_t *fields,
-			const void *req, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void (*typed_done)(void),
-			void *user)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	size_t len;
-	int rc;
-
-	if (!client || !typed_done)
-		return TTRPC_EINVAL;
-	rc = ttrpc_c_encode(fields, req, stack_buf, &buf, &len);
-	if (rc < 0)
-		return rc;
-	rc = ttrpc_c_start(client, service, method, buf, len, opts, done, typed_done, user);
-	ttrpc_c_free_buf(buf, stack_buf);
-	return rc;
-}
-
-static int ttrpc_c_call_sync(ttrpc_client *client, const char *service, const char *method,
-			     const pb_msgdesc_t *req_fields, const void *req, const struct ttrpc_call_opts *opts,
-			     const pb_msgdesc_t *resp_fields, void *resp, struct ttrpc_result *status)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	struct ttrpc_result result = { 0 };
-	size_t len;
-	int code;
-
-	if (!client || !resp) {
-		ttrpc_c_set_status(&result, TTRPC_CODE_INVALID_ARGUMENT, "no client or no response storage");
-	} else if ((code = ttrpc_c_encode(req_fields, req, stack_buf, &buf, &len)) < 0) {
-		ttrpc_c_set_status(&result,
-				   code == TTRPC_ENOMEM ? TTRPC_CODE_RESOURCE_EXHAUSTED : TTRPC_CODE_INVALID_ARGUMENT,
-				   code == TTRPC_ENOMEM ? "out of memory encoding the request" : "cannot encode the request");
-	} else {
-		ttrpc_client_call_sync(client, service, method, buf, len, opts, &result);
-		ttrpc_c_free_buf(buf, stack_buf);
-	}
-	if (result.code == TTRPC_CODE_OK) {
-		pb_istream_t stream = pb_istream_from_buffer(result.payload, result.len);
-
-		if (!pb_decode(&stream, resp_fields, resp))
-			ttrpc_c_set_status(&result, TTRPC_CODE_INTERNAL, "cannot decode the response");
-	}
-	free(result.payload);
-	result.payload = NULL;
-	result.len = 0;
-	code = result.code;
-	if (status)
-		*status = result;
-	else
-		ttrpc_result_clear(&result);
-	return code;
-}
+#include <ttrpc/codec_nanopb.h>
 
 /* ---- service Weird_Pkg.x2Y.IOService ---- */
 
@@ -224,14 +18,14 @@ static void weird_pkg_x2_y_io_service_register__dispatch(ttrpc_call *call, const
 	Weird_Pkg_x2Y_switch req = Weird_Pkg_x2Y_switch_init_zero;
 
 	if (!service->handlers->register_) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, Weird_Pkg_x2Y_switch_fields, &req,
-				    "Weird_Pkg.x2Y.switch", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, Weird_Pkg_x2Y_switch_fields, &req,
+							"Weird_Pkg.x2Y.switch", buf, len))
 		return;
 	service->handlers->register_(call, &req, service->user);
-	ttrpc_c_release(Weird_Pkg_x2Y_switch_fields, &req);
+	ttrpc_codec_nanopb_release(Weird_Pkg_x2Y_switch_fields, &req);
 }
 
 static void weird_pkg_x2_y_io_service_default__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,
@@ -241,14 +35,14 @@ static void weird_pkg_x2_y_io_service_default__dispatch(ttrpc_call *call, const 
 	Weird_Pkg_x2Y_switch req = Weird_Pkg_x2Y_switch_init_zero;
 
 	if (!service->handlers->default_) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, Weird_Pkg_x2Y_switch_fields, &req,
-				    "Weird_Pkg.x2Y.switch", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, Weird_Pkg_x2Y_switch_fields, &req,
+							"Weird_Pkg.x2Y.switch", buf, len))
 		return;
 	service->handlers->default_(call, &req, service->user);
-	ttrpc_c_release(Weird_Pkg_x2Y_switch_fields, &req);
+	ttrpc_codec_nanopb_release(Weird_Pkg_x2Y_switch_fields, &req);
 }
 
 static void weird_pkg_x2_y_io_service_bool__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,
@@ -258,14 +52,14 @@ static void weird_pkg_x2_y_io_service_bool__dispatch(ttrpc_call *call, const uin
 	Weird_Pkg_x2Y_switch req = Weird_Pkg_x2Y_switch_init_zero;
 
 	if (!service->handlers->bool_) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, Weird_Pkg_x2Y_switch_fields, &req,
-				    "Weird_Pkg.x2Y.switch", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, Weird_Pkg_x2Y_switch_fields, &req,
+							"Weird_Pkg.x2Y.switch", buf, len))
 		return;
 	service->handlers->bool_(call, &req, service->user);
-	ttrpc_c_release(Weird_Pkg_x2Y_switch_fields, &req);
+	ttrpc_codec_nanopb_release(Weird_Pkg_x2Y_switch_fields, &req);
 }
 
 static void weird_pkg_x2_y_io_service_io_stats__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,
@@ -275,14 +69,14 @@ static void weird_pkg_x2_y_io_service_io_stats__dispatch(ttrpc_call *call, const
 	Weird_Pkg_x2Y_switch req = Weird_Pkg_x2Y_switch_init_zero;
 
 	if (!service->handlers->io_stats) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, Weird_Pkg_x2Y_switch_fields, &req,
-				    "Weird_Pkg.x2Y.switch", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, Weird_Pkg_x2Y_switch_fields, &req,
+							"Weird_Pkg.x2Y.switch", buf, len))
 		return;
 	service->handlers->io_stats(call, &req, service->user);
-	ttrpc_c_release(Weird_Pkg_x2Y_switch_fields, &req);
+	ttrpc_codec_nanopb_release(Weird_Pkg_x2Y_switch_fields, &req);
 }
 
 int weird_pkg_x2_y_io_service_register(ttrpc_server *server,
@@ -313,124 +107,124 @@ int weird_pkg_x2_y_io_service_register(ttrpc_server *server,
 
 int weird_pkg_x2_y_io_service_register_respond(ttrpc_call *call, const Weird_Pkg_x2Y_lower_Upper_x__inner *resp)
 {
-	return ttrpc_c_respond(call, Weird_Pkg_x2Y_lower_Upper_x__inner_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, Weird_Pkg_x2Y_lower_Upper_x__inner_fields, resp);
 }
 
 static void weird_pkg_x2_y_io_service_register__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	Weird_Pkg_x2Y_lower_Upper_x__inner resp = Weird_Pkg_x2Y_lower_Upper_x__inner_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, Weird_Pkg_x2Y_lower_Upper_x__inner_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, Weird_Pkg_x2Y_lower_Upper_x__inner_fields, &resp);
 
 	((weird_pkg_x2_y_io_service_register_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(Weird_Pkg_x2Y_lower_Upper_x__inner_fields, &resp);
+		ttrpc_codec_nanopb_release(Weird_Pkg_x2Y_lower_Upper_x__inner_fields, &resp);
 }
 
 int weird_pkg_x2_y_io_service_register_call(ttrpc_client *client, const Weird_Pkg_x2Y_switch *req,
 		const struct ttrpc_call_opts *opts, weird_pkg_x2_y_io_service_register_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_REGISTER,
-			    Weird_Pkg_x2Y_switch_fields, req, opts, weird_pkg_x2_y_io_service_register__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_REGISTER,
+				       Weird_Pkg_x2Y_switch_fields, req, opts, weird_pkg_x2_y_io_service_register__done, (void (*)(void))done, user);
 }
 
 int weird_pkg_x2_y_io_service_register_call_sync(ttrpc_client *client, const Weird_Pkg_x2Y_switch *req,
 		const struct ttrpc_call_opts *opts, Weird_Pkg_x2Y_lower_Upper_x__inner *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_REGISTER,
-				 Weird_Pkg_x2Y_switch_fields, req, opts, Weird_Pkg_x2Y_lower_Upper_x__inner_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_REGISTER,
+					    Weird_Pkg_x2Y_switch_fields, req, opts, Weird_Pkg_x2Y_lower_Upper_x__inner_fields, resp, status);
 }
 
 int weird_pkg_x2_y_io_service_default_respond(ttrpc_call *call, const Weird_Pkg_x2Y_switch *resp)
 {
-	return ttrpc_c_respond(call, Weird_Pkg_x2Y_switch_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, Weird_Pkg_x2Y_switch_fields, resp);
 }
 
 static void weird_pkg_x2_y_io_service_default__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	Weird_Pkg_x2Y_switch resp = Weird_Pkg_x2Y_switch_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, Weird_Pkg_x2Y_switch_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, Weird_Pkg_x2Y_switch_fields, &resp);
 
 	((weird_pkg_x2_y_io_service_default_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(Weird_Pkg_x2Y_switch_fields, &resp);
+		ttrpc_codec_nanopb_release(Weird_Pkg_x2Y_switch_fields, &resp);
 }
 
 int weird_pkg_x2_y_io_service_default_call(ttrpc_client *client, const Weird_Pkg_x2Y_switch *req,
 		const struct ttrpc_call_opts *opts, weird_pkg_x2_y_io_service_default_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_DEFAULT,
-			    Weird_Pkg_x2Y_switch_fields, req, opts, weird_pkg_x2_y_io_service_default__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_DEFAULT,
+				       Weird_Pkg_x2Y_switch_fields, req, opts, weird_pkg_x2_y_io_service_default__done, (void (*)(void))done, user);
 }
 
 int weird_pkg_x2_y_io_service_default_call_sync(ttrpc_client *client, const Weird_Pkg_x2Y_switch *req,
 		const struct ttrpc_call_opts *opts, Weird_Pkg_x2Y_switch *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_DEFAULT,
-				 Weird_Pkg_x2Y_switch_fields, req, opts, Weird_Pkg_x2Y_switch_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_DEFAULT,
+					    Weird_Pkg_x2Y_switch_fields, req, opts, Weird_Pkg_x2Y_switch_fields, resp, status);
 }
 
 int weird_pkg_x2_y_io_service_bool_respond(ttrpc_call *call, const Weird_Pkg_x2Y_switch *resp)
 {
-	return ttrpc_c_respond(call, Weird_Pkg_x2Y_switch_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, Weird_Pkg_x2Y_switch_fields, resp);
 }
 
 static void weird_pkg_x2_y_io_service_bool__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	Weird_Pkg_x2Y_switch resp = Weird_Pkg_x2Y_switch_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, Weird_Pkg_x2Y_switch_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, Weird_Pkg_x2Y_switch_fields, &resp);
 
 	((weird_pkg_x2_y_io_service_bool_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(Weird_Pkg_x2Y_switch_fields, &resp);
+		ttrpc_codec_nanopb_release(Weird_Pkg_x2Y_switch_fields, &resp);
 }
 
 int weird_pkg_x2_y_io_service_bool_call(ttrpc_client *client, const Weird_Pkg_x2Y_switch *req,
 		const struct ttrpc_call_opts *opts, weird_pkg_x2_y_io_service_bool_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_BOOL,
-			    Weird_Pkg_x2Y_switch_fields, req, opts, weird_pkg_x2_y_io_service_bool__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_BOOL,
+				       Weird_Pkg_x2Y_switch_fields, req, opts, weird_pkg_x2_y_io_service_bool__done, (void (*)(void))done, user);
 }
 
 int weird_pkg_x2_y_io_service_bool_call_sync(ttrpc_client *client, const Weird_Pkg_x2Y_switch *req,
 		const struct ttrpc_call_opts *opts, Weird_Pkg_x2Y_switch *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_BOOL,
-				 Weird_Pkg_x2Y_switch_fields, req, opts, Weird_Pkg_x2Y_switch_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_BOOL,
+					    Weird_Pkg_x2Y_switch_fields, req, opts, Weird_Pkg_x2Y_switch_fields, resp, status);
 }
 
 int weird_pkg_x2_y_io_service_io_stats_respond(ttrpc_call *call, const Weird_Pkg_x2Y_switch *resp)
 {
-	return ttrpc_c_respond(call, Weird_Pkg_x2Y_switch_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, Weird_Pkg_x2Y_switch_fields, resp);
 }
 
 static void weird_pkg_x2_y_io_service_io_stats__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	Weird_Pkg_x2Y_switch resp = Weird_Pkg_x2Y_switch_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, Weird_Pkg_x2Y_switch_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, Weird_Pkg_x2Y_switch_fields, &resp);
 
 	((weird_pkg_x2_y_io_service_io_stats_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(Weird_Pkg_x2Y_switch_fields, &resp);
+		ttrpc_codec_nanopb_release(Weird_Pkg_x2Y_switch_fields, &resp);
 }
 
 int weird_pkg_x2_y_io_service_io_stats_call(ttrpc_client *client, const Weird_Pkg_x2Y_switch *req,
 		const struct ttrpc_call_opts *opts, weird_pkg_x2_y_io_service_io_stats_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_IO_STATS,
-			    Weird_Pkg_x2Y_switch_fields, req, opts, weird_pkg_x2_y_io_service_io_stats__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_IO_STATS,
+				       Weird_Pkg_x2Y_switch_fields, req, opts, weird_pkg_x2_y_io_service_io_stats__done, (void (*)(void))done, user);
 }
 
 int weird_pkg_x2_y_io_service_io_stats_call_sync(ttrpc_client *client, const Weird_Pkg_x2Y_switch *req,
 		const struct ttrpc_call_opts *opts, Weird_Pkg_x2Y_switch *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_IO_STATS,
-				 Weird_Pkg_x2Y_switch_fields, req, opts, Weird_Pkg_x2Y_switch_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_IO_STATS,
+					    Weird_Pkg_x2Y_switch_fields, req, opts, Weird_Pkg_x2Y_switch_fields, resp, status);
 }

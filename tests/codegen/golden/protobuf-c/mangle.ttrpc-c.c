@@ -4,187 +4,10 @@
 #include "mangle.ttrpc-c.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
-#ifndef TTRPC_C_STACK_BUFFER
-/* Messages up to this many bytes are encoded on the stack, larger ones in
- * a malloc'd buffer. */
-#define TTRPC_C_STACK_BUFFER 512
-#endif
-
-/* A typed completion callback (as a generic function pointer, converted
- * back before the call) and its user pointer, for the async stubs. */
-struct ttrpc_c_pending {
-	void (*done)(void);
-	void *user;
-};
-
-static void ttrpc_c_unimplemented(ttrpc_call *call)
-{
-	ttrpc_call_respond_error(call, TTRPC_CODE_UNIMPLEMENTED, "%s/%s is not implemented", ttrpc_call_service(call),
-				 ttrpc_call_method(call));
-}
-
-static void ttrpc_c_free_buf(uint8_t *buf, const uint8_t *stack_buf)
-{
-	if (buf != stack_buf)
-		free(buf);
-}
-
-/* Replace the status of a result with a local failure; the message may
- * stay NULL when memory is short. */
-static void ttrpc_c_set_status(struct ttrpc_result *result, int code, const char *message)
-{
-	free(result->message);
-	result->code = code;
-	result->message = strdup(message);
-}
-
-static int ttrpc_c_encode_failed(ttrpc_call *call, int rc)
-{
-	if (rc == TTRPC_ENOMEM)
-		ttrpc_call_respond_error(call, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory encoding the response");
-	else
-		ttrpc_call_respond_error(call, TTRPC_CODE_INTERNAL, "cannot encode the response");
-	return rc;
-}
-
-static int ttrpc_c_start(ttrpc_client *client, const char *service, const char *method, const uint8_t *buf,
-			 size_t len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void (*typed_done)(void),
-			 void *user)
-{
-	struct ttrpc_c_pending *pending = malloc(sizeof(*pending));
-	int rc;
-
-	if (!pending)
-		return TTRPC_ENOMEM;
-	pending->done = typed_done;
-	pending->user = user;
-	rc = ttrpc_client_call(client, service, method, buf, len, opts, done, pending);
-	if (rc < 0)
-		free(pending);
-	return rc;
-}
-
-/* Take the typed callback out of its pending record (and free that). */
-static struct ttrpc_c_pending ttrpc_c_pending_take(void *user)
-{
-	struct ttrpc_c_pending pending = *(struct ttrpc_c_pending *)user;
-
-	free(user);
-	return pending;
-}
-
-/* Pack msg (NULL: the empty message) into stack_buf when it fits, else
- * into a malloc'd buffer. */
-static int ttrpc_c_encode(const ProtobufCMessage *msg, uint8_t *stack_buf, uint8_t **buf, size_t *len)
-{
-	*buf = stack_buf;
-	*len = msg ? protobuf_c_message_get_packed_size(msg) : 0;
-	if (*len > TTRPC_C_STACK_BUFFER) {
-		*buf = malloc(*len);
-		if (!*buf)
-			return TTRPC_ENOMEM;
-	}
-	if (*len)
-		protobuf_c_message_pack(msg, *buf);
-	return 0;
-}
-
-static int ttrpc_c_respond(ttrpc_call *call, const ProtobufCMessage *msg)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	size_t len;
-	int rc = ttrpc_c_encode(msg, stack_buf, &buf, &len);
-
-	if (rc < 0)
-		return ttrpc_c_encode_failed(call, rc);
-	rc = ttrpc_call_respond(call, buf, len);
-	ttrpc_c_free_buf(buf, stack_buf);
-	return rc;
-}
-
-/* Unpack a request; answers INVALID_ARGUMENT and returns NULL when it cannot. */
-static ProtobufCMessage *ttrpc_c_decode_request(ttrpc_call *call, const ProtobufCMessageDescriptor *desc,
-						const uint8_t *buf, size_t len)
-{
-	ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, len, buf);
-
-	if (!msg)
-		ttrpc_call_respond_error(call, TTRPC_CODE_INVALID_ARGUMENT, "cannot decode %s", desc->name);
-	return msg;
-}
-
-/* Unpack a response for an async completion; when it cannot, status turns
- * into INTERNAL. */
-static ProtobufCMessage *ttrpc_c_decode_response(struct ttrpc_result *status, const ProtobufCMessageDescriptor *desc)
-{
-	static char decode_error[] = "cannot decode the response";
-	ProtobufCMessage *msg;
-
-	if (status->code != TTRPC_CODE_OK)
-		return NULL;
-	msg = protobuf_c_message_unpack(desc, NULL, status->len, status->payload);
-	if (!msg) {
-		status->code = TTRPC_CODE_INTERNAL;
-		status->message = decode_error;
-	}
-	return msg;
-}
-
-static int ttrpc_c_call(ttrpc_client *client, const char *service, const char *method, const ProtobufCMessage *req,
-			const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void (*typed_done)(void), void *user)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	size_t len;
-	int rc;
-
-	if (!client || !typed_done)
-		return TTRPC_EINVAL;
-	rc = ttrpc_c_encode(req, stack_buf, &buf, &len);
-	if (rc < 0)
-		return rc;
-	rc = ttrpc_c_start(client, service, method, buf, len, opts, done, typed_done, user);
-	ttrpc_c_free_buf(buf, stack_buf);
-	return rc;
-}
-
-static int ttrpc_c_call_sync(ttrpc_client *client, const char *service, const char *method,
-			     const ProtobufCMessage *req, const struct ttrpc_call_opts *opts,
-			     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
-			     struct ttrpc_result *status)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	struct ttrpc_result result = { 0 };
-	size_t len;
-	int code;
-
-	*resp = NULL;
-	if (!client) {
-		ttrpc_c_set_status(&result, TTRPC_CODE_INVALID_ARGUMENT, "no client");
-	} else if (ttrpc_c_encode(req, stack_buf, &buf, &len) < 0) {
-		ttrpc_c_set_status(&result, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory encoding the request");
-	} else {
-		ttrpc_client_call_sync(client, service, method, buf, len, opts, &result);
-		ttrpc_c_free_buf(buf, stack_buf);
-	}
-	if (result.code == TTRPC_CODE_OK) {
-		*resp = protobuf_c_message_unpack(resp_desc, NULL, result.len, result.payload);
-		if (!*resp)
-			ttrpc_c_set_status(&result, TTRPC_CODE_INTERNAL, "cannot decode the response");
-	}
-	free(result.payload);
-	result.payload = NULL;
-	result.len = 0;
-	code = result.code;
-	if (status)
-		*status = result;
-	else
-		ttrpc_result_clear(&result);
-	return code;
-}
+#include <ttrpc/codec.h>
 
 /* ---- service Weird_Pkg.x2Y.IOService ---- */
 
@@ -195,10 +18,10 @@ static void weird_pkg_x2_y_io_service_register__dispatch(ttrpc_call *call, const
 	ProtobufCMessage *req;
 
 	if (!service->handlers->register_) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &weird__pkg__x2_y__switch__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &weird__pkg__x2_y__switch__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->register_(call, (const WeirdPkg__X2Y__Switch *)req, service->user);
@@ -212,10 +35,10 @@ static void weird_pkg_x2_y_io_service_default__dispatch(ttrpc_call *call, const 
 	ProtobufCMessage *req;
 
 	if (!service->handlers->default_) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &weird__pkg__x2_y__switch__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &weird__pkg__x2_y__switch__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->default_(call, (const WeirdPkg__X2Y__Switch *)req, service->user);
@@ -229,10 +52,10 @@ static void weird_pkg_x2_y_io_service_bool__dispatch(ttrpc_call *call, const uin
 	ProtobufCMessage *req;
 
 	if (!service->handlers->bool_) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &weird__pkg__x2_y__switch__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &weird__pkg__x2_y__switch__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->bool_(call, (const WeirdPkg__X2Y__Switch *)req, service->user);
@@ -246,10 +69,10 @@ static void weird_pkg_x2_y_io_service_io_stats__dispatch(ttrpc_call *call, const
 	ProtobufCMessage *req;
 
 	if (!service->handlers->io_stats) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &weird__pkg__x2_y__switch__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &weird__pkg__x2_y__switch__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->io_stats(call, (const WeirdPkg__X2Y__Switch *)req, service->user);
@@ -284,14 +107,14 @@ int weird_pkg_x2_y_io_service_register(ttrpc_server *server,
 
 int weird_pkg_x2_y_io_service_register_respond(ttrpc_call *call, const WeirdPkg__X2Y__LowerUpperX__Inner *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void weird_pkg_x2_y_io_service_register__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &weird__pkg__x2_y__lower__upper_x___inner__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &weird__pkg__x2_y__lower__upper_x___inner__descriptor);
 
 	((weird_pkg_x2_y_io_service_register_done_fn)pending.done)(&status, (const WeirdPkg__X2Y__LowerUpperX__Inner *)resp, pending.user);
 	if (resp)
@@ -301,16 +124,16 @@ static void weird_pkg_x2_y_io_service_register__done(const struct ttrpc_result *
 int weird_pkg_x2_y_io_service_register_call(ttrpc_client *client, const WeirdPkg__X2Y__Switch *req,
 		const struct ttrpc_call_opts *opts, weird_pkg_x2_y_io_service_register_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_REGISTER,
-			    req ? &req->base : NULL, opts, weird_pkg_x2_y_io_service_register__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_REGISTER,
+				    req ? &req->base : NULL, opts, weird_pkg_x2_y_io_service_register__done, (void (*)(void))done, user);
 }
 
 int weird_pkg_x2_y_io_service_register_call_sync(ttrpc_client *client, const WeirdPkg__X2Y__Switch *req,
 		const struct ttrpc_call_opts *opts, WeirdPkg__X2Y__LowerUpperX__Inner **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_REGISTER,
-				     req ? &req->base : NULL, opts, &weird__pkg__x2_y__lower__upper_x___inner__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_REGISTER,
+						     req ? &req->base : NULL, opts, &weird__pkg__x2_y__lower__upper_x___inner__descriptor, &msg, status);
 
 	*resp = (WeirdPkg__X2Y__LowerUpperX__Inner *)msg;
 	return code;
@@ -318,14 +141,14 @@ int weird_pkg_x2_y_io_service_register_call_sync(ttrpc_client *client, const Wei
 
 int weird_pkg_x2_y_io_service_default_respond(ttrpc_call *call, const WeirdPkg__X2Y__Switch *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void weird_pkg_x2_y_io_service_default__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &weird__pkg__x2_y__switch__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &weird__pkg__x2_y__switch__descriptor);
 
 	((weird_pkg_x2_y_io_service_default_done_fn)pending.done)(&status, (const WeirdPkg__X2Y__Switch *)resp, pending.user);
 	if (resp)
@@ -335,16 +158,16 @@ static void weird_pkg_x2_y_io_service_default__done(const struct ttrpc_result *r
 int weird_pkg_x2_y_io_service_default_call(ttrpc_client *client, const WeirdPkg__X2Y__Switch *req,
 		const struct ttrpc_call_opts *opts, weird_pkg_x2_y_io_service_default_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_DEFAULT,
-			    req ? &req->base : NULL, opts, weird_pkg_x2_y_io_service_default__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_DEFAULT,
+				    req ? &req->base : NULL, opts, weird_pkg_x2_y_io_service_default__done, (void (*)(void))done, user);
 }
 
 int weird_pkg_x2_y_io_service_default_call_sync(ttrpc_client *client, const WeirdPkg__X2Y__Switch *req,
 		const struct ttrpc_call_opts *opts, WeirdPkg__X2Y__Switch **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_DEFAULT,
-				     req ? &req->base : NULL, opts, &weird__pkg__x2_y__switch__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_DEFAULT,
+						     req ? &req->base : NULL, opts, &weird__pkg__x2_y__switch__descriptor, &msg, status);
 
 	*resp = (WeirdPkg__X2Y__Switch *)msg;
 	return code;
@@ -352,14 +175,14 @@ int weird_pkg_x2_y_io_service_default_call_sync(ttrpc_client *client, const Weir
 
 int weird_pkg_x2_y_io_service_bool_respond(ttrpc_call *call, const WeirdPkg__X2Y__Switch *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void weird_pkg_x2_y_io_service_bool__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &weird__pkg__x2_y__switch__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &weird__pkg__x2_y__switch__descriptor);
 
 	((weird_pkg_x2_y_io_service_bool_done_fn)pending.done)(&status, (const WeirdPkg__X2Y__Switch *)resp, pending.user);
 	if (resp)
@@ -369,16 +192,16 @@ static void weird_pkg_x2_y_io_service_bool__done(const struct ttrpc_result *resu
 int weird_pkg_x2_y_io_service_bool_call(ttrpc_client *client, const WeirdPkg__X2Y__Switch *req,
 		const struct ttrpc_call_opts *opts, weird_pkg_x2_y_io_service_bool_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_BOOL,
-			    req ? &req->base : NULL, opts, weird_pkg_x2_y_io_service_bool__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_BOOL,
+				    req ? &req->base : NULL, opts, weird_pkg_x2_y_io_service_bool__done, (void (*)(void))done, user);
 }
 
 int weird_pkg_x2_y_io_service_bool_call_sync(ttrpc_client *client, const WeirdPkg__X2Y__Switch *req,
 		const struct ttrpc_call_opts *opts, WeirdPkg__X2Y__Switch **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_BOOL,
-				     req ? &req->base : NULL, opts, &weird__pkg__x2_y__switch__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_BOOL,
+						     req ? &req->base : NULL, opts, &weird__pkg__x2_y__switch__descriptor, &msg, status);
 
 	*resp = (WeirdPkg__X2Y__Switch *)msg;
 	return code;
@@ -386,14 +209,14 @@ int weird_pkg_x2_y_io_service_bool_call_sync(ttrpc_client *client, const WeirdPk
 
 int weird_pkg_x2_y_io_service_io_stats_respond(ttrpc_call *call, const WeirdPkg__X2Y__Switch *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void weird_pkg_x2_y_io_service_io_stats__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &weird__pkg__x2_y__switch__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &weird__pkg__x2_y__switch__descriptor);
 
 	((weird_pkg_x2_y_io_service_io_stats_done_fn)pending.done)(&status, (const WeirdPkg__X2Y__Switch *)resp, pending.user);
 	if (resp)
@@ -403,16 +226,16 @@ static void weird_pkg_x2_y_io_service_io_stats__done(const struct ttrpc_result *
 int weird_pkg_x2_y_io_service_io_stats_call(ttrpc_client *client, const WeirdPkg__X2Y__Switch *req,
 		const struct ttrpc_call_opts *opts, weird_pkg_x2_y_io_service_io_stats_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_IO_STATS,
-			    req ? &req->base : NULL, opts, weird_pkg_x2_y_io_service_io_stats__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_IO_STATS,
+				    req ? &req->base : NULL, opts, weird_pkg_x2_y_io_service_io_stats__done, (void (*)(void))done, user);
 }
 
 int weird_pkg_x2_y_io_service_io_stats_call_sync(ttrpc_client *client, const WeirdPkg__X2Y__Switch *req,
 		const struct ttrpc_call_opts *opts, WeirdPkg__X2Y__Switch **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_IO_STATS,
-				     req ? &req->base : NULL, opts, &weird__pkg__x2_y__switch__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, WEIRD_PKG_X2_Y_IO_SERVICE_SERVICE, WEIRD_PKG_X2_Y_IO_SERVICE_METHOD_IO_STATS,
+						     req ? &req->base : NULL, opts, &weird__pkg__x2_y__switch__descriptor, &msg, status);
 
 	*resp = (WeirdPkg__X2Y__Switch *)msg;
 	return code;

@@ -4,216 +4,10 @@
 #include "acme/storage/v1beta2/store.ttrpc-c.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <pb_decode.h>
-#include <pb_encode.h>
-
-#ifndef TTRPC_C_STACK_BUFFER
-/* Messages up to this many bytes are encoded on the stack, larger ones in
- * a malloc'd buffer. */
-#define TTRPC_C_STACK_BUFFER 512
-#endif
-
-/* A typed completion callback (as a generic function pointer, converted
- * back before the call) and its user pointer, for the async stubs. */
-struct ttrpc_c_pending {
-	void (*done)(void);
-	void *user;
-};
-
-static void ttrpc_c_unimplemented(ttrpc_call *call)
-{
-	ttrpc_call_respond_error(call, TTRPC_CODE_UNIMPLEMENTED, "%s/%s is not implemented", ttrpc_call_service(call),
-				 ttrpc_call_method(call));
-}
-
-static void ttrpc_c_free_buf(uint8_t *buf, const uint8_t *stack_buf)
-{
-	if (buf != stack_buf)
-		free(buf);
-}
-
-/* Replace the status of a result with a local failure; the message may
- * stay NULL when memory is short. */
-static void ttrpc_c_set_status(struct ttrpc_result *result, int code, const char *message)
-{
-	free(result->message);
-	result->code = code;
-	result->message = strdup(message);
-}
-
-static int ttrpc_c_encode_failed(ttrpc_call *call, int rc)
-{
-	if (rc == TTRPC_ENOMEM)
-		ttrpc_call_respond_error(call, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory encoding the response");
-	else
-		ttrpc_call_respond_error(call, TTRPC_CODE_INTERNAL, "cannot encode the response");
-	return rc;
-}
-
-static int ttrpc_c_start(ttrpc_client *client, const char *service, const char *method, const uint8_t *buf,
-			 size_t len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void (*typed_done)(void),
-			 void *user)
-{
-	struct ttrpc_c_pending *pending = malloc(sizeof(*pending));
-	int rc;
-
-	if (!pending)
-		return TTRPC_ENOMEM;
-	pending->done = typed_done;
-	pending->user = user;
-	rc = ttrpc_client_call(client, service, method, buf, len, opts, done, pending);
-	if (rc < 0)
-		free(pending);
-	return rc;
-}
-
-/* Take the typed callback out of its pending record (and free that). */
-static struct ttrpc_c_pending ttrpc_c_pending_take(void *user)
-{
-	struct ttrpc_c_pending pending = *(struct ttrpc_c_pending *)user;
-
-	free(user);
-	return pending;
-}
-
-/* Encode msg (NULL: the empty message) into stack_buf when it fits, else
- * into a malloc'd buffer. */
-static int ttrpc_c_encode(const pb_msgdesc_t *fields, const void *msg, uint8_t *stack_buf, uint8_t **buf,
-			  size_t *len)
-{
-	pb_ostream_t stream;
-
-	*buf = stack_buf;
-	*len = 0;
-	if (!msg)
-		return 0;
-	if (!pb_get_encoded_size(len, fields, msg))
-		return TTRPC_EINVAL;
-	if (*len > TTRPC_C_STACK_BUFFER) {
-		*buf = malloc(*len);
-		if (!*buf)
-			return TTRPC_ENOMEM;
-	}
-	stream = pb_ostream_from_buffer(*buf, *len);
-	if (!pb_encode(&stream, fields, msg)) {
-		ttrpc_c_free_buf(*buf, stack_buf);
-		return TTRPC_EINVAL;
-	}
-	*len = stream.bytes_written;
-	return 0;
-}
-
-/* Free what decoding allocated (only with PB_ENABLE_MALLOC). */
-static void ttrpc_c_release(const pb_msgdesc_t *fields, void *msg)
-{
-#ifdef PB_ENABLE_MALLOC
-	pb_release(fields, msg);
-#else
-	(void)fields;
-	(void)msg;
-#endif
-}
-
-static int ttrpc_c_respond(ttrpc_call *call, const pb_msgdesc_t *fields, const void *msg)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	size_t len;
-	int rc = ttrpc_c_encode(fields, msg, stack_buf, &buf, &len);
-
-	if (rc < 0)
-		return ttrpc_c_encode_failed(call, rc);
-	rc = ttrpc_call_respond(call, buf, len);
-	ttrpc_c_free_buf(buf, stack_buf);
-	return rc;
-}
-
-/* Decode a request into msg; answers INVALID_ARGUMENT and returns false
- * when it cannot. */
-static bool ttrpc_c_decode_request(ttrpc_call *call, const pb_msgdesc_t *fields, void *msg, const char *name,
-				   const uint8_t *buf, size_t len)
-{
-	pb_istream_t stream = pb_istream_from_buffer(buf, len);
-
-	if (pb_decode(&stream, fields, msg))
-		return true;
-	ttrpc_call_respond_error(call, TTRPC_CODE_INVALID_ARGUMENT, "cannot decode %s: %s", name, PB_GET_ERROR(&stream));
-	return false;
-}
-
-/* Decode a response for an async completion; when it cannot, status turns
- * into INTERNAL. */
-static bool ttrpc_c_decode_response(struct ttrpc_result *status, const pb_msgdesc_t *fields, void *msg)
-{
-	static char decode_error[] = "cannot decode the response";
-	pb_istream_t stream;
-
-	if (status->code != TTRPC_CODE_OK)
-		return false;
-	stream = pb_istream_from_buffer(status->payload, status->len);
-	if (pb_decode(&stream, fields, msg))
-		return true;
-	status->code = TTRPC_CODE_INTERNAL;
-	status->message = decode_error;
-	return false;
-}
-
-static int ttrpc_c_call(ttrpc_client *client, const char *service, const char *method, const pb_msgdesc_t *fields,
-			const void *req, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void (*typed_done)(void),
-			void *user)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	size_t len;
-	int rc;
-
-	if (!client || !typed_done)
-		return TTRPC_EINVAL;
-	rc = ttrpc_c_encode(fields, req, stack_buf, &buf, &len);
-	if (rc < 0)
-		return rc;
-	rc = ttrpc_c_start(client, service, method, buf, len, opts, done, typed_done, user);
-	ttrpc_c_free_buf(buf, stack_buf);
-	return rc;
-}
-
-static int ttrpc_c_call_sync(ttrpc_client *client, const char *service, const char *method,
-			     const pb_msgdesc_t *req_fields, const void *req, const struct ttrpc_call_opts *opts,
-			     const pb_msgdesc_t *resp_fields, void *resp, struct ttrpc_result *status)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	struct ttrpc_result result = { 0 };
-	size_t len;
-	int code;
-
-	if (!client || !resp) {
-		ttrpc_c_set_status(&result, TTRPC_CODE_INVALID_ARGUMENT, "no client or no response storage");
-	} else if ((code = ttrpc_c_encode(req_fields, req, stack_buf, &buf, &len)) < 0) {
-		ttrpc_c_set_status(&result,
-				   code == TTRPC_ENOMEM ? TTRPC_CODE_RESOURCE_EXHAUSTED : TTRPC_CODE_INVALID_ARGUMENT,
-				   code == TTRPC_ENOMEM ? "out of memory encoding the request" : "cannot encode the request");
-	} else {
-		ttrpc_client_call_sync(client, service, method, buf, len, opts, &result);
-		ttrpc_c_free_buf(buf, stack_buf);
-	}
-	if (result.code == TTRPC_CODE_OK) {
-		pb_istream_t stream = pb_istream_from_buffer(result.payload, result.len);
-
-		if (!pb_decode(&stream, resp_fields, resp))
-			ttrpc_c_set_status(&result, TTRPC_CODE_INTERNAL, "cannot decode the response");
-	}
-	free(result.payload);
-	result.payload = NULL;
-	result.len = 0;
-	code = result.code;
-	if (status)
-		*status = result;
-	else
-		ttrpc_result_clear(&result);
-	return code;
-}
+#include <ttrpc/codec_nanopb.h>
 
 /* ---- service acme.storage.v1beta2.Store ---- */
 
@@ -224,14 +18,14 @@ static void acme_storage_v1beta2_store_get__dispatch(ttrpc_call *call, const uin
 	acme_storage_v1beta2_GetRequest req = acme_storage_v1beta2_GetRequest_init_zero;
 
 	if (!service->handlers->get) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, acme_storage_v1beta2_GetRequest_fields, &req,
-				    "acme.storage.v1beta2.GetRequest", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, acme_storage_v1beta2_GetRequest_fields, &req,
+							"acme.storage.v1beta2.GetRequest", buf, len))
 		return;
 	service->handlers->get(call, &req, service->user);
-	ttrpc_c_release(acme_storage_v1beta2_GetRequest_fields, &req);
+	ttrpc_codec_nanopb_release(acme_storage_v1beta2_GetRequest_fields, &req);
 }
 
 static void acme_storage_v1beta2_store_put__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,
@@ -241,14 +35,14 @@ static void acme_storage_v1beta2_store_put__dispatch(ttrpc_call *call, const uin
 	acme_storage_v1beta2_PutRequest req = acme_storage_v1beta2_PutRequest_init_zero;
 
 	if (!service->handlers->put) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, acme_storage_v1beta2_PutRequest_fields, &req,
-				    "acme.storage.v1beta2.PutRequest", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, acme_storage_v1beta2_PutRequest_fields, &req,
+							"acme.storage.v1beta2.PutRequest", buf, len))
 		return;
 	service->handlers->put(call, &req, service->user);
-	ttrpc_c_release(acme_storage_v1beta2_PutRequest_fields, &req);
+	ttrpc_codec_nanopb_release(acme_storage_v1beta2_PutRequest_fields, &req);
 }
 
 static void acme_storage_v1beta2_store_lookup__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,
@@ -258,14 +52,14 @@ static void acme_storage_v1beta2_store_lookup__dispatch(ttrpc_call *call, const 
 	acme_storage_v1beta2_GetRequest req = acme_storage_v1beta2_GetRequest_init_zero;
 
 	if (!service->handlers->lookup) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, acme_storage_v1beta2_GetRequest_fields, &req,
-				    "acme.storage.v1beta2.GetRequest", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, acme_storage_v1beta2_GetRequest_fields, &req,
+							"acme.storage.v1beta2.GetRequest", buf, len))
 		return;
 	service->handlers->lookup(call, &req, service->user);
-	ttrpc_c_release(acme_storage_v1beta2_GetRequest_fields, &req);
+	ttrpc_codec_nanopb_release(acme_storage_v1beta2_GetRequest_fields, &req);
 }
 
 static void acme_storage_v1beta2_store_http_get__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,
@@ -275,14 +69,14 @@ static void acme_storage_v1beta2_store_http_get__dispatch(ttrpc_call *call, cons
 	acme_storage_v1beta2_HTTPGet_Request req = acme_storage_v1beta2_HTTPGet_Request_init_zero;
 
 	if (!service->handlers->http_get) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, acme_storage_v1beta2_HTTPGet_Request_fields, &req,
-				    "acme.storage.v1beta2.HTTPGet_Request", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, acme_storage_v1beta2_HTTPGet_Request_fields, &req,
+							"acme.storage.v1beta2.HTTPGet_Request", buf, len))
 		return;
 	service->handlers->http_get(call, &req, service->user);
-	ttrpc_c_release(acme_storage_v1beta2_HTTPGet_Request_fields, &req);
+	ttrpc_codec_nanopb_release(acme_storage_v1beta2_HTTPGet_Request_fields, &req);
 }
 
 static void acme_storage_v1beta2_store_resize_pty__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,
@@ -292,14 +86,14 @@ static void acme_storage_v1beta2_store_resize_pty__dispatch(ttrpc_call *call, co
 	google_protobuf_Empty req = google_protobuf_Empty_init_zero;
 
 	if (!service->handlers->resize_pty) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, google_protobuf_Empty_fields, &req,
-				    "google.protobuf.Empty", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, google_protobuf_Empty_fields, &req,
+							"google.protobuf.Empty", buf, len))
 		return;
 	service->handlers->resize_pty(call, &req, service->user);
-	ttrpc_c_release(google_protobuf_Empty_fields, &req);
+	ttrpc_codec_nanopb_release(google_protobuf_Empty_fields, &req);
 }
 
 static void acme_storage_v1beta2_store_get_v2_stats__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,
@@ -309,14 +103,14 @@ static void acme_storage_v1beta2_store_get_v2_stats__dispatch(ttrpc_call *call, 
 	google_protobuf_Empty req = google_protobuf_Empty_init_zero;
 
 	if (!service->handlers->get_v2_stats) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, google_protobuf_Empty_fields, &req,
-				    "google.protobuf.Empty", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, google_protobuf_Empty_fields, &req,
+							"google.protobuf.Empty", buf, len))
 		return;
 	service->handlers->get_v2_stats(call, &req, service->user);
-	ttrpc_c_release(google_protobuf_Empty_fields, &req);
+	ttrpc_codec_nanopb_release(google_protobuf_Empty_fields, &req);
 }
 
 int acme_storage_v1beta2_store_register(ttrpc_server *server,
@@ -355,188 +149,188 @@ int acme_storage_v1beta2_store_register(ttrpc_server *server,
 
 int acme_storage_v1beta2_store_get_respond(ttrpc_call *call, const acme_common_Blob *resp)
 {
-	return ttrpc_c_respond(call, acme_common_Blob_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, acme_common_Blob_fields, resp);
 }
 
 static void acme_storage_v1beta2_store_get__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	acme_common_Blob resp = acme_common_Blob_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, acme_common_Blob_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, acme_common_Blob_fields, &resp);
 
 	((acme_storage_v1beta2_store_get_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(acme_common_Blob_fields, &resp);
+		ttrpc_codec_nanopb_release(acme_common_Blob_fields, &resp);
 }
 
 int acme_storage_v1beta2_store_get_call(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_get_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET,
-			    acme_storage_v1beta2_GetRequest_fields, req, opts, acme_storage_v1beta2_store_get__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET,
+				       acme_storage_v1beta2_GetRequest_fields, req, opts, acme_storage_v1beta2_store_get__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_get_call_sync(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req,
 		const struct ttrpc_call_opts *opts, acme_common_Blob *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET,
-				 acme_storage_v1beta2_GetRequest_fields, req, opts, acme_common_Blob_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET,
+					    acme_storage_v1beta2_GetRequest_fields, req, opts, acme_common_Blob_fields, resp, status);
 }
 
 int acme_storage_v1beta2_store_put_respond(ttrpc_call *call, const google_protobuf_Empty *resp)
 {
-	return ttrpc_c_respond(call, google_protobuf_Empty_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, google_protobuf_Empty_fields, resp);
 }
 
 static void acme_storage_v1beta2_store_put__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	google_protobuf_Empty resp = google_protobuf_Empty_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, google_protobuf_Empty_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, google_protobuf_Empty_fields, &resp);
 
 	((acme_storage_v1beta2_store_put_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(google_protobuf_Empty_fields, &resp);
+		ttrpc_codec_nanopb_release(google_protobuf_Empty_fields, &resp);
 }
 
 int acme_storage_v1beta2_store_put_call(ttrpc_client *client, const acme_storage_v1beta2_PutRequest *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_put_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_PUT,
-			    acme_storage_v1beta2_PutRequest_fields, req, opts, acme_storage_v1beta2_store_put__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_PUT,
+				       acme_storage_v1beta2_PutRequest_fields, req, opts, acme_storage_v1beta2_store_put__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_put_call_sync(ttrpc_client *client, const acme_storage_v1beta2_PutRequest *req,
 		const struct ttrpc_call_opts *opts, google_protobuf_Empty *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_PUT,
-				 acme_storage_v1beta2_PutRequest_fields, req, opts, google_protobuf_Empty_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_PUT,
+					    acme_storage_v1beta2_PutRequest_fields, req, opts, google_protobuf_Empty_fields, resp, status);
 }
 
 int acme_storage_v1beta2_store_lookup_respond(ttrpc_call *call, const acme_common_Outer_Inner *resp)
 {
-	return ttrpc_c_respond(call, acme_common_Outer_Inner_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, acme_common_Outer_Inner_fields, resp);
 }
 
 static void acme_storage_v1beta2_store_lookup__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	acme_common_Outer_Inner resp = acme_common_Outer_Inner_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, acme_common_Outer_Inner_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, acme_common_Outer_Inner_fields, &resp);
 
 	((acme_storage_v1beta2_store_lookup_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(acme_common_Outer_Inner_fields, &resp);
+		ttrpc_codec_nanopb_release(acme_common_Outer_Inner_fields, &resp);
 }
 
 int acme_storage_v1beta2_store_lookup_call(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_lookup_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_LOOKUP,
-			    acme_storage_v1beta2_GetRequest_fields, req, opts, acme_storage_v1beta2_store_lookup__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_LOOKUP,
+				       acme_storage_v1beta2_GetRequest_fields, req, opts, acme_storage_v1beta2_store_lookup__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_lookup_call_sync(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req,
 		const struct ttrpc_call_opts *opts, acme_common_Outer_Inner *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_LOOKUP,
-				 acme_storage_v1beta2_GetRequest_fields, req, opts, acme_common_Outer_Inner_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_LOOKUP,
+					    acme_storage_v1beta2_GetRequest_fields, req, opts, acme_common_Outer_Inner_fields, resp, status);
 }
 
 int acme_storage_v1beta2_store_http_get_respond(ttrpc_call *call, const acme_common_Outer_Inner_Deepest *resp)
 {
-	return ttrpc_c_respond(call, acme_common_Outer_Inner_Deepest_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, acme_common_Outer_Inner_Deepest_fields, resp);
 }
 
 static void acme_storage_v1beta2_store_http_get__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	acme_common_Outer_Inner_Deepest resp = acme_common_Outer_Inner_Deepest_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, acme_common_Outer_Inner_Deepest_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, acme_common_Outer_Inner_Deepest_fields, &resp);
 
 	((acme_storage_v1beta2_store_http_get_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(acme_common_Outer_Inner_Deepest_fields, &resp);
+		ttrpc_codec_nanopb_release(acme_common_Outer_Inner_Deepest_fields, &resp);
 }
 
 int acme_storage_v1beta2_store_http_get_call(ttrpc_client *client, const acme_storage_v1beta2_HTTPGet_Request *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_http_get_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_HTTP_GET,
-			    acme_storage_v1beta2_HTTPGet_Request_fields, req, opts, acme_storage_v1beta2_store_http_get__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_HTTP_GET,
+				       acme_storage_v1beta2_HTTPGet_Request_fields, req, opts, acme_storage_v1beta2_store_http_get__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_http_get_call_sync(ttrpc_client *client, const acme_storage_v1beta2_HTTPGet_Request *req,
 		const struct ttrpc_call_opts *opts, acme_common_Outer_Inner_Deepest *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_HTTP_GET,
-				 acme_storage_v1beta2_HTTPGet_Request_fields, req, opts, acme_common_Outer_Inner_Deepest_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_HTTP_GET,
+					    acme_storage_v1beta2_HTTPGet_Request_fields, req, opts, acme_common_Outer_Inner_Deepest_fields, resp, status);
 }
 
 int acme_storage_v1beta2_store_resize_pty_respond(ttrpc_call *call, const google_protobuf_Empty *resp)
 {
-	return ttrpc_c_respond(call, google_protobuf_Empty_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, google_protobuf_Empty_fields, resp);
 }
 
 static void acme_storage_v1beta2_store_resize_pty__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	google_protobuf_Empty resp = google_protobuf_Empty_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, google_protobuf_Empty_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, google_protobuf_Empty_fields, &resp);
 
 	((acme_storage_v1beta2_store_resize_pty_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(google_protobuf_Empty_fields, &resp);
+		ttrpc_codec_nanopb_release(google_protobuf_Empty_fields, &resp);
 }
 
 int acme_storage_v1beta2_store_resize_pty_call(ttrpc_client *client, const google_protobuf_Empty *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_resize_pty_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_RESIZE_PTY,
-			    google_protobuf_Empty_fields, req, opts, acme_storage_v1beta2_store_resize_pty__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_RESIZE_PTY,
+				       google_protobuf_Empty_fields, req, opts, acme_storage_v1beta2_store_resize_pty__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_resize_pty_call_sync(ttrpc_client *client, const google_protobuf_Empty *req,
 		const struct ttrpc_call_opts *opts, google_protobuf_Empty *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_RESIZE_PTY,
-				 google_protobuf_Empty_fields, req, opts, google_protobuf_Empty_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_RESIZE_PTY,
+					    google_protobuf_Empty_fields, req, opts, google_protobuf_Empty_fields, resp, status);
 }
 
 int acme_storage_v1beta2_store_get_v2_stats_respond(ttrpc_call *call, const google_protobuf_Empty *resp)
 {
-	return ttrpc_c_respond(call, google_protobuf_Empty_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, google_protobuf_Empty_fields, resp);
 }
 
 static void acme_storage_v1beta2_store_get_v2_stats__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	google_protobuf_Empty resp = google_protobuf_Empty_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, google_protobuf_Empty_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, google_protobuf_Empty_fields, &resp);
 
 	((acme_storage_v1beta2_store_get_v2_stats_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(google_protobuf_Empty_fields, &resp);
+		ttrpc_codec_nanopb_release(google_protobuf_Empty_fields, &resp);
 }
 
 int acme_storage_v1beta2_store_get_v2_stats_call(ttrpc_client *client, const google_protobuf_Empty *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_get_v2_stats_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET_V2_STATS,
-			    google_protobuf_Empty_fields, req, opts, acme_storage_v1beta2_store_get_v2_stats__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET_V2_STATS,
+				       google_protobuf_Empty_fields, req, opts, acme_storage_v1beta2_store_get_v2_stats__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_get_v2_stats_call_sync(ttrpc_client *client, const google_protobuf_Empty *req,
 		const struct ttrpc_call_opts *opts, google_protobuf_Empty *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET_V2_STATS,
-				 google_protobuf_Empty_fields, req, opts, google_protobuf_Empty_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET_V2_STATS,
+					    google_protobuf_Empty_fields, req, opts, google_protobuf_Empty_fields, resp, status);
 }
 
 /* ---- service acme.storage.v1beta2.StoreAdmin ---- */
@@ -548,14 +342,14 @@ static void acme_storage_v1beta2_store_admin_compact__dispatch(ttrpc_call *call,
 	google_protobuf_Empty req = google_protobuf_Empty_init_zero;
 
 	if (!service->handlers->compact) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	if (!ttrpc_c_decode_request(call, google_protobuf_Empty_fields, &req,
-				    "google.protobuf.Empty", buf, len))
+	if (!ttrpc_codec_nanopb_decode_request(call, google_protobuf_Empty_fields, &req,
+							"google.protobuf.Empty", buf, len))
 		return;
 	service->handlers->compact(call, &req, service->user);
-	ttrpc_c_release(google_protobuf_Empty_fields, &req);
+	ttrpc_codec_nanopb_release(google_protobuf_Empty_fields, &req);
 }
 
 int acme_storage_v1beta2_store_admin_register(ttrpc_server *server,
@@ -574,31 +368,31 @@ int acme_storage_v1beta2_store_admin_register(ttrpc_server *server,
 
 int acme_storage_v1beta2_store_admin_compact_respond(ttrpc_call *call, const google_protobuf_Empty *resp)
 {
-	return ttrpc_c_respond(call, google_protobuf_Empty_fields, resp);
+	return ttrpc_codec_nanopb_respond(call, google_protobuf_Empty_fields, resp);
 }
 
 static void acme_storage_v1beta2_store_admin_compact__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
 	google_protobuf_Empty resp = google_protobuf_Empty_init_zero;
-	bool ok = ttrpc_c_decode_response(&status, google_protobuf_Empty_fields, &resp);
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, google_protobuf_Empty_fields, &resp);
 
 	((acme_storage_v1beta2_store_admin_compact_done_fn)pending.done)(&status, ok ? &resp : NULL, pending.user);
 	if (ok)
-		ttrpc_c_release(google_protobuf_Empty_fields, &resp);
+		ttrpc_codec_nanopb_release(google_protobuf_Empty_fields, &resp);
 }
 
 int acme_storage_v1beta2_store_admin_compact_call(ttrpc_client *client, const google_protobuf_Empty *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_admin_compact_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_ADMIN_SERVICE, ACME_STORAGE_V1BETA2_STORE_ADMIN_METHOD_COMPACT,
-			    google_protobuf_Empty_fields, req, opts, acme_storage_v1beta2_store_admin_compact__done, (void (*)(void))done, user);
+	return ttrpc_codec_nanopb_call(client, ACME_STORAGE_V1BETA2_STORE_ADMIN_SERVICE, ACME_STORAGE_V1BETA2_STORE_ADMIN_METHOD_COMPACT,
+				       google_protobuf_Empty_fields, req, opts, acme_storage_v1beta2_store_admin_compact__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_admin_compact_call_sync(ttrpc_client *client, const google_protobuf_Empty *req,
 		const struct ttrpc_call_opts *opts, google_protobuf_Empty *resp, struct ttrpc_result *status)
 {
-	return ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_ADMIN_SERVICE, ACME_STORAGE_V1BETA2_STORE_ADMIN_METHOD_COMPACT,
-				 google_protobuf_Empty_fields, req, opts, google_protobuf_Empty_fields, resp, status);
+	return ttrpc_codec_nanopb_call_sync(client, ACME_STORAGE_V1BETA2_STORE_ADMIN_SERVICE, ACME_STORAGE_V1BETA2_STORE_ADMIN_METHOD_COMPACT,
+					    google_protobuf_Empty_fields, req, opts, google_protobuf_Empty_fields, resp, status);
 }

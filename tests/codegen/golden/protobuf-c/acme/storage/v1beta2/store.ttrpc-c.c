@@ -4,187 +4,10 @@
 #include "acme/storage/v1beta2/store.ttrpc-c.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
-#ifndef TTRPC_C_STACK_BUFFER
-/* Messages up to this many bytes are encoded on the stack, larger ones in
- * a malloc'd buffer. */
-#define TTRPC_C_STACK_BUFFER 512
-#endif
-
-/* A typed completion callback (as a generic function pointer, converted
- * back before the call) and its user pointer, for the async stubs. */
-struct ttrpc_c_pending {
-	void (*done)(void);
-	void *user;
-};
-
-static void ttrpc_c_unimplemented(ttrpc_call *call)
-{
-	ttrpc_call_respond_error(call, TTRPC_CODE_UNIMPLEMENTED, "%s/%s is not implemented", ttrpc_call_service(call),
-				 ttrpc_call_method(call));
-}
-
-static void ttrpc_c_free_buf(uint8_t *buf, const uint8_t *stack_buf)
-{
-	if (buf != stack_buf)
-		free(buf);
-}
-
-/* Replace the status of a result with a local failure; the message may
- * stay NULL when memory is short. */
-static void ttrpc_c_set_status(struct ttrpc_result *result, int code, const char *message)
-{
-	free(result->message);
-	result->code = code;
-	result->message = strdup(message);
-}
-
-static int ttrpc_c_encode_failed(ttrpc_call *call, int rc)
-{
-	if (rc == TTRPC_ENOMEM)
-		ttrpc_call_respond_error(call, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory encoding the response");
-	else
-		ttrpc_call_respond_error(call, TTRPC_CODE_INTERNAL, "cannot encode the response");
-	return rc;
-}
-
-static int ttrpc_c_start(ttrpc_client *client, const char *service, const char *method, const uint8_t *buf,
-			 size_t len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void (*typed_done)(void),
-			 void *user)
-{
-	struct ttrpc_c_pending *pending = malloc(sizeof(*pending));
-	int rc;
-
-	if (!pending)
-		return TTRPC_ENOMEM;
-	pending->done = typed_done;
-	pending->user = user;
-	rc = ttrpc_client_call(client, service, method, buf, len, opts, done, pending);
-	if (rc < 0)
-		free(pending);
-	return rc;
-}
-
-/* Take the typed callback out of its pending record (and free that). */
-static struct ttrpc_c_pending ttrpc_c_pending_take(void *user)
-{
-	struct ttrpc_c_pending pending = *(struct ttrpc_c_pending *)user;
-
-	free(user);
-	return pending;
-}
-
-/* Pack msg (NULL: the empty message) into stack_buf when it fits, else
- * into a malloc'd buffer. */
-static int ttrpc_c_encode(const ProtobufCMessage *msg, uint8_t *stack_buf, uint8_t **buf, size_t *len)
-{
-	*buf = stack_buf;
-	*len = msg ? protobuf_c_message_get_packed_size(msg) : 0;
-	if (*len > TTRPC_C_STACK_BUFFER) {
-		*buf = malloc(*len);
-		if (!*buf)
-			return TTRPC_ENOMEM;
-	}
-	if (*len)
-		protobuf_c_message_pack(msg, *buf);
-	return 0;
-}
-
-static int ttrpc_c_respond(ttrpc_call *call, const ProtobufCMessage *msg)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	size_t len;
-	int rc = ttrpc_c_encode(msg, stack_buf, &buf, &len);
-
-	if (rc < 0)
-		return ttrpc_c_encode_failed(call, rc);
-	rc = ttrpc_call_respond(call, buf, len);
-	ttrpc_c_free_buf(buf, stack_buf);
-	return rc;
-}
-
-/* Unpack a request; answers INVALID_ARGUMENT and returns NULL when it cannot. */
-static ProtobufCMessage *ttrpc_c_decode_request(ttrpc_call *call, const ProtobufCMessageDescriptor *desc,
-						const uint8_t *buf, size_t len)
-{
-	ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, len, buf);
-
-	if (!msg)
-		ttrpc_call_respond_error(call, TTRPC_CODE_INVALID_ARGUMENT, "cannot decode %s", desc->name);
-	return msg;
-}
-
-/* Unpack a response for an async completion; when it cannot, status turns
- * into INTERNAL. */
-static ProtobufCMessage *ttrpc_c_decode_response(struct ttrpc_result *status, const ProtobufCMessageDescriptor *desc)
-{
-	static char decode_error[] = "cannot decode the response";
-	ProtobufCMessage *msg;
-
-	if (status->code != TTRPC_CODE_OK)
-		return NULL;
-	msg = protobuf_c_message_unpack(desc, NULL, status->len, status->payload);
-	if (!msg) {
-		status->code = TTRPC_CODE_INTERNAL;
-		status->message = decode_error;
-	}
-	return msg;
-}
-
-static int ttrpc_c_call(ttrpc_client *client, const char *service, const char *method, const ProtobufCMessage *req,
-			const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void (*typed_done)(void), void *user)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	size_t len;
-	int rc;
-
-	if (!client || !typed_done)
-		return TTRPC_EINVAL;
-	rc = ttrpc_c_encode(req, stack_buf, &buf, &len);
-	if (rc < 0)
-		return rc;
-	rc = ttrpc_c_start(client, service, method, buf, len, opts, done, typed_done, user);
-	ttrpc_c_free_buf(buf, stack_buf);
-	return rc;
-}
-
-static int ttrpc_c_call_sync(ttrpc_client *client, const char *service, const char *method,
-			     const ProtobufCMessage *req, const struct ttrpc_call_opts *opts,
-			     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
-			     struct ttrpc_result *status)
-{
-	uint8_t stack_buf[TTRPC_C_STACK_BUFFER], *buf;
-	struct ttrpc_result result = { 0 };
-	size_t len;
-	int code;
-
-	*resp = NULL;
-	if (!client) {
-		ttrpc_c_set_status(&result, TTRPC_CODE_INVALID_ARGUMENT, "no client");
-	} else if (ttrpc_c_encode(req, stack_buf, &buf, &len) < 0) {
-		ttrpc_c_set_status(&result, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory encoding the request");
-	} else {
-		ttrpc_client_call_sync(client, service, method, buf, len, opts, &result);
-		ttrpc_c_free_buf(buf, stack_buf);
-	}
-	if (result.code == TTRPC_CODE_OK) {
-		*resp = protobuf_c_message_unpack(resp_desc, NULL, result.len, result.payload);
-		if (!*resp)
-			ttrpc_c_set_status(&result, TTRPC_CODE_INTERNAL, "cannot decode the response");
-	}
-	free(result.payload);
-	result.payload = NULL;
-	result.len = 0;
-	code = result.code;
-	if (status)
-		*status = result;
-	else
-		ttrpc_result_clear(&result);
-	return code;
-}
+#include <ttrpc/codec.h>
 
 /* ---- service acme.storage.v1beta2.Store ---- */
 
@@ -195,10 +18,10 @@ static void acme_storage_v1beta2_store_get__dispatch(ttrpc_call *call, const uin
 	ProtobufCMessage *req;
 
 	if (!service->handlers->get) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &acme__storage__v1beta2__get_request__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &acme__storage__v1beta2__get_request__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->get(call, (const Acme__Storage__V1beta2__GetRequest *)req, service->user);
@@ -212,10 +35,10 @@ static void acme_storage_v1beta2_store_put__dispatch(ttrpc_call *call, const uin
 	ProtobufCMessage *req;
 
 	if (!service->handlers->put) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &acme__storage__v1beta2__put_request__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &acme__storage__v1beta2__put_request__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->put(call, (const Acme__Storage__V1beta2__PutRequest *)req, service->user);
@@ -229,10 +52,10 @@ static void acme_storage_v1beta2_store_lookup__dispatch(ttrpc_call *call, const 
 	ProtobufCMessage *req;
 
 	if (!service->handlers->lookup) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &acme__storage__v1beta2__get_request__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &acme__storage__v1beta2__get_request__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->lookup(call, (const Acme__Storage__V1beta2__GetRequest *)req, service->user);
@@ -246,10 +69,10 @@ static void acme_storage_v1beta2_store_http_get__dispatch(ttrpc_call *call, cons
 	ProtobufCMessage *req;
 
 	if (!service->handlers->http_get) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &acme__storage__v1beta2__httpget__request__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &acme__storage__v1beta2__httpget__request__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->http_get(call, (const Acme__Storage__V1beta2__HTTPGetRequest *)req, service->user);
@@ -263,10 +86,10 @@ static void acme_storage_v1beta2_store_resize_pty__dispatch(ttrpc_call *call, co
 	ProtobufCMessage *req;
 
 	if (!service->handlers->resize_pty) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &google__protobuf__empty__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &google__protobuf__empty__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->resize_pty(call, (const Google__Protobuf__Empty *)req, service->user);
@@ -280,10 +103,10 @@ static void acme_storage_v1beta2_store_get_v2_stats__dispatch(ttrpc_call *call, 
 	ProtobufCMessage *req;
 
 	if (!service->handlers->get_v2_stats) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &google__protobuf__empty__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &google__protobuf__empty__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->get_v2_stats(call, (const Google__Protobuf__Empty *)req, service->user);
@@ -326,14 +149,14 @@ int acme_storage_v1beta2_store_register(ttrpc_server *server,
 
 int acme_storage_v1beta2_store_get_respond(ttrpc_call *call, const Acme__Common__Blob *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void acme_storage_v1beta2_store_get__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &acme__common__blob__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &acme__common__blob__descriptor);
 
 	((acme_storage_v1beta2_store_get_done_fn)pending.done)(&status, (const Acme__Common__Blob *)resp, pending.user);
 	if (resp)
@@ -343,16 +166,16 @@ static void acme_storage_v1beta2_store_get__done(const struct ttrpc_result *resu
 int acme_storage_v1beta2_store_get_call(ttrpc_client *client, const Acme__Storage__V1beta2__GetRequest *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_get_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET,
-			    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_get__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET,
+				    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_get__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_get_call_sync(ttrpc_client *client, const Acme__Storage__V1beta2__GetRequest *req,
 		const struct ttrpc_call_opts *opts, Acme__Common__Blob **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET,
-				     req ? &req->base : NULL, opts, &acme__common__blob__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET,
+						     req ? &req->base : NULL, opts, &acme__common__blob__descriptor, &msg, status);
 
 	*resp = (Acme__Common__Blob *)msg;
 	return code;
@@ -360,14 +183,14 @@ int acme_storage_v1beta2_store_get_call_sync(ttrpc_client *client, const Acme__S
 
 int acme_storage_v1beta2_store_put_respond(ttrpc_call *call, const Google__Protobuf__Empty *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void acme_storage_v1beta2_store_put__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &google__protobuf__empty__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &google__protobuf__empty__descriptor);
 
 	((acme_storage_v1beta2_store_put_done_fn)pending.done)(&status, (const Google__Protobuf__Empty *)resp, pending.user);
 	if (resp)
@@ -377,16 +200,16 @@ static void acme_storage_v1beta2_store_put__done(const struct ttrpc_result *resu
 int acme_storage_v1beta2_store_put_call(ttrpc_client *client, const Acme__Storage__V1beta2__PutRequest *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_put_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_PUT,
-			    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_put__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_PUT,
+				    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_put__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_put_call_sync(ttrpc_client *client, const Acme__Storage__V1beta2__PutRequest *req,
 		const struct ttrpc_call_opts *opts, Google__Protobuf__Empty **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_PUT,
-				     req ? &req->base : NULL, opts, &google__protobuf__empty__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_PUT,
+						     req ? &req->base : NULL, opts, &google__protobuf__empty__descriptor, &msg, status);
 
 	*resp = (Google__Protobuf__Empty *)msg;
 	return code;
@@ -394,14 +217,14 @@ int acme_storage_v1beta2_store_put_call_sync(ttrpc_client *client, const Acme__S
 
 int acme_storage_v1beta2_store_lookup_respond(ttrpc_call *call, const Acme__Common__Outer__Inner *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void acme_storage_v1beta2_store_lookup__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &acme__common__outer__inner__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &acme__common__outer__inner__descriptor);
 
 	((acme_storage_v1beta2_store_lookup_done_fn)pending.done)(&status, (const Acme__Common__Outer__Inner *)resp, pending.user);
 	if (resp)
@@ -411,16 +234,16 @@ static void acme_storage_v1beta2_store_lookup__done(const struct ttrpc_result *r
 int acme_storage_v1beta2_store_lookup_call(ttrpc_client *client, const Acme__Storage__V1beta2__GetRequest *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_lookup_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_LOOKUP,
-			    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_lookup__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_LOOKUP,
+				    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_lookup__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_lookup_call_sync(ttrpc_client *client, const Acme__Storage__V1beta2__GetRequest *req,
 		const struct ttrpc_call_opts *opts, Acme__Common__Outer__Inner **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_LOOKUP,
-				     req ? &req->base : NULL, opts, &acme__common__outer__inner__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_LOOKUP,
+						     req ? &req->base : NULL, opts, &acme__common__outer__inner__descriptor, &msg, status);
 
 	*resp = (Acme__Common__Outer__Inner *)msg;
 	return code;
@@ -428,14 +251,14 @@ int acme_storage_v1beta2_store_lookup_call_sync(ttrpc_client *client, const Acme
 
 int acme_storage_v1beta2_store_http_get_respond(ttrpc_call *call, const Acme__Common__Outer__Inner__Deepest *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void acme_storage_v1beta2_store_http_get__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &acme__common__outer__inner__deepest__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &acme__common__outer__inner__deepest__descriptor);
 
 	((acme_storage_v1beta2_store_http_get_done_fn)pending.done)(&status, (const Acme__Common__Outer__Inner__Deepest *)resp, pending.user);
 	if (resp)
@@ -445,16 +268,16 @@ static void acme_storage_v1beta2_store_http_get__done(const struct ttrpc_result 
 int acme_storage_v1beta2_store_http_get_call(ttrpc_client *client, const Acme__Storage__V1beta2__HTTPGetRequest *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_http_get_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_HTTP_GET,
-			    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_http_get__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_HTTP_GET,
+				    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_http_get__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_http_get_call_sync(ttrpc_client *client, const Acme__Storage__V1beta2__HTTPGetRequest *req,
 		const struct ttrpc_call_opts *opts, Acme__Common__Outer__Inner__Deepest **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_HTTP_GET,
-				     req ? &req->base : NULL, opts, &acme__common__outer__inner__deepest__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_HTTP_GET,
+						     req ? &req->base : NULL, opts, &acme__common__outer__inner__deepest__descriptor, &msg, status);
 
 	*resp = (Acme__Common__Outer__Inner__Deepest *)msg;
 	return code;
@@ -462,14 +285,14 @@ int acme_storage_v1beta2_store_http_get_call_sync(ttrpc_client *client, const Ac
 
 int acme_storage_v1beta2_store_resize_pty_respond(ttrpc_call *call, const Google__Protobuf__Empty *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void acme_storage_v1beta2_store_resize_pty__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &google__protobuf__empty__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &google__protobuf__empty__descriptor);
 
 	((acme_storage_v1beta2_store_resize_pty_done_fn)pending.done)(&status, (const Google__Protobuf__Empty *)resp, pending.user);
 	if (resp)
@@ -479,16 +302,16 @@ static void acme_storage_v1beta2_store_resize_pty__done(const struct ttrpc_resul
 int acme_storage_v1beta2_store_resize_pty_call(ttrpc_client *client, const Google__Protobuf__Empty *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_resize_pty_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_RESIZE_PTY,
-			    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_resize_pty__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_RESIZE_PTY,
+				    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_resize_pty__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_resize_pty_call_sync(ttrpc_client *client, const Google__Protobuf__Empty *req,
 		const struct ttrpc_call_opts *opts, Google__Protobuf__Empty **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_RESIZE_PTY,
-				     req ? &req->base : NULL, opts, &google__protobuf__empty__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_RESIZE_PTY,
+						     req ? &req->base : NULL, opts, &google__protobuf__empty__descriptor, &msg, status);
 
 	*resp = (Google__Protobuf__Empty *)msg;
 	return code;
@@ -496,14 +319,14 @@ int acme_storage_v1beta2_store_resize_pty_call_sync(ttrpc_client *client, const 
 
 int acme_storage_v1beta2_store_get_v2_stats_respond(ttrpc_call *call, const Google__Protobuf__Empty *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void acme_storage_v1beta2_store_get_v2_stats__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &google__protobuf__empty__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &google__protobuf__empty__descriptor);
 
 	((acme_storage_v1beta2_store_get_v2_stats_done_fn)pending.done)(&status, (const Google__Protobuf__Empty *)resp, pending.user);
 	if (resp)
@@ -513,16 +336,16 @@ static void acme_storage_v1beta2_store_get_v2_stats__done(const struct ttrpc_res
 int acme_storage_v1beta2_store_get_v2_stats_call(ttrpc_client *client, const Google__Protobuf__Empty *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_get_v2_stats_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET_V2_STATS,
-			    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_get_v2_stats__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET_V2_STATS,
+				    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_get_v2_stats__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_get_v2_stats_call_sync(ttrpc_client *client, const Google__Protobuf__Empty *req,
 		const struct ttrpc_call_opts *opts, Google__Protobuf__Empty **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET_V2_STATS,
-				     req ? &req->base : NULL, opts, &google__protobuf__empty__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET_V2_STATS,
+						     req ? &req->base : NULL, opts, &google__protobuf__empty__descriptor, &msg, status);
 
 	*resp = (Google__Protobuf__Empty *)msg;
 	return code;
@@ -537,10 +360,10 @@ static void acme_storage_v1beta2_store_admin_compact__dispatch(ttrpc_call *call,
 	ProtobufCMessage *req;
 
 	if (!service->handlers->compact) {
-		ttrpc_c_unimplemented(call);
+		ttrpc_codec_unimplemented(call);
 		return;
 	}
-	req = ttrpc_c_decode_request(call, &google__protobuf__empty__descriptor, buf, len);
+	req = ttrpc_codec_pbc_decode_request(call, &google__protobuf__empty__descriptor, buf, len);
 	if (!req)
 		return;
 	service->handlers->compact(call, (const Google__Protobuf__Empty *)req, service->user);
@@ -563,14 +386,14 @@ int acme_storage_v1beta2_store_admin_register(ttrpc_server *server,
 
 int acme_storage_v1beta2_store_admin_compact_respond(ttrpc_call *call, const Google__Protobuf__Empty *resp)
 {
-	return ttrpc_c_respond(call, resp ? &resp->base : NULL);
+	return ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);
 }
 
 static void acme_storage_v1beta2_store_admin_compact__done(const struct ttrpc_result *result, void *user)
 {
-	struct ttrpc_c_pending pending = ttrpc_c_pending_take(user);
+	struct ttrpc_codec_pending pending = ttrpc_codec_pending_take(user);
 	struct ttrpc_result status = *result;
-	ProtobufCMessage *resp = ttrpc_c_decode_response(&status, &google__protobuf__empty__descriptor);
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &google__protobuf__empty__descriptor);
 
 	((acme_storage_v1beta2_store_admin_compact_done_fn)pending.done)(&status, (const Google__Protobuf__Empty *)resp, pending.user);
 	if (resp)
@@ -580,16 +403,16 @@ static void acme_storage_v1beta2_store_admin_compact__done(const struct ttrpc_re
 int acme_storage_v1beta2_store_admin_compact_call(ttrpc_client *client, const Google__Protobuf__Empty *req,
 		const struct ttrpc_call_opts *opts, acme_storage_v1beta2_store_admin_compact_done_fn done, void *user)
 {
-	return ttrpc_c_call(client, ACME_STORAGE_V1BETA2_STORE_ADMIN_SERVICE, ACME_STORAGE_V1BETA2_STORE_ADMIN_METHOD_COMPACT,
-			    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_admin_compact__done, (void (*)(void))done, user);
+	return ttrpc_codec_pbc_call(client, ACME_STORAGE_V1BETA2_STORE_ADMIN_SERVICE, ACME_STORAGE_V1BETA2_STORE_ADMIN_METHOD_COMPACT,
+				    req ? &req->base : NULL, opts, acme_storage_v1beta2_store_admin_compact__done, (void (*)(void))done, user);
 }
 
 int acme_storage_v1beta2_store_admin_compact_call_sync(ttrpc_client *client, const Google__Protobuf__Empty *req,
 		const struct ttrpc_call_opts *opts, Google__Protobuf__Empty **resp, struct ttrpc_result *status)
 {
 	ProtobufCMessage *msg;
-	int code = ttrpc_c_call_sync(client, ACME_STORAGE_V1BETA2_STORE_ADMIN_SERVICE, ACME_STORAGE_V1BETA2_STORE_ADMIN_METHOD_COMPACT,
-				     req ? &req->base : NULL, opts, &google__protobuf__empty__descriptor, &msg, status);
+	int code = ttrpc_codec_pbc_call_sync(client, ACME_STORAGE_V1BETA2_STORE_ADMIN_SERVICE, ACME_STORAGE_V1BETA2_STORE_ADMIN_METHOD_COMPACT,
+						     req ? &req->base : NULL, opts, &google__protobuf__empty__descriptor, &msg, status);
 
 	*resp = (Google__Protobuf__Empty *)msg;
 	return code;
