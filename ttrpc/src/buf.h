@@ -3,6 +3,7 @@
 #ifndef TTRPC_BUF_H
 #define TTRPC_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,5 +31,14 @@ static inline const uint8_t *ttrpc__buf_head(const struct ttrpc__buf *b)
 }
 /* Free the storage; the buffer is empty and reusable afterwards. */
 void ttrpc__buf_free(struct ttrpc__buf *b);
+
+/* Note that a large block (a decoded message) went back to malloc; once
+ * enough did, ttrpc__heap_trim_if_due hands free heap pages back to the
+ * system (glibc keeps them otherwise). */
+void ttrpc__heap_note_free(size_t bytes);
+/* true when a trim is due (cheap check). */
+bool ttrpc__heap_trim_due(void);
+/* Trim now if due. */
+void ttrpc__heap_trim_if_due(void);
 
 #endif

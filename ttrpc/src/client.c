@@ -138,6 +138,7 @@ void ttrpc_client_free(ttrpc_client *cl)
 	if (cl->own_loop)
 		ev_loop_destroy(cl->own_loop);
 	free(cl);
+	ttrpc__heap_trim_if_due();
 }
 
 void ttrpc_client_set_log(ttrpc_client *cl, ttrpc_log_fn fn, void *user)

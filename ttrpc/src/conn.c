@@ -47,22 +47,116 @@ static bool write_some(struct ttrpc__conn *c)
 #define OUT_HIGH_WATER (3u * TTRPC_MAX_MESSAGE_SIZE)
 #define OUT_LOW_WATER (TTRPC_MAX_MESSAGE_SIZE / 4)
 
-static void after_write(struct ttrpc__conn *c)
+size_t ttrpc__conn_held(const struct ttrpc__conn *c)
 {
+	return c->session.out.cap + c->session.payload.cap;
+}
+
+static void account(struct ttrpc__conn *c)
+{
+	struct ttrpc__budget *b = c->budget;
+	if (!b)
+		return;
+	size_t now = c->closed ? 0 : ttrpc__conn_held(c);
+	b->used = b->used - c->held + now;
+	c->held = now;
+}
+
+/* Over the limit, the connections holding at least their share stop being
+ * read (the sum cannot exceed the limit unless one does); they read again
+ * once the total is back under three quarters of it or their own hold under
+ * half their share. */
+static bool over_share(const struct ttrpc__conn *c)
+{
+	const struct ttrpc__budget *b = c->budget;
+	if (!b || !b->limit || c->closed)
+		return false;
+	size_t share = b->limit / (b->n_conns ? b->n_conns : 1);
+	if (!c->budget_paused)
+		return b->used > b->limit && c->held >= share;
+	return b->used > b->limit / 4 * 3 && c->held >= share / 2;
+}
+
+static void set_budget_paused(struct ttrpc__conn *c, bool on)
+{
+	struct ttrpc__budget *b = c->budget;
+	if (on == c->budget_paused)
+		return;
+	c->budget_paused = on;
+	if (!on) {
+		b->n_paused--;
+		ev_timer_stop(c->loop, &c->over_timer);
+		return;
+	}
+	b->n_paused++;
+	c->last_progress = ev_now(c->loop);
+	if (b->grace_s > 0) {
+		ev_timer_set(&c->over_timer, b->grace_s, 0.);
+		ev_timer_start(c->loop, &c->over_timer);
+	}
+}
+
+static void over_budget_expired(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct ttrpc__conn *c = w->data;
+	struct ttrpc__budget *b = c->budget;
+	if (c->closed || !c->budget_paused)
+		return;
+	/* a reader that is slow but reading is not stuck: count from its last progress */
+	double quiet = ev_now(loop) - c->last_progress;
+	if (quiet < b->grace_s) {
+		ev_timer_set(w, b->grace_s - quiet, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	b->expired(b, c);
+}
+
+static void maybe_relieve(struct ttrpc__budget *b, bool conn_gone)
+{
+	if (!b || !b->n_paused || b->relieving || !b->relieved)
+		return;
+	if (!conn_gone && b->used > b->limit / 4 * 3)
+		return;
+	b->relieving = true;
+	b->relieved(b);
+	b->relieving = false;
+}
+
+void ttrpc__conn_settle(struct ttrpc__conn *c)
+{
+	account(c);
+	if (c->closed)
+		return;
 	size_t pending = ttrpc__buf_pending(&c->session.out);
-	if (pending > OUT_HIGH_WATER && ev_is_active(&c->rio))
-		ev_io_stop(c->loop, &c->rio);
-	else if (pending <= OUT_LOW_WATER && !ev_is_active(&c->rio) && !c->closed)
+	if (pending > OUT_HIGH_WATER)
+		c->out_paused = true;
+	else if (pending <= OUT_LOW_WATER)
+		c->out_paused = false;
+	if (c->budget)
+		set_budget_paused(c, over_share(c));
+	bool want_read = !c->out_paused && !c->budget_paused;
+	if (want_read && !ev_is_active(&c->rio))
 		ev_io_start(c->loop, &c->rio);
+	else if (!want_read && ev_is_active(&c->rio))
+		ev_io_stop(c->loop, &c->rio);
 	if (pending > 0) {
 		if (!ev_is_active(&c->wio))
 			ev_io_start(c->loop, &c->wio);
-		return;
-	}
-	if (ev_is_active(&c->wio))
+	} else if (ev_is_active(&c->wio)) {
 		ev_io_stop(c->loop, &c->wio);
-	if (c->close_when_flushed)
+	}
+	maybe_relieve(c->budget, false);
+	if (pending == 0 && c->close_when_flushed)
 		ttrpc__conn_close(c, "closed after flush");
+}
+
+void ttrpc__conn_set_budget(struct ttrpc__conn *c, struct ttrpc__budget *budget)
+{
+	c->budget = budget;
+	budget->n_conns++;
+	ttrpc__conn_settle(c);
 }
 
 void ttrpc__conn_kick(struct ttrpc__conn *c)
@@ -73,19 +167,21 @@ void ttrpc__conn_kick(struct ttrpc__conn *c)
 		ttrpc__conn_close(c, "write failed");
 		return;
 	}
-	after_write(c);
+	ttrpc__conn_settle(c);
 }
 
 static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
-	(void)loop;
 	(void)revents;
 	struct ttrpc__conn *c = w->data;
+	size_t before = ttrpc__buf_pending(&c->session.out);
 	if (write_some(c)) {
 		ttrpc__conn_close(c, "write failed");
 		return;
 	}
-	after_write(c);
+	if (ttrpc__buf_pending(&c->session.out) < before)
+		c->last_progress = ev_now(loop);
+	ttrpc__conn_settle(c);
 }
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
@@ -122,13 +218,17 @@ void ttrpc__conn_init(struct ttrpc__conn *c, struct ev_loop *loop, int fd, enum 
 	c->fd = fd;
 	c->on_closed = on_closed;
 	c->in_recv = c->closed = c->close_when_flushed = false;
+	c->out_paused = c->budget_paused = false;
+	c->budget = NULL;
+	c->held = 0;
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	ttrpc__session_init(&c->session, role, cbs, c);
 	ev_io_init(&c->rio, on_readable, fd, EV_READ);
 	ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
-	c->rio.data = c->wio.data = c;
+	ev_timer_init(&c->over_timer, over_budget_expired, 0., 0.);
+	c->rio.data = c->wio.data = c->over_timer.data = c;
 	ev_io_start(loop, &c->rio);
 }
 
@@ -142,6 +242,17 @@ void ttrpc__conn_close(struct ttrpc__conn *c, const char *reason)
 	ev_io_stop(c->loop, &c->wio);
 	close(c->fd);
 	c->fd = -1;
+	/* what was queued can never be sent: give the memory back now, not
+	 * when the owner gets round to freeing the conn */
+	ttrpc__buf_free(&c->session.out);
+	ttrpc__buf_free(&c->session.payload);
+	struct ttrpc__budget *b = c->budget;
+	if (b) {
+		set_budget_paused(c, false);
+		account(c);
+		b->n_conns--;
+		maybe_relieve(b, true);
+	}
 	if (c->on_closed)
 		c->on_closed(c, reason);
 }

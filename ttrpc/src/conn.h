@@ -15,6 +15,23 @@ struct ttrpc__conn;
  * text. The owner fails what is pending; it must not free the conn here. */
 typedef void (*ttrpc__conn_closed_fn)(struct ttrpc__conn *c, const char *reason);
 
+/* Memory shared by the connections of one server: what their queued output
+ * and partial input buffers hold together. Over the limit, a connection that
+ * holds at least its share (limit / connections) stops being read; one that
+ * stays so without any output progress for grace_s is handed to expired. */
+struct ttrpc__budget {
+	size_t used;  /* bytes held by all the connections */
+	size_t limit; /* 0: no limit */
+	size_t n_conns;
+	size_t n_paused; /* connections stopped for the budget */
+	double grace_s;	 /* <= 0: never expire */
+	/* used fell to the low mark with connections paused: re-settle them */
+	void (*relieved)(struct ttrpc__budget *b);
+	/* a connection stayed over its share past grace_s: log and close it */
+	void (*expired)(struct ttrpc__budget *b, struct ttrpc__conn *c);
+	bool relieving;
+};
+
 struct ttrpc__conn {
 	struct ev_loop *loop;
 	int fd;
@@ -25,11 +42,26 @@ struct ttrpc__conn {
 	bool in_recv; /* writes are batched until the read callback ends */
 	bool closed;
 	bool close_when_flushed;
+	bool out_paused;	      /* too many unread answers queued: not reading */
+	bool budget_paused;	      /* over its share of the budget: not reading */
+	struct ttrpc__budget *budget; /* NULL: unbounded (clients) */
+	size_t held;		      /* bytes counted in budget->used */
+	ev_timer over_timer;	      /* budget_paused for too long */
+	ev_tstamp last_progress;      /* last output written while budget_paused */
 };
 
 /* Take over fd (made non-blocking) and start reading. */
 void ttrpc__conn_init(struct ttrpc__conn *c, struct ev_loop *loop, int fd, enum ttrpc__role role,
 		      const struct ttrpc__session_cbs *cbs, ttrpc__conn_closed_fn on_closed);
+
+/* Count this conn's buffers in budget (call right after init). */
+void ttrpc__conn_set_budget(struct ttrpc__conn *c, struct ttrpc__budget *budget);
+
+/* Re-check the read/write watchers against the queues and the budget. */
+void ttrpc__conn_settle(struct ttrpc__conn *c);
+
+/* Bytes this conn holds in buffers (queued output and partial input). */
+size_t ttrpc__conn_held(const struct ttrpc__conn *c);
 
 /* Queued bytes go out: now if possible, else when the socket is writable. */
 void ttrpc__conn_kick(struct ttrpc__conn *c);

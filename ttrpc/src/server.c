@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,12 +68,21 @@ struct ttrpc_server {
 	ttrpc_log_fn log;
 	void *log_user;
 	int want_uid, want_gid;
+	int backlog; /* 0: the system maximum */
+	struct ttrpc__budget budget;
 };
 
 #define SLOG(s, level, ...) ttrpc__logf((s)->log, (s)->log_user, level, __VA_ARGS__)
 
 static void reap(struct ev_loop *loop, ev_idle *w, int revents);
 static void shutdown_expired(struct ev_loop *loop, ev_timer *w, int revents);
+static void budget_relieved(struct ttrpc__budget *b);
+static void budget_expired(struct ttrpc__budget *b, struct ttrpc__conn *c);
+
+static ttrpc_server *budget_server(struct ttrpc__budget *b)
+{
+	return (ttrpc_server *)((char *)b - offsetof(ttrpc_server, budget));
+}
 
 ttrpc_server *ttrpc_server_new(struct ev_loop *loop)
 {
@@ -87,7 +97,68 @@ ttrpc_server *ttrpc_server_new(struct ev_loop *loop)
 	s->reaper.data = s;
 	ev_timer_init(&s->shutdown_timer, shutdown_expired, 0., 0.);
 	s->shutdown_timer.data = s;
+	s->budget.limit = TTRPC_SERVER_MEMORY_BUDGET_DEFAULT;
+	s->budget.grace_s = TTRPC_SERVER_BUDGET_GRACE_DEFAULT;
+	s->budget.relieved = budget_relieved;
+	s->budget.expired = budget_expired;
 	return s;
+}
+
+int ttrpc_server_set_backlog(ttrpc_server *s, int backlog)
+{
+	if (!s || backlog < 0)
+		return TTRPC_EINVAL;
+	s->backlog = backlog;
+	return 0;
+}
+
+int ttrpc_server_set_memory_budget(ttrpc_server *s, size_t bytes)
+{
+	if (!s)
+		return TTRPC_EINVAL;
+	s->budget.limit = bytes;
+	for (struct srv_conn *sc = s->conns, *next; sc; sc = next) {
+		next = sc->next;
+		ttrpc__conn_settle(&sc->c);
+	}
+	return 0;
+}
+
+int ttrpc_server_set_budget_grace(ttrpc_server *s, double seconds)
+{
+	if (!s || !(seconds >= 0) || !isfinite(seconds))
+		return TTRPC_EINVAL;
+	s->budget.grace_s = seconds;
+	return 0;
+}
+
+size_t ttrpc_server_memory_held(const ttrpc_server *s)
+{
+	return s ? s->budget.used : 0;
+}
+
+/* The total fell (or a connection went): the paused ones may read again. */
+static void budget_relieved(struct ttrpc__budget *b)
+{
+	ttrpc_server *s = budget_server(b);
+	for (struct srv_conn *sc = s->conns, *next; sc && b->n_paused; sc = next) {
+		next = sc->next;
+		if (sc->c.budget_paused)
+			ttrpc__conn_settle(&sc->c);
+	}
+}
+
+static void budget_expired(struct ttrpc__budget *b, struct ttrpc__conn *c)
+{
+	ttrpc_server *s = budget_server(b);
+	struct srv_conn *sc = (struct srv_conn *)c;
+	size_t share = b->limit / (b->n_conns ? b->n_conns : 1);
+	SLOG(s, TTRPC_LOG_WARN,
+	     "ttrpc: closing connection of pid %d uid %d: it held %zu bytes (%zu queued answers), over its share "
+	     "%zu of the %zu-byte server budget, without progress for %.1f s",
+	     sc->have_cred ? (int)sc->cred.pid : -1, sc->have_cred ? (int)sc->cred.uid : -1, c->held,
+	     ttrpc__buf_pending(&c->session.out), share, b->limit, b->grace_s);
+	ttrpc__conn_close(c, "over its memory budget share for too long");
 }
 
 void ttrpc_server_set_log(ttrpc_server *s, ttrpc_log_fn fn, void *user)
@@ -147,8 +218,10 @@ static bool service_known(const ttrpc_server *s, const char *service)
 
 static void call_free(ttrpc_call *call)
 {
-	if (call->req)
+	if (call->req) {
+		ttrpc__heap_note_free(call->req->payload.len);
 		ttrpc__request__free_unpacked(call->req, NULL);
+	}
 	ttrpc__md_clear(&call->md);
 	free(call);
 }
@@ -172,6 +245,9 @@ static int finish(ttrpc_call *call, int code, const char *message, const uint8_t
 		conn_maybe_drained(sc);
 	}
 	call_free(call);
+	/* freed heap goes back to the system once the loop is idle */
+	if (sc && ttrpc__heap_trim_due())
+		ev_idle_start(sc->server->loop, &sc->server->reaper);
 	return rc;
 }
 
@@ -307,6 +383,7 @@ static void reap(struct ev_loop *loop, ev_idle *w, int revents)
 		ttrpc__conn_destroy(&sc->c);
 		free(sc);
 	}
+	ttrpc__heap_trim_if_due();
 	check_shutdown_done(s);
 }
 
@@ -381,6 +458,7 @@ static int add_conn(ttrpc_server *s, int fd)
 	cbs.on_log = session_log;
 	sc->server = s;
 	ttrpc__conn_init(&sc->c, s->loop, fd, TTRPC__ROLE_SERVER, &cbs, conn_closed);
+	ttrpc__conn_set_budget(&sc->c, &s->budget);
 	sc->next = s->conns;
 	if (s->conns)
 		s->conns->prev = sc;
@@ -401,12 +479,16 @@ int ttrpc_server_adopt_conn(ttrpc_server *s, int fd)
 	return add_conn(s, fd);
 }
 
+#define ACCEPT_BATCH 64
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	(void)revents;
 	ttrpc_server *s = w->data;
-	for (int i = 0; i < 64; i++) {
+	/* Bounded per wake-up so one busy listener cannot starve the loop; the
+	 * watcher is level-triggered, so what is left is accepted next round. */
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -488,7 +570,21 @@ static int clear_stale(const struct sockaddr_un *addr)
  * never meets ECONNREFUSED), and link() fails when path exists, so two
  * servers racing for one path cannot both win. Paths too long for the
  * temporary name are bound directly. */
-static int bind_listening(const char *path, int *fd_out)
+/* The kernel's ceiling for listen() backlogs, as Go's net package uses it:
+ * a burst of connects beyond the backlog fails with EAGAIN at the client. */
+static int system_backlog(void)
+{
+	int n = 0;
+	FILE *f = fopen("/proc/sys/net/core/somaxconn", "re");
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n > 0 ? n : SOMAXCONN;
+}
+
+static int bind_listening(const char *path, int backlog, int *fd_out)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int direct = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s.%d.tmp", path, (int)getpid()) >=
@@ -507,7 +603,7 @@ static int bind_listening(const char *path, int *fd_out)
 	} else {
 		bound = true;
 		/* nobody can connect before listen(), so the mode is set in time */
-		if (chmod(addr.sun_path, 0600) != 0 || listen(fd, 128) != 0)
+		if (chmod(addr.sun_path, 0600) != 0 || listen(fd, backlog) != 0)
 			rc = TTRPC_ESYS;
 		else if (!direct && link(addr.sun_path, path) != 0)
 			rc = errno == EEXIST ? TTRPC_EEXIST : TTRPC_ESYS;
@@ -535,7 +631,7 @@ int ttrpc_server_listen(ttrpc_server *s, const char *path)
 	if (rc)
 		return rc;
 	int fd;
-	rc = bind_listening(path, &fd);
+	rc = bind_listening(path, s->backlog > 0 ? s->backlog : system_backlog(), &fd);
 	if (rc)
 		return rc;
 	rc = add_listener(s, fd, path);
@@ -623,4 +719,5 @@ void ttrpc_server_free(ttrpc_server *s)
 	}
 	free(s->methods);
 	free(s);
+	ttrpc__heap_trim_if_due();
 }

@@ -103,6 +103,7 @@ static int client_frame(struct ttrpc__session *s, const struct ttrpc__frame_head
 		return 0;
 	}
 	s->cbs.on_response(s, data, &r, s->user);
+	ttrpc__heap_note_free(r.len);
 	ttrpc__wire_response_free(&r);
 	return 0;
 }

@@ -44,6 +44,41 @@ TTRPC_API void ttrpc_server_set_log(ttrpc_server *server, ttrpc_log_fn fn, void 
  * (Go's UnixSocketRequireUidGid). Others are closed on accept and logged. */
 TTRPC_API void ttrpc_server_require_creds(ttrpc_server *server, int uid, int gid);
 
+/* Backlog of the sockets later ttrpc_server_listen() calls create: how many
+ * connections may wait to be accepted before a connect fails (EAGAIN for a
+ * non-blocking client). 0 (the default) is the system maximum,
+ * /proc/sys/net/core/somaxconn (4096 on current kernels), as Go uses; larger
+ * values are capped by the kernel. Accepted connections are taken up to 64 per
+ * loop wake-up. TTRPC_EINVAL for a negative backlog. */
+TTRPC_API int ttrpc_server_set_backlog(ttrpc_server *server, int backlog);
+
+/* Default of ttrpc_server_set_memory_budget: 32 MiB. */
+#define TTRPC_SERVER_MEMORY_BUDGET_DEFAULT (32u * 1024u * 1024u)
+/* Default of ttrpc_server_set_budget_grace: 10 seconds. */
+#define TTRPC_SERVER_BUDGET_GRACE_DEFAULT 10.0
+
+/* Memory budget of the whole server, in bytes: what all its connections hold
+ * together in queued answers (written when their peer reads) and partially
+ * received requests. Once it is exceeded, every connection holding at least
+ * its share (budget / open connections) stops being read (its requests wait
+ * in the kernel) until the total is back under three quarters of the budget
+ * or its own hold under half its share. Independently, one connection stops
+ * being read while more than 12 MiB of answers wait for its peer. 0 means no
+ * server-wide limit. Default TTRPC_SERVER_MEMORY_BUDGET_DEFAULT (32 MiB). The
+ * budget bounds buffers, not what handlers hold for deferred answers. */
+TTRPC_API int ttrpc_server_set_memory_budget(ttrpc_server *server, size_t bytes);
+
+/* A connection kept from reading by the budget whose peer takes none of its
+ * answers for this long is closed, with a WARN log line naming its pid and
+ * what it held; a peer that reads, however slowly, is not. 0 means never.
+ * Default TTRPC_SERVER_BUDGET_GRACE_DEFAULT (10 s). TTRPC_EINVAL when
+ * negative or not finite. */
+TTRPC_API int ttrpc_server_set_budget_grace(ttrpc_server *server, double seconds);
+
+/* Bytes the server's connections hold now in buffers, as counted against the
+ * memory budget (for monitoring and tests). */
+TTRPC_API size_t ttrpc_server_memory_held(const ttrpc_server *server);
+
 /* Register handler for "service" (e.g. "containerd.task.v2.Task") and method
  * ("Create"). Strings are copied. TTRPC_EEXIST if the pair is registered. */
 TTRPC_API int ttrpc_server_register(ttrpc_server *server, const char *service, const char *method,
