@@ -294,6 +294,20 @@ static int make_socket_dir(const char *dir, struct shim_error *err)
 		if (i < len)
 			buf[i] = '/';
 	}
+	/* An existing directory must be as private as one we would make: a
+	 * socket dir others can write to lets them plant a socket under a shim's
+	 * name, which `start` would hand to containerd as that shim. */
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return shim_error_errno(err, shim_error_code_from_errno(errno), errno, "stat %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -ENOTDIR,
+				      "socket directory %s is not a directory (a symlink?)", dir);
+	if (st.st_uid != geteuid() || (st.st_mode & 022))
+		return shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -EPERM,
+				      "socket directory %s: owner uid %u mode %04o; it must be owned by uid %u and "
+				      "writable by nobody else",
+				      dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
 	return 0;
 }
 

@@ -14,4 +14,10 @@
  * "container id", "exec id") and the id. */
 int shim_id_validate(const char *what, const char *id, struct shim_error *err);
 
+/* 0 when path is absolute, shorter than PATH_MAX, free of control characters
+ * and already clean (no "//", "." or ".." component, no trailing "/"): a path
+ * from a request then means exactly what it says. Else -EINVAL with
+ * INVALID_ARGUMENT naming what (e.g. "bundle", "stdout") and the path. */
+int shim_abs_path_validate(const char *what, const char *path, struct shim_error *err);
+
 #endif

@@ -2,11 +2,14 @@
 #include "mount.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -85,6 +88,91 @@ int shim_mount_options(const char *const *options, size_t n, unsigned long *flag
 	return 0;
 }
 
+static const char *control_char(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return s;
+	return NULL;
+}
+
+int shim_mount_validate(const struct shim_mount *m, size_t index, struct shim_error *err)
+{
+	const char *type = m->type ? m->type : "", *source = m->source ? m->source : "";
+	bool remount = false;
+	size_t i;
+
+	if (!type[0] || strlen(type) > 64)
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "rootfs[%zu].type \"%.64s\" must be 1 to 64 characters", index, type);
+	for (i = 0; type[i]; i++) {
+		char c = type[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '+' || c == '-'))
+			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+					      "rootfs[%zu].type \"%s\": only [A-Za-z0-9._+-] allowed", index, type);
+	}
+	for (i = 0; i < m->noptions; i++) {
+		const char *o = m->options[i] ? m->options[i] : "";
+		if (!o[0] || control_char(o) || strlen(o) >= SHIM_MOUNT_DATA_MAX)
+			return shim_error_set(
+				err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				"rootfs[%zu].options[%zu] must be non-empty, shorter than %d bytes and free "
+				"of control characters",
+				index, i, SHIM_MOUNT_DATA_MAX);
+		if (!strcmp(o, "remount"))
+			remount = true;
+	}
+	if ((!source[0] && !remount) || control_char(source) || strlen(source) >= PATH_MAX)
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "rootfs[%zu].source must be non-empty, shorter than %d bytes and free of control "
+				      "characters",
+				      index, PATH_MAX);
+	if (m->target && (control_char(m->target) || strlen(m->target) >= PATH_MAX))
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "rootfs[%zu].target must be shorter than %d bytes and free of control characters",
+				      index, PATH_MAX);
+	return 0;
+}
+
+/* An O_PATH fd of target, which must lie under rootfs without crossing a
+ * symlink anywhere (rootfs itself included): a target such as "x/y" where x is
+ * a symlink (e.g. planted by an earlier mount) would otherwise mount outside
+ * the container's root. The mount then goes through /proc/self/fd/N. */
+static int open_target(const char *rootfs, const char *target, const char *what, struct shim_error *err)
+{
+	char clean[PATH_MAX];
+	int root = open(rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (root < 0)
+		return shim_error_errno(err,
+					errno == ELOOP || errno == ENOTDIR ? TTRPC_CODE_INVALID_ARGUMENT :
+									     shim_error_code_from_errno(errno),
+					errno, "open rootfs %s", rootfs);
+	const char *rel = ".";
+	if (target && target[0]) {
+		char rooted[PATH_MAX + 1];
+		if (snprintf(rooted, sizeof(rooted), "/%s", target) >= (int)sizeof(rooted) ||
+		    shim_path_clean(rooted, clean, sizeof(clean)) < 0) {
+			close(root);
+			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "%s too long", what);
+		}
+		rel = clean[1] ? clean + 1 : ".";
+	}
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
+	int e = errno;
+	close(root);
+	if (fd < 0) {
+		if (e == ELOOP || e == EXDEV)
+			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -e,
+					      "%s \"%s\" crosses a symlink or leaves rootfs %s", what, target, rootfs);
+		return shim_error_errno(err, shim_error_code_from_errno(e), e, "open %s \"%s\" under %s", what,
+					target ? target : "", rootfs);
+	}
+	return fd;
+}
+
 static int target_path(const char *rootfs, const char *target, char *out, size_t size, struct shim_error *err)
 {
 	char clean[PATH_MAX];
@@ -116,10 +204,22 @@ static int mount_one(const char *rootfs, const struct shim_mount *m, struct shim
 	if (ret < 0)
 		return shim_error_wrap(err, ret, "mount %s on %s", m->type ? m->type : "", target);
 	oflags = flags & ~propagation;
+	/* Checked (no symlink on the way) and held: the mount goes onto what was
+	 * checked. Later steps act on the new mount, by its (symlink-free) path. */
+	int fd = open_target(rootfs, m->target, "target", err);
+	if (fd < 0)
+		return shim_error_wrap(err, fd, "mount %s on %s", m->type ? m->type : "", target);
 	if (!(flags & MS_REMOUNT) || data[0]) {
-		if (mount(m->source, target, m->type, oflags, data[0] ? data : NULL) < 0)
-			return shim_error_errno(err, shim_error_code_from_errno(errno), errno, "mount %s %s on %s (%s)",
+		char via[64];
+		snprintf(via, sizeof(via), "/proc/self/fd/%d", fd);
+		int rc = mount(m->source, via, m->type, oflags, data[0] ? data : NULL);
+		int e = errno;
+		close(fd);
+		if (rc < 0)
+			return shim_error_errno(err, shim_error_code_from_errno(e), e, "mount %s %s on %s (%s)",
 						m->type ? m->type : "", m->source ? m->source : "", target, data);
+	} else {
+		close(fd);
 	}
 	if (flags & propagation) {
 		if (mount("", target, "", flags & (propagation | MS_REC | MS_SILENT), NULL) < 0)
@@ -144,7 +244,9 @@ int shim_mount_all(const char *rootfs, const struct shim_mount *mounts, size_t n
 	int ret;
 
 	for (i = 0; i < n; i++) {
-		ret = mount_one(rootfs, &mounts[i], err);
+		ret = shim_mount_validate(&mounts[i], i, err);
+		if (ret == 0 && (ret = mount_one(rootfs, &mounts[i], err)) < 0)
+			shim_error_wrap(err, ret, "rootfs[%zu]", i);
 		if (ret < 0) {
 			/* Undo in reverse order, one layer per mount made. */
 			while (i-- > 0) {

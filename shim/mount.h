@@ -27,8 +27,17 @@ struct shim_mount {
 int shim_mount_options(const char *const *options, size_t n, unsigned long *flags, char *data, size_t data_size,
 		       struct shim_error *err);
 
+/* 0 when m's fields are sane for mounts[index] of a request: a type of
+ * [A-Za-z0-9._+-], at most 64 characters; a source with no control
+ * characters, shorter than PATH_MAX (required unless "remount"); a target
+ * with no control characters; options that are non-empty and free of control
+ * characters. Else -EINVAL (INVALID_ARGUMENT) naming the field, e.g.
+ * "rootfs[1].target". */
+int shim_mount_validate(const struct shim_mount *m, size_t index, struct shim_error *err);
+
 /* Mount each of mounts[0..n) in order on rootfs (joined with its target, which
- * may not climb out). On failure the ones already mounted are unmounted again. */
+ * may not climb out, lexically or through a symlink: a target that crosses
+ * one is INVALID_ARGUMENT). On failure the ones already mounted are unmounted again. */
 int shim_mount_all(const char *rootfs, const struct shim_mount *mounts, size_t n, struct shim_error *err);
 
 /* Unmount everything stacked on target: EBUSY is retried every 50 ms up to

@@ -23,6 +23,8 @@ extern char **environ;
 
 /* ---- options and binary ---- */
 
+static int trusted_file(const char *what, const char *path, struct shim_error *err);
+
 static int copy_string(char *out, size_t size, json_t *v, const char *path, const char *key, struct shim_error *err)
 {
 	if (!json_is_string(v))
@@ -94,6 +96,13 @@ int shim_runtime_config_load(const char *path, struct shim_runtime_options *opts
 	int ret = 0;
 
 	memset(opts, 0, sizeof(*opts));
+	/* it names a binary the shim will run: only a file root controls */
+	if (!path || path[0] != '/')
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "runtime config \"%s\" must be an absolute path", path ? path : "");
+	ret = trusted_file("runtime config", path, err);
+	if (ret < 0)
+		return ret;
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		if (access(path, R_OK) < 0)
@@ -143,6 +152,36 @@ static bool executable(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
+/* A file the shim trusts to say what it executes (the runtime binary, a
+ * runtime config naming one) must be one only root (or our own user) can have
+ * written: owned by uid 0 or ours, not writable by group or others, in a
+ * directory likewise (a sticky one, like /tmp, keeps others from replacing it). */
+static int trusted_file(const char *what, const char *path, struct shim_error *err)
+{
+	struct stat st;
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (stat(path, &st) != 0)
+		return shim_error_errno(err, TTRPC_CODE_INVALID_ARGUMENT, errno, "%s \"%s\"", what, path);
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022))
+		return shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -EPERM,
+				      "%s \"%s\" is not trusted: owner uid %u, mode %04o (it must be owned by root "
+				      "and writable by nobody else)",
+				      what, path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	if (!slash || (size_t)(slash - path) >= sizeof(dir))
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &st) != 0)
+		return shim_error_errno(err, TTRPC_CODE_FAILED_PRECONDITION, errno, "%s directory \"%s\"", what, dir);
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)))
+		return shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -EPERM,
+				      "%s \"%s\" is not trusted: its directory %s has owner uid %u, mode %04o (it "
+				      "must be owned by root and writable by nobody else)",
+				      what, path, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
 int shim_runtime_find_binary(const char *name, const char *path_env, char *out, size_t out_size, struct shim_error *err)
 {
 	const char *p, *end;
@@ -159,6 +198,9 @@ int shim_runtime_find_binary(const char *name, const char *path_env, char *out, 
 		if (strlen(name) >= out_size)
 			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "path too long: %s",
 					      name);
+		int ret = trusted_file("runtime binary", name, err);
+		if (ret < 0)
+			return ret;
 		strcpy(out, name);
 		return 0;
 	}
@@ -171,8 +213,12 @@ int shim_runtime_find_binary(const char *name, const char *path_env, char *out, 
 		if (end == p || p[0] != '/')
 			continue; /* relative PATH entries would depend on the bundle cwd */
 		n = snprintf(out, out_size, "%.*s/%s", (int)(end - p), p, name);
-		if (n > 0 && (size_t)n < out_size && executable(out))
-			return 0;
+		if (n > 0 && (size_t)n < out_size && executable(out)) {
+			int ret = trusted_file("runtime binary", out, err);
+			if (ret < 0)
+				out[0] = '\0';
+			return ret;
+		}
 	}
 	out[0] = '\0';
 	return shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -ENOENT,

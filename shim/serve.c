@@ -85,6 +85,10 @@ int shim_serve(struct shim *s, int listen_fd)
 		return 1;
 	}
 	ttrpc_server_set_log(s->server, shim_log_ttrpc, &s->log);
+	/* Only containerd's user may call: the peer's SO_PEERCRED uid and gid must
+	 * be ours (containerd's shims: ttrpc.UnixSocketRequireSameUser). Others
+	 * are closed on accept, with a log line naming them. */
+	ttrpc_server_require_creds(s->server, (int)geteuid(), (int)getegid());
 	int rc = shim_service_register(s);
 	if (rc == 0)
 		rc = ttrpc_server_adopt_listener(s->server, listen_fd);

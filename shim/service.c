@@ -174,6 +174,67 @@ static void on_oom(void *data)
 	shim_events_publish(c->shim->events, "/tasks/oom", &ev.base);
 }
 
+/* A stdio path from a request: none, or an absolute clean path naming a FIFO
+ * that exists (what containerd's clients make). The shim creates nothing at
+ * such a path, follows no symlink there and writes no regular file. */
+static int stdio_validate(const char *what, const char *path, struct shim_error *err)
+{
+	struct stat st;
+	if (!path || !path[0])
+		return 0;
+	if (!strncmp(path, "binary://", 9) || !strncmp(path, "file://", 7))
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "%s \"%s\": %.*s stdio URIs are not supported by %s", what, path,
+				      (int)(strstr(path, "://") - path + 3), path, SHIM_RUNTIME_NAME);
+	int rc = shim_abs_path_validate(what, path, err);
+	if (rc)
+		return rc;
+	if (lstat(path, &st) != 0)
+		return shim_error_errno(err, TTRPC_CODE_INVALID_ARGUMENT, errno, "%s \"%s\"", what, path);
+	if (!S_ISFIFO(st.st_mode))
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "%s \"%s\" is not a FIFO", what, path);
+	return 0;
+}
+
+static int stdio_paths_validate(const char *in, const char *out, const char *errp, struct shim_error *e)
+{
+	int rc = stdio_validate("stdin", in, e);
+	if (!rc)
+		rc = stdio_validate("stdout", out, e);
+	if (!rc)
+		rc = stdio_validate("stderr", errp, e);
+	return rc;
+}
+
+/* The bundle: an absolute clean path of a real directory (no symlink) that
+ * holds a config.json file, as containerd makes it; nothing is written
+ * anywhere before this holds. */
+static int bundle_validate(const char *bundle, struct shim_error *err)
+{
+	struct stat st;
+	char config[PATH_MAX + 16];
+	int rc = shim_abs_path_validate("bundle", bundle, err);
+	if (rc)
+		return rc;
+	if (lstat(bundle, &st) != 0)
+		return shim_error_errno(err, TTRPC_CODE_INVALID_ARGUMENT, errno, "bundle \"%s\"", bundle);
+	if (!S_ISDIR(st.st_mode))
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENOTDIR,
+				      "bundle \"%s\" is not a directory (symlinks are not followed)", bundle);
+	snprintf(config, sizeof(config), "%s/config.json", bundle);
+	if (lstat(config, &st) != 0 || !S_ISREG(st.st_mode))
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENOENT,
+				      "bundle \"%s\" has no config.json file", bundle);
+	return 0;
+}
+
+/* Checkpoint paths are checked (so a bad one is named) even though restore
+ * and checkpoint themselves are not supported. */
+static int checkpoint_validate(const char *what, const char *path, struct shim_error *err)
+{
+	return path && path[0] ? shim_abs_path_validate(what, path, err) : 0;
+}
+
 static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskRequest *req, void *user)
 {
 	struct shim *s = user;
@@ -184,13 +245,19 @@ static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskReque
 		shim_error_set(&err, TTRPC_CODE_ALREADY_EXISTS, -EEXIST, "container %s: already exists", req->id);
 		return fail(s, call, &err);
 	}
-	struct stat st;
-	if (!req->bundle || req->bundle[0] != '/' || strstr(req->bundle, "/../") || stat(req->bundle, &st) != 0 ||
-	    !S_ISDIR(st.st_mode)) {
-		shim_error_set(&err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "bundle %s: not an absolute directory path",
-			       req->bundle ? req->bundle : "");
+	if (bundle_validate(req->bundle, &err))
 		return fail(s, call, &err);
+	for (size_t i = 0; i < req->n_rootfs; i++) {
+		const Containerd__Types__Mount *rm = req->rootfs[i];
+		struct shim_mount m = { rm->type, rm->source, rm->target, (const char *const *)rm->options,
+					rm->n_options };
+		if (shim_mount_validate(&m, i, &err))
+			return fail(s, call, &err);
 	}
+	if (stdio_paths_validate(req->stdin, req->stdout, req->stderr, &err) ||
+	    checkpoint_validate("checkpoint", req->checkpoint, &err) ||
+	    checkpoint_validate("parent_checkpoint", req->parent_checkpoint, &err))
+		return fail(s, call, &err);
 	if (req->checkpoint && *req->checkpoint) {
 		shim_error_set(&err, TTRPC_CODE_UNIMPLEMENTED, -ENOTSUP,
 			       "restore from checkpoint is not supported by %s", SHIM_RUNTIME_NAME);
@@ -453,8 +520,10 @@ static void resume(ttrpc_call *call, const Containerd__Task__V2__ResumeRequest *
 
 static void checkpoint(ttrpc_call *call, const Containerd__Task__V2__CheckpointTaskRequest *req, void *user)
 {
-	(void)req;
-	(void)user;
+	struct shim *s = user;
+	struct shim_error err = { 0 };
+	if (!shim_process_find(s, req->id, NULL, &err) || checkpoint_validate("path", req->path, &err))
+		return fail(s, call, &err);
 	ttrpc_call_respond_error(call, TTRPC_CODE_UNIMPLEMENTED, "checkpoint is not supported by %s",
 				 SHIM_RUNTIME_NAME);
 }
@@ -504,7 +573,8 @@ static void exec_(ttrpc_call *call, const Containerd__Task__V2__ExecProcessReque
 		shim_error_set(&err, TTRPC_CODE_NOT_FOUND, -ENOENT, "container %s: not found", req->id);
 		return fail(s, call, &err);
 	}
-	if (shim_id_validate("exec id", req->exec_id, &err))
+	if (shim_id_validate("exec id", req->exec_id, &err) ||
+	    stdio_paths_validate(req->stdin, req->stdout, req->stderr, &err))
 		return fail(s, call, &err);
 	for (struct shim_process *e = c->execs; e; e = e->next) {
 		if (!strcmp(e->exec_id, req->exec_id)) {
