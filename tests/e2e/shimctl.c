@@ -6,25 +6,40 @@
  *   shimctl SOCKET NAMESPACE update ID RESOURCES_JSON
  *   shimctl SOCKET NAMESPACE stats ID
  *   shimctl SOCKET NAMESPACE state ID [EXEC_ID]
- *   shimctl SOCKET NAMESPACE create ID BUNDLE [--mount TYPE SOURCE OPTS]... [--config RUNTIME_JSON]
- *                                            [--stdout PATH] [--stderr PATH]
- *       OPTS: comma-separated mount options, or "" for none
+ *   shimctl SOCKET NAMESPACE create ID BUNDLE [--mount TYPE SOURCE OPTS [--target T]]... [--config RUNTIME_JSON]
+ *                                            [--runc-binary NAME] [--stdin PATH] [--stdout PATH] [--stderr PATH]
+ *                                            [--checkpoint PATH] [--parent-checkpoint PATH]
+ *       OPTS: comma-separated mount options, or "" for none; --target sets the last mount's target;
+ *       --runc-binary sends containerd.runc.v1.Options{binary_name} (instead of --config's
+ *       runtimeoptions.v1.Options{config_path})
+ *   shimctl SOCKET NAMESPACE exec ID EXEC_ID [--stdin PATH] [--stdout PATH] [--stderr PATH] [--spec JSON]
+ *   shimctl SOCKET NAMESPACE checkpoint ID PATH
  *   shimctl SOCKET NAMESPACE start ID [EXEC_ID]
  *   shimctl SOCKET NAMESPACE delete ID [EXEC_ID]
  *   shimctl SOCKET NAMESPACE kill ID SIGNAL [EXEC_ID] [--all]
  *   shimctl SOCKET NAMESPACE wait ID [EXEC_ID] [--announce]  (prints "pending" once the shim holds it)
  *   shimctl SOCKET NAMESPACE pause|resume ID
  *   shimctl SOCKET NAMESPACE shutdown ID [--now]
+ * A first argument --as UID:GID[:dac] makes shimctl drop to that uid and gid
+ * before it connects (":dac" keeps CAP_DAC_OVERRIDE, so file permissions do
+ * not stop it and the shim's own credential check is what is tested).
  * Prints the answer, or "CODE: message" and exits 1 on an error status; 2 on
- * a usage or connection error. Every call is bounded: SHIMCTL_TIMEOUT_S
- * seconds (default 10; wait: 60). */
+ * a usage or connection error (a connection the shim closes: "UNAVAILABLE: ...", 1). Every call is bounded:
+ * SHIMCTL_TIMEOUT_S seconds (default 10; wait: 60). */
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <ev.h>
 
+#include "containerd/runc/v1/options.pb-c.h"
 #include "containerd/task/v2/shim.ttrpc-c.h"
 #include "runtimeoptions/v1/api.pb-c.h"
 
@@ -37,6 +52,38 @@ static int report(int code, const struct ttrpc_result *st)
 		return 0;
 	printf("%s: %s\n", ttrpc_code_name(code), st->message ? st->message : "");
 	return 1;
+}
+
+/* --as UID:GID[:dac]: become uid:gid (no supplementary groups); with dac,
+ * keep CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH effective. */
+static int drop_to(const char *spec)
+{
+	unsigned uid, gid;
+	char extra[8] = "";
+	if (sscanf(spec, "%u:%u:%7s", &uid, &gid, extra) < 2 || (extra[0] && strcmp(extra, "dac"))) {
+		fprintf(stderr, "shimctl: --as UID:GID[:dac], not %s\n", spec);
+		return -1;
+	}
+	bool dac = !strcmp(extra, "dac");
+	if (dac && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+		perror("shimctl: prctl(PR_SET_KEEPCAPS)");
+		return -1;
+	}
+	if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
+		perror("shimctl: drop to --as");
+		return -1;
+	}
+	if (dac) {
+		struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+		struct __user_cap_data_struct d[2];
+		memset(d, 0, sizeof(d));
+		d[0].permitted = d[0].effective = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH);
+		if (syscall(SYS_capset, &h, d) != 0) {
+			perror("shimctl: capset CAP_DAC_OVERRIDE");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void print_exit(const char *prefix, uint32_t pid, uint32_t status, const Google__Protobuf__Timestamp *at)
@@ -78,6 +125,7 @@ static int do_create(ttrpc_client *c, const struct ttrpc_call_opts *opts, int ar
 	Runtimeoptions__V1__Options ro = RUNTIMEOPTIONS__V1__OPTIONS__INIT;
 	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
 	uint8_t *packed = NULL;
+	const char *runc_binary = NULL;
 	req.id = argv[0];
 	req.bundle = argv[1];
 	for (int i = 2; i < argc; i++) {
@@ -96,12 +144,22 @@ static int do_create(ttrpc_client *c, const struct ttrpc_call_opts *opts, int ar
 			mptrs[nmounts] = m;
 			nmounts++;
 			i += 3;
+		} else if (!strcmp(argv[i], "--target") && i + 1 < argc && nmounts > 0) {
+			mounts[nmounts - 1].target = argv[++i];
 		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
 			ro.config_path = argv[++i];
+		} else if (!strcmp(argv[i], "--runc-binary") && i + 1 < argc) {
+			runc_binary = argv[++i];
+		} else if (!strcmp(argv[i], "--stdin") && i + 1 < argc) {
+			req.stdin = argv[++i];
 		} else if (!strcmp(argv[i], "--stdout") && i + 1 < argc) {
 			req.stdout = argv[++i];
 		} else if (!strcmp(argv[i], "--stderr") && i + 1 < argc) {
 			req.stderr = argv[++i];
+		} else if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc) {
+			req.checkpoint = argv[++i];
+		} else if (!strcmp(argv[i], "--parent-checkpoint") && i + 1 < argc) {
+			req.parent_checkpoint = argv[++i];
 		} else {
 			fprintf(stderr, "shimctl: create: bad argument %s\n", argv[i]);
 			return 2;
@@ -119,6 +177,18 @@ static int do_create(ttrpc_client *c, const struct ttrpc_call_opts *opts, int ar
 		any.value.data = packed;
 		any.value.len = n;
 		req.options = &any;
+	} else if (runc_binary) {
+		Containerd__Runc__V1__Options o = CONTAINERD__RUNC__V1__OPTIONS__INIT;
+		o.binary_name = (char *)runc_binary;
+		size_t n = containerd__runc__v1__options__get_packed_size(&o);
+		packed = malloc(n ? n : 1);
+		if (!packed)
+			return 2;
+		containerd__runc__v1__options__pack(&o, packed);
+		any.type_url = "containerd.runc.v1.Options";
+		any.value.data = packed;
+		any.value.len = n;
+		req.options = &any;
 	}
 	Containerd__Task__V2__CreateTaskResponse *resp = NULL;
 	int rc = report(containerd_task_v2_task_create_call_sync(c, &req, opts, &resp, st), st);
@@ -126,6 +196,46 @@ static int do_create(ttrpc_client *c, const struct ttrpc_call_opts *opts, int ar
 		printf("pid=%u\n", resp->pid);
 	free_resp(resp);
 	free(packed);
+	return rc;
+}
+
+/* exec ID EXEC_ID [--stdin P] [--stdout P] [--stderr P] [--spec JSON] */
+static int do_exec(ttrpc_client *c, const struct ttrpc_call_opts *opts, int argc, char **argv, struct ttrpc_result *st)
+{
+	if (argc < 2) {
+		fprintf(stderr, "shimctl: exec ID EXEC_ID [--stdin P] [--stdout P] [--stderr P] [--spec JSON]\n");
+		return 2;
+	}
+	Containerd__Task__V2__ExecProcessRequest req = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
+	Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;
+	const char *json = "{\"args\":[\"/bin/true\"],\"cwd\":\"/\",\"env\":[\"PATH=/bin\"]}";
+	req.id = argv[0];
+	req.exec_id = argv[1];
+	for (int i = 2; i < argc; i++) {
+		if (i + 1 >= argc) {
+			fprintf(stderr, "shimctl: exec: %s needs a value\n", argv[i]);
+			return 2;
+		}
+		if (!strcmp(argv[i], "--stdin"))
+			req.stdin = argv[++i];
+		else if (!strcmp(argv[i], "--stdout"))
+			req.stdout = argv[++i];
+		else if (!strcmp(argv[i], "--stderr"))
+			req.stderr = argv[++i];
+		else if (!strcmp(argv[i], "--spec"))
+			json = argv[++i];
+		else {
+			fprintf(stderr, "shimctl: exec: bad argument %s\n", argv[i]);
+			return 2;
+		}
+	}
+	spec.type_url = "types.containerd.io/opencontainers/runtime-spec/1/Process";
+	spec.value.data = (uint8_t *)json;
+	spec.value.len = strlen(json);
+	req.spec = &spec;
+	Google__Protobuf__Empty *resp = NULL;
+	int rc = report(containerd_task_v2_task_exec_call_sync(c, &req, opts, &resp, st), st);
+	free_resp(resp);
 	return rc;
 }
 
@@ -186,6 +296,13 @@ static int do_wait(ttrpc_client *c, const struct ttrpc_call_opts *opts, int argc
 
 int main(int argc, char **argv)
 {
+	if (argc > 2 && !strcmp(argv[1], "--as")) {
+		if (drop_to(argv[2]) != 0)
+			return 2;
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 5) {
 		fprintf(stderr, "usage: shimctl SOCKET NAMESPACE VERB ID [ARGS] (see the source)\n");
 		return 2;
@@ -242,6 +359,15 @@ int main(int argc, char **argv)
 		if (resp)
 			printf("id=%s pid=%u status=%d exit_status=%u\n", resp->id, resp->pid, resp->status,
 			       resp->exit_status);
+		free_resp(resp);
+	} else if (!strcmp(verb, "exec")) {
+		rc = do_exec(c, &opts, argc - 4, argv + 4, &st);
+	} else if (!strcmp(verb, "checkpoint") && argc == 6) {
+		Containerd__Task__V2__CheckpointTaskRequest req = CONTAINERD__TASK__V2__CHECKPOINT_TASK_REQUEST__INIT;
+		Google__Protobuf__Empty *resp = NULL;
+		req.id = (char *)id;
+		req.path = argv[5];
+		rc = report(containerd_task_v2_task_checkpoint_call_sync(c, &req, &opts, &resp, &st), &st);
 		free_resp(resp);
 	} else if (!strcmp(verb, "create")) {
 		rc = do_create(c, &opts, argc - 4, argv + 4, &st);
