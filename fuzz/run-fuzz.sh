@@ -1,23 +1,43 @@
 #!/usr/bin/env bash
-# Build the session fuzzer with clang (libFuzzer + ASan + UBSan) and run it
-# for a bounded number of inputs from a seed corpus of real frames.
-# Usage: run-fuzz.sh SOURCE_DIR BUILD_DIR [RUNS]
+# Run one libFuzzer target (built by fuzz/build.sh) for SECONDS on one core,
+# from its committed seeds (fuzz/corpus/TARGET, regression inputs included)
+# plus the inputs earlier runs found (BUILD_DIR/fuzz/work/TARGET). Prints the
+# final stats; on a crash, the whole log (stack trace) and the crashing
+# input's path, and exits 1.
+# Usage: run-fuzz.sh SOURCE_DIR BUILD_DIR TARGET SECONDS [libFuzzer flags...]
+# FUZZ_BIN_DIR overrides where the binaries are (default BUILD_DIR/fuzz/clang).
 set -euo pipefail
 src=$1
 build=$2
-runs=${3:-200000}
-out=$build/fuzz
-mkdir -p "$out/corpus"
-cc=${FUZZ_CC:-clang}
-command -v "$cc" >/dev/null || { echo "run-fuzz: $cc not found (install clang)" >&2; exit 1; }
-"$cc" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I"$src/ttrpc/include" -I"$src/ttrpc/src" -I"$build/ttrpc/pb" \
-	"$src/fuzz/fuzz_session.c" "$src"/ttrpc/src/{buf,common,frame,md,session,streams,wire}.c \
-	"$build/ttrpc/pb/ttrpc_envelope.pb-c.c" -lprotobuf-c -o "$out/fuzz_session"
-# Seeds: a request, a response, an error response, a data frame, an oversized header.
-printf '\x00\x00\x00\x0e\x00\x00\x00\x01\x01\x00\x0a\x01\x61\x12\x01\x62\x1a\x01\x63\x20\x01\x2a\x00' >"$out/corpus/req"
-printf '\x00\x00\x00\x04\x00\x00\x00\x01\x02\x00\x12\x02\x78\x79' >"$out/corpus/resp"
-printf '\x00\x00\x00\x07\x00\x00\x00\x03\x02\x00\x0a\x05\x08\x05\x12\x01\x6e' >"$out/corpus/err"
-printf '\x00\x00\x00\x01\x00\x00\x00\x05\x03\x01\x7a' >"$out/corpus/data"
-printf '\x00\x10\x00\x00\x00\x00\x00\x07\x01\x00abc' >"$out/corpus/big"
-"$out/fuzz_session" -runs="$runs" -max_len=4096 -timeout=10 "$out/corpus" 2>&1 | tail -n 5
+target=$3
+seconds=$4
+shift 4
+bin=${FUZZ_BIN_DIR:-$build/fuzz/clang}/fuzz_$target
+seeds=$src/fuzz/corpus/$target
+work=$build/fuzz/work/$target
+artifacts=$build/fuzz/artifacts/$target
+log=$build/fuzz/logs/$target.log
+[[ -x $bin ]] || { echo "run-fuzz: $bin missing (run fuzz/build.sh $src $build)" >&2; exit 1; }
+[[ -d $seeds ]] || { echo "run-fuzz: no seed corpus $seeds" >&2; exit 1; }
+mkdir -p "$work" "$artifacts" "$(dirname "$log")"
+rm -f "$artifacts"/*
+
+status=0
+ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+	"$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+	-artifact_prefix="$artifacts/" "$@" "$work" "$seeds" >"$log" 2>&1 || status=$?
+
+crashes=$(find "$artifacts" -type f 2>/dev/null | sort)
+if [[ $status -ne 0 || -n $crashes ]]; then
+	cat "$log"
+	echo "run-fuzz: $target FAILED (exit status $status); full log: $log"
+	for c in $crashes; do
+		echo "run-fuzz: crashing input: $c (reproduce: $bin $c)"
+	done
+	exit 1
+fi
+# "#N DONE cov: .. ft: .." and libFuzzer's final stats
+grep -E '^#[0-9]+.*DONE' "$log" | tail -n 1 || true
+grep -E '^stat::' "$log" || true
+echo "run-fuzz: $target OK, $seconds s; log: $log"
