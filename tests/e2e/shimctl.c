@@ -167,7 +167,7 @@ static int do_create(ttrpc_client *c, const struct ttrpc_call_opts *opts, int ar
 	}
 	req.n_rootfs = nmounts;
 	req.rootfs = mptrs;
-	if (ro.config_path) {
+	if (ro.config_path && *ro.config_path) { /* (INIT makes it "", not NULL) */
 		size_t n = runtimeoptions__v1__options__get_packed_size(&ro);
 		packed = malloc(n ? n : 1);
 		if (!packed)
