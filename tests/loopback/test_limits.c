@@ -336,3 +336,66 @@ Test(limits, stuck_peers_are_closed_after_the_grace_period, .init = short_grace)
 	free(frame);
 	server_exits_cleanly();
 }
+
+/* Memory is handed back: 8 clients each echo 4 near-4 MiB messages at once,
+ * read every answer and hang up; then the server's RSS returns to within
+ * 4 MiB of its baseline (glibc alone kept 8-20 MiB after one 4 MiB echo). */
+Test(limits, memory_of_large_messages_returns_to_the_system)
+{
+	enum {
+		CLIENTS = 8,
+		CALLS = 4,
+		BIG = (4 << 20) - 64
+	};
+	int warm = rp_dial(fx.path, 0);
+	cr_assert_geq(warm, 0);
+	echo_ok(warm, 1, "warm");
+	close(warm);
+	usleep(200000); /* the server reaps the warm-up connection */
+	long base = rp_status_kib(server_pid, "VmRSS");
+	uint8_t *p = malloc(BIG);
+	memset(p, 'y', BIG);
+	struct rp_pb b = rp_request(SVC, "Echo", p, BIG);
+	/* each client in its own process: CALLS echoes one after the other */
+	pid_t kids[CLIENTS];
+	for (int i = 0; i < CLIENTS; i++) {
+		kids[i] = fork();
+		cr_assert_geq(kids[i], 0);
+		if (kids[i] > 0)
+			continue;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = rp_dial(fx.path, 0);
+		for (int k = 0; fd >= 0 && k < CALLS; k++) {
+			struct rp_reply r;
+			if (rp_send_frame(fd, 2 * (uint32_t)k + 1, 1, b.p, b.len) || rp_read_reply(fd, &r, 20000) ||
+			    r.code != 0 || r.len != (size_t)BIG || memcmp(r.payload, p, BIG) != 0)
+				_exit(1);
+			free(r.payload);
+		}
+		_exit(fd >= 0 ? 0 : 2);
+	}
+	long peak = 0;
+	for (int i = 0; i < CLIENTS; i++) {
+		int64_t end = rp_now_ms() + 30000;
+		int status = -1;
+		while (waitpid(kids[i], &status, WNOHANG) == 0 && rp_now_ms() < end) {
+			long rss = rp_status_kib(server_pid, "VmRSS");
+			peak = rss > peak ? rss : peak;
+			usleep(10000); /* one sampling step */
+		}
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client %d: wait status 0x%x", i, status);
+	}
+	free(b.p);
+	free(p);
+	long rss = rp_status_kib(server_pid, "VmRSS");
+	for (int i = 0; i < 50 && rss > base + 4 * 1024; i++) { /* trimmed once the loop is idle */
+		usleep(100000);
+		rss = rp_status_kib(server_pid, "VmRSS");
+	}
+	fprintf(stderr,
+		"limits: %d clients x %d echoes of 4 MiB: server RSS baseline %ld KiB, peak %ld KiB, after %ld KiB\n",
+		CLIENTS, CALLS, base, peak, rss);
+	cr_assert_leq(rss, base + 4 * 1024, "the server kept %ld KiB after the large messages (baseline %ld KiB)", rss,
+		      base);
+	server_exits_cleanly();
+}
