@@ -7,3 +7,11 @@ foreach(scenario socket_perms peer_creds bad_ids bad_paths runtime_binary)
     ENVIRONMENT "E2E_BIN_DIR=${CMAKE_BINARY_DIR}/bin;E2E_SHIMCTL=${CMAKE_BINARY_DIR}/tests/shimctl"
     LABELS e2e TIMEOUT 300)
 endforeach()
+
+# Unit checks of the validators behind the suite (run as root: mounts, chown).
+if(TARGET shim_core AND COMMAND ttrpc_criterion_test)
+  ttrpc_criterion_test(shim_security_test
+    SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_security_test.c
+    LIBS shim_core
+    LABELS memcheck)
+endif()
