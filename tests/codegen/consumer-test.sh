@@ -4,7 +4,7 @@
 # docs/codegen.md) with find_package(ttrpc), run its server and client.
 #   consumer-test.sh BUILD_DIR CONSUMER_DIR
 set -euo pipefail
-build=$(realpath "${1:?usage: consumer-test.sh BUILD_DIR CONSUMER_DIR}")
+build=$(realpath -m "${1:?usage: consumer-test.sh BUILD_DIR CONSUMER_DIR}")
 consumer=$(realpath "${2:?}")
 
 tmp=$(mktemp -d /tmp/ttrpc-codegen-consumer.XXXXXX)
@@ -17,7 +17,13 @@ trap cleanup EXIT
 prefix=$tmp/prefix
 unset DESTDIR
 
-cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; exit 1; }
+# CONSUMER_PREFIX: use that installed tree (e.g. unpacked Debian packages)
+# instead of installing BUILD_DIR.
+if [ -n "${CONSUMER_PREFIX:-}" ]; then
+	prefix=$(realpath "$CONSUMER_PREFIX")
+else
+	cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; exit 1; }
+fi
 plugin=$prefix/bin/protoc-gen-ttrpc-c
 [ -x "$plugin" ] || { echo "$plugin not installed" >&2; exit 1; }
 gen=$(find "$prefix" -name ttrpcGenerate.cmake)

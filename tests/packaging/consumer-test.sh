@@ -3,7 +3,7 @@
 # consumer against it twice, with find_package(ttrpc) and with pkg-config, and
 # run both builds. Extra compiler flags (e.g. sanitizers) come from CONSUMER_CFLAGS.
 set -euo pipefail
-build=$(realpath "${1:?usage: consumer-test.sh BUILD_DIR CONSUMER_DIR C_COMPILER}")
+build=$(realpath -m "${1:?usage: consumer-test.sh BUILD_DIR CONSUMER_DIR C_COMPILER}")
 consumer=$(realpath "${2:?}")
 cc=${3:?}
 cflags=${CONSUMER_CFLAGS:-}
@@ -15,8 +15,14 @@ unset DESTDIR
 
 step() { echo "== $*"; }
 
-step "cmake --install $build --prefix $prefix"
-cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; exit 1; }
+# CONSUMER_PREFIX: use that installed tree (e.g. unpacked Debian packages)
+# instead of installing BUILD_DIR.
+if [ -n "${CONSUMER_PREFIX:-}" ]; then
+	prefix=$(realpath "$CONSUMER_PREFIX")
+else
+	step "cmake --install $build --prefix $prefix"
+	cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; exit 1; }
+fi
 
 pc=$(find "$prefix" -name ttrpc.pc -path '*/pkgconfig/*')
 [ -n "$pc" ] || { echo "no ttrpc.pc installed under $prefix" >&2; exit 1; }
