@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <ttrpc/codec.h>
+
 #include "echo.ttrpc-c.h"
 
 #ifdef ECHO_NANOPB
@@ -328,6 +330,29 @@ Test(echo, blocking_call)
 	cr_assert_eq(echo_sync(ttrpc_test_echo_echo_echo_call_sync, &req, text, &seq, NULL), TTRPC_CODE_OK);
 	cr_assert_eq(counts.echo, 2);
 }
+
+#ifndef ECHO_NANOPB
+/* Over TTRPC_CODEC_STACK_BUFFER both ways: the runtime's heap buffer path. */
+Test(echo, message_larger_than_the_stack_buffer)
+{
+	static char big[3 * TTRPC_CODEC_STACK_BUFFER + 1];
+	Ttrpc__Test__Echo__EchoResponse *resp = NULL;
+	struct ttrpc_result status = { 0 };
+	echo_req req = REQ_INIT;
+
+	memset(big, 'b', sizeof(big) - 1);
+	SET_TEXT(&req, big);
+	req.seq = 41;
+	cr_assert_gt(protobuf_c_message_get_packed_size(&req.base), TTRPC_CODEC_STACK_BUFFER);
+	cr_assert_eq(ttrpc_test_echo_echo_echo_call_sync(client, &req, NULL, &resp, &status), TTRPC_CODE_OK, "%s",
+		     status.message);
+	cr_assert_not_null(resp);
+	cr_assert_str_eq(resp->text, big);
+	cr_assert_eq(resp->seq, 42);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	ttrpc_result_clear(&status);
+}
+#endif
 
 Test(echo, blocking_null_handler_is_unimplemented)
 {
