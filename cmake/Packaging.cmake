@@ -53,13 +53,13 @@ install(FILES ${_ttrpc_pkg_dir}/ttrpc.pc DESTINATION ${_ttrpc_pc_dir} COMPONENT 
 #   lib         -> libttrpc0               the shared library and its SONAME link
 #   dev         -> libttrpc-dev            headers, libttrpc.so, ttrpc.pc, CMake config + ttrpc_generate()
 #   plugin      -> protoc-gen-ttrpc-c      the protoc plugin
-#   Unspecified -> containerd-shim-tiny-v2 the shim (shim/CMakeLists.txt installs it without a component)
+#   shim        -> containerd-shim-tiny-v2 the shim
 # Runtime Depends come from dpkg-shlibdeps (dpkg-dev); libttrpc0 ships a shlibs
 # file, so packages built against it depend on it by version. Everything goes
 # under /usr; the library directory is CMAKE_INSTALL_LIBDIR: configure with
 # -DCMAKE_INSTALL_PREFIX=/usr for the multiarch one (lib/<triplet>), with the
 # default prefix it is /usr/lib.
-set(_ttrpc_deb_names lib libttrpc0 dev libttrpc-dev plugin protoc-gen-ttrpc-c Unspecified containerd-shim-tiny-v2)
+set(_ttrpc_deb_names lib libttrpc0 dev libttrpc-dev plugin protoc-gen-ttrpc-c shim containerd-shim-tiny-v2)
 
 # Debian wants /usr/share/doc/<package>/copyright in every package.
 file(WRITE ${_ttrpc_pkg_dir}/copyright
@@ -82,11 +82,7 @@ while(_i LESS _n)
   list(GET _ttrpc_deb_names ${_j} _pkg)
   string(TOUPPER ${_comp} _COMP)
   set(CPACK_DEBIAN_${_COMP}_PACKAGE_NAME ${_pkg})
-  if(_comp STREQUAL "Unspecified")
-    install(FILES ${_ttrpc_pkg_dir}/copyright DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${_pkg})
-  else()
-    install(FILES ${_ttrpc_pkg_dir}/copyright DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${_pkg} COMPONENT ${_comp})
-  endif()
+  install(FILES ${_ttrpc_pkg_dir}/copyright DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${_pkg} COMPONENT ${_comp})
   math(EXPR _i "${_i} + 2")
 endwhile()
 
@@ -99,7 +95,7 @@ set(CPACK_PACKAGE_CONTACT "ttrpc-c maintainers <ttrpc-c@localhost>")
 # CMAKE_INSTALL_PREFIX is; the CMake and pkg-config files are relocatable.
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
-set(CPACK_COMPONENTS_ALL lib dev plugin Unspecified)
+set(CPACK_COMPONENTS_ALL lib dev plugin shim)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
@@ -129,9 +125,9 @@ set(CPACK_COMPONENT_PLUGIN_DESCRIPTION "protoc plugin generating typed ttrpc stu
 protoc-gen-ttrpc-c writes server handler tables, respond functions and
 async and blocking client stubs over protobuf-c or nanopb messages.")
 
-set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_SECTION admin)
-set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_RECOMMENDS "runc | crun, containerd")
-set(CPACK_COMPONENT_UNSPECIFIED_DESCRIPTION "containerd shim v2 (runtime io.containerd.tiny.v2)
+set(CPACK_DEBIAN_SHIM_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_SHIM_PACKAGE_RECOMMENDS "runc | crun, containerd")
+set(CPACK_COMPONENT_SHIM_DESCRIPTION "containerd shim v2 (runtime io.containerd.tiny.v2)
 A small containerd shim running OCI containers with runc or crun; one
 process can host many containers of a sandbox.")
 

@@ -184,16 +184,18 @@ static bool is_fifo(const char *path)
 	return stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
-/* Output side: FIFO write end behind a held read end; other files plainly. */
+/* Output side: FIFO write end behind a held read end; other files plainly.
+ * Never through a symlink (O_NOFOLLOW): a path checked by the service layer
+ * cannot be swapped for a link to somewhere else before it is opened. */
 static int open_output(const char *path, int *fd, int *keep, struct shim_error *err)
 {
 	if (is_fifo(path)) {
-		*keep = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		*keep = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 		if (*keep < 0)
 			return shim_error_errno(err, shim_error_code_from_errno(errno), errno, "open %s", path);
-		*fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		*fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	} else {
-		*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	}
 	if (*fd < 0)
 		return shim_error_errno(err, shim_error_code_from_errno(errno), errno, "open %s", path);
@@ -202,11 +204,11 @@ static int open_output(const char *path, int *fd, int *keep, struct shim_error *
 
 static int open_input(const char *path, int *fd, int *keep, struct shim_error *err)
 {
-	*fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	*fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (*fd < 0)
 		return shim_error_errno(err, shim_error_code_from_errno(errno), errno, "open %s", path);
 	if (is_fifo(path)) {
-		*keep = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		*keep = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 		if (*keep < 0)
 			return shim_error_errno(err, shim_error_code_from_errno(errno), errno, "open %s", path);
 	}

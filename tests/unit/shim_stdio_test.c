@@ -336,3 +336,30 @@ Test(shim_stdio, regular_file_output_is_written_synchronously)
 	shim_stdio_close(&s);
 	ev_loop_destroy(loop);
 }
+
+/* A stdio path that is a symlink is refused (ELOOP), for FIFOs and files,
+ * input and output: nothing is opened or created where the link points. */
+Test(shim_stdio, symlinked_paths_are_refused)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct shim_stdio s;
+	struct shim_error err;
+	char fifo[128], link_fifo[128], target[128], link_file[128];
+
+	snprintf(fifo, sizeof(fifo), "%s/real.fifo", dir);
+	snprintf(link_fifo, sizeof(link_fifo), "%s/link.fifo", dir);
+	snprintf(target, sizeof(target), "%s/elsewhere.log", dir);
+	snprintf(link_file, sizeof(link_file), "%s/link.log", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(symlink(fifo, link_fifo), 0);
+	cr_assert_eq(symlink(target, link_file), 0);
+
+	struct shim_stdio_paths out_fifo = { NULL, link_fifo, NULL, false };
+	cr_expect_eq(shim_stdio_open(&s, loop, &out_fifo, &err), -ELOOP, "stdout through a link to a FIFO");
+	struct shim_stdio_paths in_fifo = { link_fifo, NULL, NULL, false };
+	cr_expect_eq(shim_stdio_open(&s, loop, &in_fifo, &err), -ELOOP, "stdin through a link to a FIFO");
+	struct shim_stdio_paths out_file = { NULL, link_file, NULL, false };
+	cr_expect_eq(shim_stdio_open(&s, loop, &out_file, &err), -ELOOP, "stdout through a link to a file");
+	cr_expect(access(target, F_OK) != 0, "the link's target was created");
+	ev_loop_destroy(loop);
+}
