@@ -18,8 +18,12 @@ struct ttrpc__buf {
 uint8_t *ttrpc__buf_reserve(struct ttrpc__buf *b, size_t n);
 /* Count n bytes written after ttrpc__buf_reserve. */
 void ttrpc__buf_commit(struct ttrpc__buf *b, size_t n);
-/* Drop n bytes from the front. */
+/* Drop n bytes from the front (the storage is kept when it empties). */
 void ttrpc__buf_consume(struct ttrpc__buf *b, size_t n);
+/* An empty buffer above 64 KiB frees its storage; returns the bytes freed. */
+size_t ttrpc__buf_release(struct ttrpc__buf *b);
+/* Holds storage that ttrpc__buf_release would free once empty. */
+bool ttrpc__buf_large(const struct ttrpc__buf *b);
 /* Bytes waiting to be consumed. */
 static inline size_t ttrpc__buf_pending(const struct ttrpc__buf *b)
 {

@@ -27,7 +27,17 @@ struct ttrpc_client {
 	void *on_close_user;
 	ttrpc_log_fn log;
 	void *log_user;
+	ev_timer sweep; /* idle: give back large buffers */
 };
+
+static void sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	ttrpc_client *cl = w->data;
+	ttrpc__conn_release_idle(&cl->c);
+	ttrpc__heap_trim_if_due();
+}
 
 static void complete(struct pending *p, int code, const char *message, const uint8_t *payload, size_t len)
 {
@@ -60,6 +70,7 @@ static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 static void conn_closed(struct ttrpc__conn *c, const char *reason)
 {
 	ttrpc_client *cl = (ttrpc_client *)c;
+	ttrpc__sweep_stop(c->loop, &cl->sweep);
 	ttrpc__logf(cl->log, cl->log_user, TTRPC_LOG_DEBUG, "ttrpc: client connection closed: %s", reason);
 	char msg[128];
 	snprintf(msg, sizeof(msg), "ttrpc: closed: %s", reason);
@@ -90,6 +101,9 @@ ttrpc_client *ttrpc_client_adopt(struct ev_loop *loop, int fd, int *err)
 	}
 	struct ttrpc__session_cbs cbs = { .on_response = on_response, .on_log = session_log };
 	ttrpc__conn_init(&cl->c, loop, fd, TTRPC__ROLE_CLIENT, &cbs, conn_closed);
+	ev_timer_init(&cl->sweep, sweep, 0., 0.);
+	cl->sweep.data = cl;
+	ttrpc__sweep_start(loop, &cl->sweep);
 	return cl;
 fail:
 	if (fd >= 0)
@@ -134,6 +148,7 @@ void ttrpc_client_free(ttrpc_client *cl)
 		return;
 	cl->on_close = NULL;
 	ttrpc_client_close(cl);
+	ttrpc__sweep_stop(cl->c.loop, &cl->sweep);
 	ttrpc__conn_destroy(&cl->c);
 	if (cl->own_loop)
 		ev_loop_destroy(cl->own_loop);

@@ -52,14 +52,23 @@ size_t ttrpc__conn_held(const struct ttrpc__conn *c)
 	return c->session.out.cap + c->session.payload.cap;
 }
 
+static bool release_buffers(struct ttrpc__conn *c);
+
 static void account(struct ttrpc__conn *c)
 {
 	struct ttrpc__budget *b = c->budget;
 	if (!b)
 		return;
-	size_t now = c->closed ? 0 : ttrpc__conn_held(c);
+	size_t now = c->closed ? 0 : ttrpc__conn_held(c), spare = 0;
+	if (!c->closed) {
+		const struct ttrpc__buf *o = &c->session.out, *p = &c->session.payload;
+		spare = (ttrpc__buf_large(o) && !ttrpc__buf_pending(o) ? o->cap : 0) +
+			(ttrpc__buf_large(p) && !ttrpc__buf_pending(p) ? p->cap : 0);
+	}
 	b->used = b->used - c->held + now;
+	b->spare = b->spare - c->spare + spare;
 	c->held = now;
+	c->spare = spare;
 }
 
 /* Over the limit, the connections holding at least their share stop being
@@ -124,9 +133,59 @@ static void maybe_relieve(struct ttrpc__budget *b, bool conn_gone)
 	b->relieving = false;
 }
 
+static bool release_buffers(struct ttrpc__conn *c)
+{
+	size_t freed = ttrpc__buf_release(&c->session.out) + ttrpc__buf_release(&c->session.payload);
+	if (freed)
+		ttrpc__heap_note_free(freed);
+	return freed > 0;
+}
+
+bool ttrpc__conn_release_idle(struct ttrpc__conn *c)
+{
+	if (c->closed)
+		return false;
+	if (c->active) {
+		c->active = false;
+	} else if (release_buffers(c)) {
+		ttrpc__conn_settle(c);
+	}
+	return ttrpc__buf_large(&c->session.out) || ttrpc__buf_large(&c->session.payload);
+}
+
+void ttrpc__sweep_start(struct ev_loop *loop, ev_timer *t)
+{
+	if (ev_is_active(t))
+		return;
+	ev_timer_set(t, TTRPC__SWEEP_S, TTRPC__SWEEP_S);
+	ev_timer_start(loop, t);
+	ev_unref(loop);
+}
+
+void ttrpc__sweep_stop(struct ev_loop *loop, ev_timer *t)
+{
+	if (!ev_is_active(t))
+		return;
+	ev_ref(loop);
+	ev_timer_stop(loop, t);
+}
+
+void ttrpc__conn_shed(struct ttrpc__conn *c)
+{
+	if (!c->closed && release_buffers(c))
+		account(c);
+}
+
 void ttrpc__conn_settle(struct ttrpc__conn *c)
 {
 	account(c);
+	struct ttrpc__budget *b = c->budget;
+	/* over the budget, the empty buffers kept for reuse go before anyone is paused */
+	if (b && b->limit && b->used > b->limit && b->spare && b->pressure && !b->pressing) {
+		b->pressing = true;
+		b->pressure(b);
+		b->pressing = false;
+	}
 	if (c->closed)
 		return;
 	size_t pending = ttrpc__buf_pending(&c->session.out);
@@ -163,6 +222,7 @@ void ttrpc__conn_kick(struct ttrpc__conn *c)
 {
 	if (c->closed || c->in_recv)
 		return;
+	c->active = true;
 	if (!ev_is_active(&c->wio) && write_some(c)) {
 		ttrpc__conn_close(c, "write failed");
 		return;
@@ -174,6 +234,7 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)revents;
 	struct ttrpc__conn *c = w->data;
+	c->active = true;
 	size_t before = ttrpc__buf_pending(&c->session.out);
 	if (write_some(c)) {
 		ttrpc__conn_close(c, "write failed");
@@ -201,6 +262,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		ttrpc__conn_close(c, "read failed");
 		return;
 	}
+	c->active = true;
 	c->in_recv = true;
 	int rc = ttrpc__session_recv(&c->session, chunk, (size_t)n);
 	c->in_recv = false;
@@ -220,7 +282,8 @@ void ttrpc__conn_init(struct ttrpc__conn *c, struct ev_loop *loop, int fd, enum 
 	c->in_recv = c->closed = c->close_when_flushed = false;
 	c->out_paused = c->budget_paused = false;
 	c->budget = NULL;
-	c->held = 0;
+	c->held = c->spare = 0;
+	c->active = true;
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);

@@ -29,7 +29,10 @@ struct ttrpc__budget {
 	void (*relieved)(struct ttrpc__budget *b);
 	/* a connection stayed over its share past grace_s: log and close it */
 	void (*expired)(struct ttrpc__budget *b, struct ttrpc__conn *c);
-	bool relieving;
+	/* over the limit while spare > 0: every connection sheds (ttrpc__conn_shed) */
+	void (*pressure)(struct ttrpc__budget *b);
+	size_t spare; /* of used: empty large buffers kept for reuse */
+	bool relieving, pressing;
 };
 
 struct ttrpc__conn {
@@ -46,8 +49,10 @@ struct ttrpc__conn {
 	bool budget_paused;	      /* over its share of the budget: not reading */
 	struct ttrpc__budget *budget; /* NULL: unbounded (clients) */
 	size_t held;		      /* bytes counted in budget->used */
+	size_t spare;		      /* of held: empty large buffers */
 	ev_timer over_timer;	      /* budget_paused for too long */
 	ev_tstamp last_progress;      /* last output written while budget_paused */
+	bool active;		      /* read or wrote since the last idle sweep */
 };
 
 /* Take over fd (made non-blocking) and start reading. */
@@ -62,6 +67,20 @@ void ttrpc__conn_settle(struct ttrpc__conn *c);
 
 /* Bytes this conn holds in buffers (queued output and partial input). */
 size_t ttrpc__conn_held(const struct ttrpc__conn *c);
+
+/* Idle sweep, called about once a second: a connection that neither read nor
+ * wrote since the last call gives back its large empty buffers. Returns
+ * whether it still holds large buffers (worth another sweep). */
+bool ttrpc__conn_release_idle(struct ttrpc__conn *c);
+
+/* Give back empty large buffers now (memory pressure). */
+void ttrpc__conn_shed(struct ttrpc__conn *c);
+
+/* A repeating timer (TTRPC__SWEEP_S) for idle sweeps that does not keep the
+ * loop alive on its own; stop is a no-op when it is not running. */
+#define TTRPC__SWEEP_S 1.0
+void ttrpc__sweep_start(struct ev_loop *loop, ev_timer *t);
+void ttrpc__sweep_stop(struct ev_loop *loop, ev_timer *t);
 
 /* Queued bytes go out: now if possible, else when the socket is writable. */
 void ttrpc__conn_kick(struct ttrpc__conn *c);

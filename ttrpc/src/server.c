@@ -61,6 +61,7 @@ struct ttrpc_server {
 	size_t n_conns;
 	struct srv_conn *dead; /* closed conns waiting for the reaper */
 	ev_idle reaper;
+	ev_timer sweep; /* idle connections give back large buffers; heap trim */
 	ev_timer shutdown_timer;
 	bool shutting_down;
 	ttrpc_shutdown_fn shutdown_done;
@@ -75,8 +76,10 @@ struct ttrpc_server {
 #define SLOG(s, level, ...) ttrpc__logf((s)->log, (s)->log_user, level, __VA_ARGS__)
 
 static void reap(struct ev_loop *loop, ev_idle *w, int revents);
+static void sweep(struct ev_loop *loop, ev_timer *w, int revents);
 static void shutdown_expired(struct ev_loop *loop, ev_timer *w, int revents);
 static void budget_relieved(struct ttrpc__budget *b);
+static void budget_pressure(struct ttrpc__budget *b);
 static void budget_expired(struct ttrpc__budget *b, struct ttrpc__conn *c);
 
 static ttrpc_server *budget_server(struct ttrpc__budget *b)
@@ -95,11 +98,15 @@ ttrpc_server *ttrpc_server_new(struct ev_loop *loop)
 	s->want_uid = s->want_gid = -1;
 	ev_idle_init(&s->reaper, reap);
 	s->reaper.data = s;
+	ev_timer_init(&s->sweep, sweep, 0., 0.);
+	s->sweep.data = s;
+	ttrpc__sweep_start(loop, &s->sweep);
 	ev_timer_init(&s->shutdown_timer, shutdown_expired, 0., 0.);
 	s->shutdown_timer.data = s;
 	s->budget.limit = TTRPC_SERVER_MEMORY_BUDGET_DEFAULT;
 	s->budget.grace_s = TTRPC_SERVER_BUDGET_GRACE_DEFAULT;
 	s->budget.relieved = budget_relieved;
+	s->budget.pressure = budget_pressure;
 	s->budget.expired = budget_expired;
 	return s;
 }
@@ -138,6 +145,13 @@ size_t ttrpc_server_memory_held(const ttrpc_server *s)
 }
 
 /* The total fell (or a connection went): the paused ones may read again. */
+static void budget_pressure(struct ttrpc__budget *b)
+{
+	ttrpc_server *s = budget_server(b);
+	for (struct srv_conn *sc = s->conns; sc && b->spare; sc = sc->next)
+		ttrpc__conn_shed(&sc->c);
+}
+
 static void budget_relieved(struct ttrpc__budget *b)
 {
 	ttrpc_server *s = budget_server(b);
@@ -245,9 +259,6 @@ static int finish(ttrpc_call *call, int code, const char *message, const uint8_t
 		conn_maybe_drained(sc);
 	}
 	call_free(call);
-	/* freed heap goes back to the system once the loop is idle */
-	if (sc && ttrpc__heap_trim_due())
-		ev_idle_start(sc->server->loop, &sc->server->reaper);
 	return rc;
 }
 
@@ -383,8 +394,22 @@ static void reap(struct ev_loop *loop, ev_idle *w, int revents)
 		ttrpc__conn_destroy(&sc->c);
 		free(sc);
 	}
-	ttrpc__heap_trim_if_due();
 	check_shutdown_done(s);
+}
+
+/* About once a second: connections idle since the last sweep give back their
+ * large buffers, and freed heap goes back to the system (at most once a
+ * second, not per message: a trim per 1 MiB message halved throughput). */
+static void sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	ttrpc_server *s = w->data;
+	for (struct srv_conn *sc = s->conns, *next; sc; sc = next) {
+		next = sc->next; /* a settle may close and unlink sc */
+		ttrpc__conn_release_idle(&sc->c);
+	}
+	ttrpc__heap_trim_if_due();
 }
 
 /* The socket is gone: orphan every call still held by a handler, unlink the
@@ -707,6 +732,7 @@ void ttrpc_server_free(ttrpc_server *s)
 	ttrpc_server_close(s);
 	ev_idle_stop(s->loop, &s->reaper);
 	ev_timer_stop(s->loop, &s->shutdown_timer);
+	ttrpc__sweep_stop(s->loop, &s->sweep);
 	while (s->dead) {
 		struct srv_conn *sc = s->dead;
 		s->dead = sc->next;
