@@ -39,6 +39,7 @@ not_running() { [ "$(status_of "$1")" != RUNNING ]; }
 
 remove() { # id: kill, wait for STOPPED, delete task and container
 	local id=$1
+	e2e_trap_ready "$(pid_of "$id")"
 	e2e_ctr task kill -s TERM "$id"
 	e2e_wait_for 20 "$id to stop" stopped "$id"
 	e2e_ctr task rm "$id" >/dev/null

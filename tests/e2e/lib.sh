@@ -160,6 +160,14 @@ e2e_ctr() {
 	esac
 }
 
+# A container whose pid 1 is a shell that traps TERM ignores a TERM sent
+# before the trap is set (pid 1 of a pid namespace has no default actions):
+# the shell has set it once it runs its first child.
+e2e_has_children() { [ -n "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" ]; }
+e2e_trap_ready() { # pid of the container's init
+	e2e_wait_for 20 "pid $1 to set its TERM trap (start its child)" e2e_has_children "$1"
+}
+
 e2e_bg_helper() { E2E_HELPERS="$E2E_HELPERS $1"; }
 
 # e2e_events_start FILE: `ctr events` into FILE, returning once it is

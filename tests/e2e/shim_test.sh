@@ -109,6 +109,7 @@ t_detached() {
 	wait_status d1 PAUSED
 	e2e_ctr task resume d1
 	wait_status d1 RUNNING
+	e2e_trap_ready "$pid"
 	e2e_ctr task kill -s TERM d1
 	wait_status d1 STOPPED
 	e2e_ctr task rm d1
@@ -196,6 +197,7 @@ t_containerd_restart() {
 	e2e_wait_for 20 "the exit queued while containerd was down to be forwarded to it" forwarded_exit
 	# and what is sent from now on arrives too: cr1's exit
 	e2e_events_start "$E2E_DIR/events.txt"
+	e2e_trap_ready "$pid"
 	e2e_ctr task kill -s TERM cr1
 	wait_status cr1 STOPPED
 	e2e_events_wait "$E2E_DIR/events.txt" '/tasks/exit.*"container_id":"cr1".*"exit_status":143'
