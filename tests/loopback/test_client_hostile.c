@@ -183,27 +183,33 @@ Test(client_hostile, stalled_server_deadline_then_close)
 
 /* --- never answers, then a late answer, then closes --- */
 
+/* The test writes a byte here once the client gave up on a (its deadline). */
+static int client_gave_up[2] = { -1, -1 };
+
 static void never_answers_script(int fd)
 {
 	uint32_t a = read_request(fd), b = read_request(fd), c = read_request(fd);
-	if (!a || !b || !c)
+	char go;
+	if (!a || !b || !c || read(client_gave_up[0], &go, 1) != 1)
 		_exit(2);
-	/* wait until the client gave up on a: its deadline is 100 ms */
-	usleep(300000);
 	respond(fd, a, "late");
 	respond(fd, b, "b");
-	usleep(100000);
-	/* c is never answered: the server goes */
+	/* c is never answered: the server goes (after b's bytes, in order) */
 }
 
 Test(client_hostile, never_answered_calls_end_by_deadline_or_close)
 {
+	cr_assert_eq(pipe2(client_gave_up, O_CLOEXEC), 0);
 	start_fake(never_answers_script);
 	struct outcome o[3] = { 0 };
 	call("a", 100 * 1000000ll, &o[0]);
 	call("b", 10 * 1000000000ll, &o[1]);
 	call("c", 0, &o[2]);
+	run_until_done(o, 1);
+	cr_assert_eq(write(client_gave_up[1], "g", 1), 1);
 	run_until_done(o, 3);
+	close(client_gave_up[0]);
+	close(client_gave_up[1]);
 	expect(&o[0], TTRPC_CODE_DEADLINE_EXCEEDED, "context deadline exceeded");
 	expect(&o[1], TTRPC_CODE_OK, NULL);
 	cr_assert_eq(o[1].len, 1);

@@ -347,11 +347,15 @@ Test(limits, memory_of_large_messages_returns_to_the_system)
 		CALLS = 4,
 		BIG = (4 << 20) - 64
 	};
+	int idle_fds = rp_fd_count(server_pid);
 	int warm = rp_dial(fx.path, 0);
 	cr_assert_geq(warm, 0);
 	echo_ok(warm, 1, "warm");
 	close(warm);
-	usleep(200000); /* the server reaps the warm-up connection */
+	/* the baseline once the server has closed the warm-up connection */
+	for (int64_t end = rp_now_ms() + 10000; rp_fd_count(server_pid) != idle_fds && rp_now_ms() < end;)
+		usleep(10000); /* one poll step */
+	cr_assert_eq(rp_fd_count(server_pid), idle_fds, "the server kept the warm-up connection");
 	long base = rp_status_kib(server_pid, "VmRSS");
 	uint8_t *p = malloc(BIG);
 	memset(p, 'y', BIG);

@@ -281,6 +281,7 @@ Test(storm, hostile_peers_leave_no_trace)
 	raise_nofile();
 	double seconds = storm_seconds();
 	/* warm up: the server's first calls allocate what it keeps (loop, tables) */
+	int idle_fds = rp_fd_count(server_pid);
 	ttrpc_client *warm = ttrpc_client_connect(NULL, fx.path, NULL);
 	cr_assert_not_null(warm);
 	uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -289,8 +290,10 @@ Test(storm, hostile_peers_leave_no_trace)
 	for (int i = 0; i < 50; i++)
 		cr_assert(good_call(warm, &rng, buf, why, sizeof(why)), "warm-up: %s", why);
 	ttrpc_client_free(warm);
-	usleep(200000); /* let the server reap the connection before the baseline */
-	int base_fds = rp_fd_count(server_pid);
+	/* the baseline once the server has closed the warm-up connection */
+	int base_fds = wait_fds(idle_fds, 10);
+	cr_assert_eq(base_fds, idle_fds, "the server kept the warm-up connection: %d fds, %d before", base_fds,
+		     idle_fds);
 	long base_rss = rp_status_kib(server_pid, "VmRSS");
 
 	int pipes[WORKERS][2];
