@@ -105,14 +105,14 @@ void ttrpc__heap_note_free(size_t bytes)
 		atomic_fetch_add(&heap_freed, bytes);
 }
 
-bool ttrpc__heap_trim_due(void)
+static bool heap_trim_due(void)
 {
 	return atomic_load(&heap_freed) >= HEAP_TRIM_AFTER;
 }
 
 void ttrpc__heap_trim_if_due(void)
 {
-	if (!ttrpc__heap_trim_due())
+	if (!heap_trim_due())
 		return;
 	atomic_store(&heap_freed, 0);
 #ifdef __GLIBC__

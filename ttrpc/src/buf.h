@@ -40,8 +40,6 @@ void ttrpc__buf_free(struct ttrpc__buf *b);
  * enough did, ttrpc__heap_trim_if_due hands free heap pages back to the
  * system (glibc keeps them otherwise). */
 void ttrpc__heap_note_free(size_t bytes);
-/* true when a trim is due (cheap check). */
-bool ttrpc__heap_trim_due(void);
 /* Trim now if due. */
 void ttrpc__heap_trim_if_due(void);
 

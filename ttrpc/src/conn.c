@@ -141,16 +141,14 @@ static bool release_buffers(struct ttrpc__conn *c)
 	return freed > 0;
 }
 
-bool ttrpc__conn_release_idle(struct ttrpc__conn *c)
+void ttrpc__conn_release_idle(struct ttrpc__conn *c)
 {
 	if (c->closed)
-		return false;
-	if (c->active) {
+		return;
+	if (c->active)
 		c->active = false;
-	} else if (release_buffers(c)) {
+	else if (release_buffers(c))
 		ttrpc__conn_settle(c);
-	}
-	return ttrpc__buf_large(&c->session.out) || ttrpc__buf_large(&c->session.payload);
 }
 
 void ttrpc__sweep_start(struct ev_loop *loop, ev_timer *t)

@@ -69,9 +69,8 @@ void ttrpc__conn_settle(struct ttrpc__conn *c);
 size_t ttrpc__conn_held(const struct ttrpc__conn *c);
 
 /* Idle sweep, called about once a second: a connection that neither read nor
- * wrote since the last call gives back its large empty buffers. Returns
- * whether it still holds large buffers (worth another sweep). */
-bool ttrpc__conn_release_idle(struct ttrpc__conn *c);
+ * wrote since the last call gives back its large empty buffers. */
+void ttrpc__conn_release_idle(struct ttrpc__conn *c);
 
 /* Give back empty large buffers now (memory pressure). */
 void ttrpc__conn_shed(struct ttrpc__conn *c);
