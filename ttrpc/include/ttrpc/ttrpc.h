@@ -7,6 +7,7 @@
 #include <ttrpc/codec.h>
 #include <ttrpc/common.h>
 #include <ttrpc/server.h>
+#include <ttrpc/stream.h>
 
 #define TTRPC_VERSION "0.1.0"
 
