@@ -16,6 +16,7 @@
 #include "shim/container.h"
 #include "shim/events.h"
 #include "shim/ids.h"
+#include "shim/metrics.h"
 #include "shim/mount.h"
 #include "shim/oom.h"
 #include "shim/runtime.h"
@@ -683,12 +684,26 @@ static void wait_(ttrpc_call *call, const Containerd__Task__V2__WaitRequest *req
 	shim_process_add_waiter(p, call);
 }
 
+/* The container's cgroup statistics (metrics.c), found from its init pid. */
 static void stats(ttrpc_call *call, const Containerd__Task__V2__StatsRequest *req, void *user)
 {
-	(void)req;
-	(void)user;
-	ttrpc_call_respond_error(call, TTRPC_CODE_UNIMPLEMENTED, "stats are not supported by %s yet",
-				 SHIM_RUNTIME_NAME);
+	struct shim *s = user;
+	struct shim_error err = { 0 };
+	Google__Protobuf__Any any;
+	struct shim_process *p = shim_process_find(s, req->id, NULL, &err);
+	if (!p)
+		return fail(s, call, &err);
+	if (p->pid <= 0 || p->status == SHIM_STATUS_STOPPED) {
+		shim_error_set(&err, TTRPC_CODE_NOT_FOUND, -ESRCH, "stats %s: cgroup does not exist (not running)",
+			       req->id);
+		return fail(s, call, &err);
+	}
+	if (shim_metrics_of_pid(p->pid, &any, &err))
+		return fail(s, call, &err);
+	Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+	resp.stats = &any;
+	containerd_task_v2_task_stats_respond(call, &resp);
+	free(any.value.data);
 }
 
 static void connect_(ttrpc_call *call, const Containerd__Task__V2__ConnectRequest *req, void *user)
