@@ -368,8 +368,87 @@ t_oom() {
 	expect_clean
 }
 
+# Stats beside containerd-shim-runc-v2: the same container (same command, same
+# 64 MiB limit) under both shims, read with ctr task metrics --format json.
+# Every field runc-v2 fills, we fill; the limit and the cgroup's own files
+# agree with our numbers.
+t_stats() {
+	setup
+	local id rt
+	for id in s1 r1; do
+		rt=$RT
+		[ "$id" = r1 ] && rt=io.containerd.runc.v2
+		e2e_ctr run -d --runtime "$rt" --memory-limit 67108864 --rootfs "$E2E_DIR/rootfs" "$id" \
+			/bin/sh -c "$TRAP_SLEEP" >/dev/null
+		wait_status "$id" RUNNING
+		e2e_trap_ready "$(task_field "$id" 2)"
+	done
+	e2e_ctr task metrics --format json s1 >"$E2E_DIR/ours.json" || e2e_fail "ctr task metrics s1 failed"
+	e2e_ctr task metrics --format json r1 >"$E2E_DIR/runc.json" || e2e_fail "ctr task metrics r1 failed"
+	[ -z "${E2E_STATS_KEEP:-}" ] || cp "$E2E_DIR/ours.json" "$E2E_DIR/runc.json" "$E2E_STATS_KEEP"/
+	local pid memcg cmp
+	pid=$(task_field s1 2)
+	memcg=$(awk -F: '$2 == "memory" { print $3 }' "/proc/$pid/cgroup")
+	[ -n "$memcg" ] && memcg=/sys/fs/cgroup/memory$memcg
+	cmp=$(/usr/bin/python3 - "$E2E_DIR/ours.json" "$E2E_DIR/runc.json" "$memcg" <<'PY'
+import json, sys
+ours, runc = (json.load(open(f)) for f in sys.argv[1:3])
+memcg = sys.argv[3]
+def leaves(d, pre=""):
+    out = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.update(leaves(v, pre + "." + k if pre else k))
+    elif isinstance(d, list):
+        out[pre] = len(d)
+    else:
+        out[pre] = d
+    return out
+o, r = leaves(ours), leaves(runc)
+# Counters that may be zero in one container and not in the other (page
+# faults, file pages, throttling, block io): JSON omits zeros, so such a
+# field on one side only is not a difference. Every other field must be on
+# both sides, and every limit must be equal (both containers have 64 MiB).
+import re
+volatile = re.compile(r"(pg|fault|cache|file|dirty|writeback|throttl|blkio|unevictable|mapped|shmem|per_cpu|kernel_tcp\.(usage|max))")
+for k in sorted(set(r) - set(o)):
+    if not volatile.search(k):
+        print("runc-v2 fills %s (%s), we do not" % (k, r[k]))
+for k in sorted(set(o) - set(r)):
+    if not volatile.search(k):
+        print("we fill %s (%s), runc-v2 does not" % (k, o[k]))
+for k in sorted(r):
+    if "limit" in k and k in o and o[k] != r[k]:
+        print("%s: ours %s, runc-v2 %s" % (k, o[k], r[k]))
+if o.get("memory.usage.limit", o.get("memory.usage_limit")) != 67108864:
+    print("memory limit is not 64 MiB in our metrics")
+if not o.get("pids.current"):
+    print("no pids.current in our metrics")
+if not (o.get("cpu.usage.total") or o.get("cpu.usage_usec")):
+    print("no cpu usage in our metrics")
+if memcg:
+    stat = dict(l.split() for l in open(memcg + "/memory.stat"))
+    for f in ("total_rss", "total_inactive_anon", "hierarchical_memory_limit"):
+        want = int(stat[f])
+        got = o.get("memory." + f, 0)
+        if not (want / 2 <= got <= want * 2 + 65536):
+            print("memory.%s: ours %s, the cgroup's memory.stat %d" % (f, got, want))
+print("compared %d fields of runc-v2 with %d of ours" % (len(r), len(o)))
+PY
+) || e2e_fail "comparing the metrics failed: $cmp"
+	e2e_log "stats: $cmp"
+	[ "$(echo "$cmp" | wc -l)" = 1 ] || e2e_fail "Stats differ from containerd-shim-runc-v2's: $cmp"
+	for id in s1 r1; do
+		e2e_ctr task kill -s KILL "$id"
+		wait_status "$id" STOPPED
+		e2e_ctr task rm "$id" >/dev/null
+		e2e_ctr c rm "$id"
+	done
+	expect_clean
+}
+
 case "$scenario" in
-run_rm | detached | image | stdio | events | containerd_restart | sigterm | shim_killed | crun | bad_input | oom)
+run_rm | detached | image | stdio | events | containerd_restart | sigterm | shim_killed | crun | bad_input | oom | stats)
 	"t_$scenario"
 	e2e_sanitizer_verdict
 	e2e_log "PASS: $scenario"
