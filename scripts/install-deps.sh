@@ -10,10 +10,11 @@ PACKAGES=(
 	build-essential cmake pkg-config git clang clang-format libclang-rt-14-dev
 	# libraries
 	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev libprotoc-dev nanopb libnanopb-dev
-	libev-dev libssl-dev libjansson-dev
+	libev-dev libssl-dev libnghttp2-dev libjansson-dev
 	# tests and test peers
 	libcriterion-dev valgrind containerd runc crun busybox-static
 	golang-go golang-github-containerd-ttrpc-dev golang-github-containerd-containerd-dev
+	golang-google-grpc-dev python3-grpcio
 	# demo, benchmarks, process tools used by scripts and tests
 	hyperfine iproute2 util-linux procps psmisc python3
 )
