@@ -14,5 +14,10 @@ if(TARGET shim_core)
       SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_events_test.c ${CMAKE_SOURCE_DIR}/shim/events.c
       LIBS shim_core ttrpc_task ttrpc_static
       LABELS memcheck)
+    # metrics.c (Task.Stats) packs the cgroups Metrics protos of ttrpc_task.
+    ttrpc_criterion_test(shim_metrics_test
+      SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_metrics_test.c ${CMAKE_SOURCE_DIR}/shim/metrics.c
+      LIBS shim_core ttrpc_task ttrpc_static
+      LABELS memcheck)
   endif()
 endif()
