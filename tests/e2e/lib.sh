@@ -10,15 +10,18 @@
 #                             namespace where a hybrid host's cgroup2 mount is hidden
 #                             (what crun needs there); E2E_CONTAINERD_LOG_LEVEL=debug
 #                             logs every event forwarded to it. Its log is appended to
-#                             E2E_DIR/containerd.log (one log across restarts)
+#                             E2E_DIR/containerd.log (one log across restarts).
+#                             E2E_CONTAINERD_CONFIG=FILE: that config.toml instead
+#                             (tests/cri: the CRI plugin enabled)
 #   e2e_ctr ARGS...           ctr against it, in E2E_NS; FIFOs of run/exec/start go to
 #                             E2E_DIR/fifo, and every word is noted as a possible shim id
 #   e2e_note_ids ID...        note ids used outside e2e_ctr (shim binary run by hand)
 #   e2e_bg_helper PID         a background helper of the test (ctr events): stopped
 #                             before the leak check, never counted as a leak
 #   e2e_build_rootfs DIR      busybox-static rootfs (applets as relative symlinks in bin/)
-#   e2e_build_image ROOTFS TAR NAME
-#                             an OCI image archive (one gzip layer), no network
+#   e2e_build_image ROOTFS TAR NAME [CMD]
+#                             an OCI image archive (one gzip layer), no network;
+#                             CMD: the image's Cmd as a JSON array (default ["/bin/sh"])
 #   e2e_stop_containerd       SIGTERM (then SIGKILL) by pid
 #   e2e_expect_clean          fails unless everything of this test is gone: no shim,
 #                             no container process, no mount, no shim socket, no runtime
@@ -103,13 +106,17 @@ e2e_hybrid_v2_controllers() {
 
 e2e_start_containerd() {
 	mkdir -p "$E2E_DIR/root" "$E2E_DIR/state" "$E2E_DIR/opt"
-	cat >"$E2E_DIR/config.toml" <<TOML
+	if [ -n "${E2E_CONTAINERD_CONFIG:-}" ]; then
+		cp "$E2E_CONTAINERD_CONFIG" "$E2E_DIR/config.toml"
+	else
+		cat >"$E2E_DIR/config.toml" <<TOML
 version = 2
 disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "$E2E_DIR/opt"
 TOML
+	fi
 	local path="$PATH" wrap=()
 	[ -n "$E2E_BIN_DIR" ] && path="$E2E_BIN_DIR:$PATH"
 	if [ "${E2E_CGROUP_V1_VIEW:-0}" = 1 ] && e2e_hybrid_v2_controllers; then
@@ -248,6 +255,7 @@ e2e_blob() {
 
 e2e_build_image() {
 	local rootfs=$1 tar=$2 name=$3 work layout arch diff_id
+	local cmd=${4:-'["/bin/sh"]'}
 	local layer_hex layer_size config_hex config_size manifest_hex manifest_size
 	work=$(mktemp -d "$E2E_DIR/image.XXXXXX")
 	layout="$work/layout"
@@ -259,7 +267,7 @@ e2e_build_image() {
 	gzip -n -9 "$work/layer.tar"
 	read -r layer_hex layer_size < <(e2e_blob "$layout" "$work/layer.tar.gz")
 	cat >"$work/config.json" <<JSON
-{"architecture":"$arch","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:$diff_id"]},"history":[{"created_by":"ttrpc-c e2e harness"}]}
+{"architecture":"$arch","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":$cmd,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:$diff_id"]},"history":[{"created_by":"ttrpc-c e2e harness"}]}
 JSON
 	read -r config_hex config_size < <(e2e_blob "$layout" "$work/config.json")
 	cat >"$work/manifest.json" <<JSON
