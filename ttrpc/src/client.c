@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ttrpc/client.h>
+#include <ttrpc/grpc.h>
 
 #include <errno.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "grpc_client.h"
 
 struct pending {
 	struct ttrpc_client *client;
@@ -27,7 +29,8 @@ struct ttrpc_client {
 	void *on_close_user;
 	ttrpc_log_fn log;
 	void *log_user;
-	ev_timer sweep; /* idle: give back large buffers */
+	ev_timer sweep;			 /* idle: give back large buffers */
+	struct ttrpc__grpc_client *grpc; /* set: calls go over gRPC, c is unused */
 };
 
 static void sweep(struct ev_loop *loop, ev_timer *w, int revents)
@@ -114,6 +117,35 @@ fail:
 	return NULL;
 }
 
+ttrpc_client *ttrpc__client_new_grpc(struct ev_loop *loop, int fd, const char *authority, size_t max_message, int *err)
+{
+	ttrpc_client *cl = calloc(1, sizeof(*cl));
+	if (cl && !loop)
+		loop = cl->own_loop = ev_loop_new(EVFLAG_AUTO);
+	if (!cl || !loop) {
+		free(cl);
+		close(fd);
+		if (err)
+			*err = TTRPC_ENOMEM;
+		return NULL;
+	}
+	cl->c.loop = loop;
+	cl->c.fd = -1;
+	cl->grpc = ttrpc__grpc_client_new(cl, loop, fd, authority, max_message, err);
+	if (!cl->grpc) {
+		if (cl->own_loop)
+			ev_loop_destroy(cl->own_loop);
+		free(cl);
+		return NULL;
+	}
+	return cl;
+}
+
+int ttrpc_client_is_grpc(const ttrpc_client *cl)
+{
+	return cl && cl->grpc;
+}
+
 ttrpc_client *ttrpc_client_connect(struct ev_loop *loop, const char *path, int *err)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -138,7 +170,9 @@ ttrpc_client *ttrpc_client_connect(struct ev_loop *loop, const char *path, int *
 
 void ttrpc_client_close(ttrpc_client *cl)
 {
-	if (cl)
+	if (cl && cl->grpc)
+		ttrpc__grpc_client_close(cl->grpc, "closed by client");
+	else if (cl)
 		ttrpc__conn_close(&cl->c, "closed by client");
 }
 
@@ -147,6 +181,13 @@ void ttrpc_client_free(ttrpc_client *cl)
 	if (!cl)
 		return;
 	cl->on_close = NULL;
+	if (cl->grpc) {
+		ttrpc__grpc_client_free(cl->grpc);
+		if (cl->own_loop)
+			ev_loop_destroy(cl->own_loop);
+		free(cl);
+		return;
+	}
 	ttrpc_client_close(cl);
 	ttrpc__sweep_stop(cl->c.loop, &cl->sweep);
 	ttrpc__conn_destroy(&cl->c);
@@ -160,16 +201,22 @@ void ttrpc_client_set_log(ttrpc_client *cl, ttrpc_log_fn fn, void *user)
 {
 	cl->log = fn;
 	cl->log_user = user;
+	if (cl->grpc)
+		ttrpc__grpc_client_set_log(cl->grpc, fn, user);
 }
 
 void ttrpc_client_on_close(ttrpc_client *cl, void (*fn)(ttrpc_client *client, void *user), void *user)
 {
 	cl->on_close = fn;
 	cl->on_close_user = user;
+	if (cl->grpc)
+		ttrpc__grpc_client_on_close(cl->grpc, fn, user);
 }
 
 int ttrpc_client_connected(const ttrpc_client *cl)
 {
+	if (cl && cl->grpc)
+		return ttrpc__grpc_client_connected(cl->grpc);
 	return cl && !cl->c.closed;
 }
 
@@ -180,6 +227,8 @@ struct ev_loop *ttrpc_client_loop(const ttrpc_client *cl)
 
 size_t ttrpc_client_pending(const ttrpc_client *cl)
 {
+	if (cl->grpc)
+		return ttrpc__grpc_client_pending(cl->grpc);
 	return ttrpc__session_open_streams(&cl->c.session);
 }
 
@@ -188,6 +237,8 @@ int ttrpc_client_call(ttrpc_client *cl, const char *service, const char *method,
 {
 	if (!cl || !service || !method || !done || (!req && req_len) || (opts && opts->timeout_ns < 0))
 		return TTRPC_EINVAL;
+	if (cl->grpc)
+		return ttrpc__grpc_client_call(cl->grpc, service, method, req, req_len, opts, done, user);
 	if (cl->c.closed)
 		return TTRPC_ECLOSED;
 	if (req_len > cl->c.session.max_message)

@@ -6,6 +6,7 @@
 #include <ttrpc/client.h>
 #include <ttrpc/codec.h>
 #include <ttrpc/common.h>
+#include <ttrpc/grpc.h>
 #include <ttrpc/server.h>
 #include <ttrpc/stream.h>
 

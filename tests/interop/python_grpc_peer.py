@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""python3-grpcio peer for the gRPC interop tests (no generated code: raw
+bytes in and out through generic handlers).
+
+  server --socket PATH   serve interop.Echo on unix:PATH and on 127.0.0.1 (an
+                         ephemeral port); prints "port N", then "ready"
+
+Methods of interop.Echo (request and response are raw bytes):
+  Echo      the request
+  Fail      request "CODE:message": abort with that status and message
+  Metadata  the invocation metadata, "key=value\\n" each, -bin values in hex
+  Deadline  "none" or the seconds left as "%.3f", from grpc-timeout
+  Sleep     sleeps the request's milliseconds, then "slept"
+  Size      a response of the request's decimal size in bytes ('z' each)
+"""
+import argparse
+import sys
+import time
+from concurrent import futures
+
+import grpc
+
+LIMIT = 16 << 20
+
+
+def echo(req, ctx):
+    return req
+
+
+def fail(req, ctx):
+    code, _, msg = req.decode().partition(":")
+    status = next(s for s in grpc.StatusCode if s.value[0] == int(code))
+    ctx.abort(status, msg)
+
+
+def metadata(req, ctx):
+    out = []
+    for k, v in ctx.invocation_metadata():
+        out.append("%s=%s" % (k, v.hex() if isinstance(v, bytes) else v))
+    return ("\n".join(out) + "\n").encode()
+
+
+def deadline(req, ctx):
+    left = ctx.time_remaining()
+    # grpcio reports a huge time left when there is no deadline
+    return b"none" if left is None or left > 1e6 else ("%.3f" % left).encode()
+
+
+def sleep(req, ctx):
+    time.sleep(int(req.decode()) / 1000.0)
+    return b"slept"
+
+
+def size(req, ctx):
+    return b"z" * int(req.decode())
+
+
+METHODS = {"Echo": echo, "Fail": fail, "Metadata": metadata, "Deadline": deadline, "Sleep": sleep, "Size": size}
+
+
+def serve(socket):
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=80),
+                         options=[("grpc.max_receive_message_length", LIMIT),
+                                  ("grpc.max_send_message_length", LIMIT)])
+    handlers = {name: grpc.unary_unary_rpc_method_handler(fn) for name, fn in METHODS.items()}
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("interop.Echo", handlers),))
+    server.add_insecure_port("unix:" + socket)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print("port %d" % port, flush=True)
+    print("ready", flush=True)
+    server.wait_for_termination()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["server"])
+    ap.add_argument("--socket", required=True)
+    args = ap.parse_args()
+    serve(args.socket)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The libev glue of the gRPC transport: one socket, its watchers, and the
+ * nghttp2 session (which does no I/O) that speaks HTTP/2 over it. Shared by
+ * the gRPC client and server; all HTTP/2 is nghttp2's. */
+#ifndef TTRPC_GRPC_CONN_H
+#define TTRPC_GRPC_CONN_H
+
+#include <ev.h>
+#include <nghttp2/nghttp2.h>
+#include <stdbool.h>
+
+#include "buf.h"
+
+struct ttrpc__h2conn;
+
+/* The connection is gone (EOF, error, protocol error, both sides done, or
+ * ttrpc__h2conn_close). reason is static text. Must not free the conn. */
+typedef void (*ttrpc__h2conn_closed_fn)(struct ttrpc__h2conn *h, const char *reason);
+
+struct ttrpc__h2conn {
+	struct ev_loop *loop;
+	int fd;
+	ev_io rio;
+	ev_io wio;
+	nghttp2_session *ngh;
+	struct ttrpc__buf out; /* serialized frames not yet written */
+	uint8_t *rbuf;
+	ttrpc__h2conn_closed_fn on_closed;
+	bool in_recv; /* inside nghttp2_session_mem_recv: flush afterwards */
+	bool closed;
+};
+
+/* Take over fd (made non-blocking) and ngh; start reading. TTRPC_ENOMEM. */
+int ttrpc__h2conn_init(struct ttrpc__h2conn *h, struct ev_loop *loop, int fd, nghttp2_session *ngh,
+		       ttrpc__h2conn_closed_fn on_closed);
+/* Serialize what nghttp2 has queued and write it (now, or when writable).
+ * Deferred while input is being processed. Closes the conn when the session
+ * wants neither to read nor to write any more. */
+void ttrpc__h2conn_flush(struct ttrpc__h2conn *h);
+/* Close the socket now and report on_closed once. Idempotent. */
+void ttrpc__h2conn_close(struct ttrpc__h2conn *h, const char *reason);
+/* Free the session and buffers (after close; not from an nghttp2 callback). */
+void ttrpc__h2conn_destroy(struct ttrpc__h2conn *h);
+
+#endif
