@@ -9,6 +9,7 @@
 #include "containerd/events/task.pb-c.h"
 #include "containerd/task/v2/shim.ttrpc-c.h"
 #include "shim/events.h"
+#include "shim/logger.h"
 #include "shim/mount.h"
 #include "shim/oom.h"
 
@@ -191,7 +192,35 @@ int shim_process_open_stdio(struct shim_process *p, struct shim_error *err)
 		.stderr_path = p->stderr_path,
 		.terminal = p->terminal,
 	};
-	int rc = shim_stdio_open(&p->stdio, s->loop, &paths, err);
+	/* stdio URIs (validated by the service): fifo:///p is p; file:///p
+	 * takes stdout and stderr both, as runc-v2 does, created here. */
+	struct shim_log_uri u[3] = { 0 };
+	const char **slot[3] = { &paths.stdin_path, &paths.stdout_path, &paths.stderr_path };
+	int rc = 0;
+	for (int i = 0; i < 3 && !rc; i++) {
+		if (!*slot[i] || !strstr(*slot[i], "://"))
+			continue;
+		if ((rc = shim_log_uri_parse(*slot[i], &u[i], err)))
+			break;
+		if (u[i].kind == SHIM_LOG_URI_FIFO) {
+			*slot[i] = u[i].path;
+		} else if (u[i].kind == SHIM_LOG_URI_FILE && i == 1) {
+			int fd = shim_log_file_open(&u[i], err);
+			if (fd < 0)
+				rc = fd;
+			else
+				close(fd);
+			paths.stdout_path = paths.stderr_path = u[i].path;
+			break; /* stderr follows stdout */
+		} else {
+			rc = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "stdio URI %s not supported here",
+					    *slot[i]);
+		}
+	}
+	if (!rc)
+		rc = shim_stdio_open(&p->stdio, s->loop, &paths, err);
+	for (int i = 0; i < 3; i++)
+		shim_log_uri_free(&u[i]);
 	if (rc)
 		return shim_error_wrap(err, rc, "open stdio");
 	p->stdio_open = true;

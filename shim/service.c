@@ -15,6 +15,7 @@
 #include "runtimeoptions/v1/api.pb-c.h"
 #include "shim/container.h"
 #include "shim/events.h"
+#include "shim/logger.h"
 #include "shim/ids.h"
 #include "shim/metrics.h"
 #include "shim/mount.h"
@@ -183,10 +184,28 @@ static int stdio_validate(const char *what, const char *path, struct shim_error 
 	struct stat st;
 	if (!path || !path[0])
 		return 0;
-	if (!strncmp(path, "binary://", 9) || !strncmp(path, "file://", 7))
-		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-				      "%s \"%s\": %.*s stdio URIs are not supported by %s", what, path,
-				      (int)(strstr(path, "://") - path + 3), path, SHIM_RUNTIME_NAME);
+	if (strstr(path, "://")) {
+		/* stdio URIs (logger.c): file:// is an output file the shim
+		 * creates, as runc-v2 does; fifo:///p is the FIFO p. */
+		struct shim_log_uri u;
+		struct shim_error perr = { 0 };
+		int rc = shim_log_uri_parse(path, &u, &perr);
+		if (rc)
+			return shim_error_set(err, perr.code, rc, "%s %s", what, perr.msg);
+		enum shim_log_uri_kind kind = u.kind;
+		shim_log_uri_free(&u);
+		if (kind == SHIM_LOG_URI_BINARY)
+			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+					      "%s \"%s\": binary:// stdio URIs are not supported by %s yet", what,
+					      path, SHIM_RUNTIME_NAME);
+		if (kind == SHIM_LOG_URI_FILE) {
+			if (!strcmp(what, "stdin"))
+				return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+						      "stdin \"%s\": a file:// URI is for stdout and stderr", path);
+			return 0;
+		}
+		path += strlen("fifo://");
+	}
 	int rc = shim_abs_path_validate(what, path, err);
 	if (rc)
 		return rc;

@@ -456,6 +456,8 @@ e2e_sweep_stale() {
 		[ -d "$d" ] || continue
 		owner=$(cat "$d/owner" 2>/dev/null) || owner=
 		[ -n "$owner" ] && kill -0 "${owner%% *}" 2>/dev/null && continue
+		# a concurrent run between its mktemp and its owner file is not stale
+		[ -z "$owner" ] && [ $(($(date +%s) - $(stat -c %Y "$d" 2>/dev/null || echo 0))) -lt 60 ] && continue
 		ns=${owner#* }
 		[ -n "$owner" ] || ns=$(ls "$d/state/io.containerd.runtime.v2.task" 2>/dev/null | head -n 1)
 		e2e_log "removing what a killed earlier run left: $d (namespace ${ns:-?})"

@@ -238,7 +238,7 @@ t_bad_paths() {
 	expect_refused "Create with a control character in a target" INVALID_ARGUMENT 'rootfs\[1\]\.target'
 	# stdio
 	for p in out "$E2E_DIR/x/../fifo-out" "$E2E_DIR/regular" "$E2E_DIR/fifo-link" "$E2E_DIR/new-file" \
-		"file://$E2E_DIR/new-file" "binary://$E2E_DIR/new-file"; do
+		"file://rel/new-file" "file://$E2E_DIR/x/../new-file" "fifo://$E2E_DIR/regular" "binary://$E2E_DIR/new-file"; do
 		for f in stdin stdout stderr; do
 			sc "$sock" create pb "$b" "${m[@]}" "--$f" "$p"
 			expect_refused "Create with $f '$p'" INVALID_ARGUMENT "$f "
@@ -246,6 +246,11 @@ t_bad_paths() {
 			expect_refused "Exec with $f '$p'" INVALID_ARGUMENT "$f "
 		done
 	done
+	# file:// is for stdout and stderr (the shim creates that file, as runc-v2 does), never stdin
+	sc "$sock" create pb "$b" "${m[@]}" --stdin "file://$E2E_DIR/new-file"
+	expect_refused "Create with stdin 'file://$E2E_DIR/new-file'" INVALID_ARGUMENT "stdin "
+	sc "$sock" exec pa1 x1 --stdin "file://$E2E_DIR/new-file"
+	expect_refused "Exec with stdin 'file://$E2E_DIR/new-file'" INVALID_ARGUMENT "stdin "
 	# checkpoints: a bad path is named; a good one is what is not supported
 	sc "$sock" create pb "$b" "${m[@]}" --checkpoint ../cp
 	expect_refused "Create with checkpoint ../cp" INVALID_ARGUMENT 'checkpoint "'

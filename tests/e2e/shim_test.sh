@@ -447,8 +447,29 @@ PY
 	expect_clean
 }
 
+# ctr run --log-uri: file:// (stdout and stderr appended to one file the
+# shim creates with its directories, as runc-v2 does).
+t_log_uri() {
+	setup
+	local log=$E2E_DIR/logs/sub/c1.log out rc=0
+	e2e_ctr run --rm --runtime "$RT" --log-uri "file://$log" --rootfs "$E2E_DIR/rootfs" lf1 \
+		/bin/sh -c 'echo to-stdout; echo to-stderr >&2' || e2e_fail "ctr run --log-uri file:// failed"
+	[ -f "$log" ] || e2e_fail "no log file $log"
+	expect_eq "$(sort "$log" | tr '\n' ' ')" "to-stderr to-stdout " "log file content"
+	expect_eq "$(stat -c %a "$log")" 644 "log file mode"
+	# appended, not truncated, by a second container
+	e2e_ctr run --rm --runtime "$RT" --log-uri "file://$log" --rootfs "$E2E_DIR/rootfs" lf2 /bin/echo again ||
+		e2e_fail "second ctr run --log-uri failed"
+	expect_eq "$(wc -l <"$log")" 3 "lines after the second container"
+	out=$(e2e_ctr run --rm --runtime "$RT" --log-uri "file://relative/x" --rootfs "$E2E_DIR/rootfs" lf3 /bin/true 2>&1) || rc=$?
+	[ "$rc" != 0 ] && echo "$out" | grep -q 'stdout stdio URI "file://relative/x": a host part is not supported' ||
+		e2e_fail "a relative file URI: rc=$rc, $out"
+	e2e_ctr c rm lf3 >/dev/null 2>&1 || true
+	expect_clean
+}
+
 case "$scenario" in
-run_rm | detached | image | stdio | events | containerd_restart | sigterm | shim_killed | crun | bad_input | oom | stats)
+run_rm | detached | image | stdio | events | containerd_restart | sigterm | shim_killed | crun | bad_input | oom | stats | log_uri)
 	"t_$scenario"
 	e2e_sanitizer_verdict
 	e2e_log "PASS: $scenario"
