@@ -28,16 +28,15 @@ static void tracef(struct trace *t, const char *fmt, ...)
 
 /* Server handler: record the request, answer at once with its payload
  * (or an error for method "Fail"). */
-static void srv_request(struct ttrpc__session *s, uint32_t id, Ttrpc__Request *req, void *user)
+static void srv_request(struct ttrpc__session *s, uint32_t id, const struct ttrpc__request_in *req, void *user)
 {
 	struct trace *t = user;
-	tracef(t, "req %u %s/%s len=%zu timeout=%lld md=%zu\n", id, req->service, req->method, req->payload.len,
-	       (long long)req->timeout_nano, req->n_metadata);
+	tracef(t, "req %u %s/%s len=%zu timeout=%lld md=%zu\n", id, req->service, req->method, req->len,
+	       (long long)req->timeout_ns, ttrpc__request_in_md_count(req));
 	if (!strcmp(req->method, "Fail"))
 		ttrpc__session_respond(s, id, TTRPC_CODE_NOT_FOUND, "nope", NULL, 0);
 	else if (strcmp(req->method, "Later"))
-		ttrpc__session_respond(s, id, 0, NULL, req->payload.data, req->payload.len);
-	ttrpc__request__free_unpacked(req, NULL);
+		ttrpc__session_respond(s, id, 0, NULL, req->payload, req->len);
 }
 
 static void cli_response(struct ttrpc__session *s, void *data, const struct ttrpc__response_in *r, void *user)

@@ -25,11 +25,12 @@ void ttrpc__logf(ttrpc_log_fn fn, void *user, int level, const char *fmt, ...)
 /* Write what we can; true when the socket failed. */
 static bool write_some(struct ttrpc__conn *c)
 {
-	struct ttrpc__buf *out = &c->session.out;
-	while (ttrpc__buf_pending(out) > 0) {
-		ssize_t n = send(c->fd, ttrpc__buf_head(out), ttrpc__buf_pending(out), MSG_NOSIGNAL);
+	size_t len;
+	const uint8_t *p;
+	while ((p = ttrpc__session_out(&c->session, &len)), len > 0) {
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
 		if (n > 0) {
-			ttrpc__buf_consume(out, (size_t)n);
+			ttrpc__session_sent(&c->session, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -49,7 +50,7 @@ static bool write_some(struct ttrpc__conn *c)
 
 size_t ttrpc__conn_held(const struct ttrpc__conn *c)
 {
-	return c->session.out.cap + c->session.payload.cap;
+	return ttrpc__session_held(&c->session);
 }
 
 static bool release_buffers(struct ttrpc__conn *c);
@@ -59,12 +60,8 @@ static void account(struct ttrpc__conn *c)
 	struct ttrpc__budget *b = c->budget;
 	if (!b)
 		return;
-	size_t now = c->closed ? 0 : ttrpc__conn_held(c), spare = 0;
-	if (!c->closed) {
-		const struct ttrpc__buf *o = &c->session.out, *p = &c->session.payload;
-		spare = (ttrpc__buf_large(o) && !ttrpc__buf_pending(o) ? o->cap : 0) +
-			(ttrpc__buf_large(p) && !ttrpc__buf_pending(p) ? p->cap : 0);
-	}
+	size_t now = c->closed ? 0 : ttrpc__conn_held(c);
+	size_t spare = c->closed ? 0 : ttrpc__session_spare(&c->session);
 	b->used = b->used - c->held + now;
 	b->spare = b->spare - c->spare + spare;
 	c->held = now;
@@ -135,7 +132,7 @@ static void maybe_relieve(struct ttrpc__budget *b, bool conn_gone)
 
 static bool release_buffers(struct ttrpc__conn *c)
 {
-	size_t freed = ttrpc__buf_release(&c->session.out) + ttrpc__buf_release(&c->session.payload);
+	size_t freed = ttrpc__session_release_buffers(&c->session);
 	if (freed)
 		ttrpc__heap_note_free(freed);
 	return freed > 0;
@@ -186,7 +183,7 @@ void ttrpc__conn_settle(struct ttrpc__conn *c)
 	}
 	if (c->closed)
 		return;
-	size_t pending = ttrpc__buf_pending(&c->session.out);
+	size_t pending = ttrpc__session_out_pending(&c->session);
 	if (pending > OUT_HIGH_WATER)
 		c->out_paused = true;
 	else if (pending <= OUT_LOW_WATER)
@@ -221,11 +218,14 @@ void ttrpc__conn_kick(struct ttrpc__conn *c)
 	if (c->closed || c->in_recv)
 		return;
 	c->active = true;
+	uint64_t sent = ttrpc__session_sent_total(&c->session);
 	if (!ev_is_active(&c->wio) && write_some(c)) {
 		ttrpc__conn_close(c, "write failed");
 		return;
 	}
 	ttrpc__conn_settle(c);
+	if (c->on_progress && !c->closed && ttrpc__session_sent_total(&c->session) != sent)
+		c->on_progress(c);
 }
 
 static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
@@ -233,14 +233,17 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	struct ttrpc__conn *c = w->data;
 	c->active = true;
-	size_t before = ttrpc__buf_pending(&c->session.out);
+	uint64_t before = ttrpc__session_sent_total(&c->session);
 	if (write_some(c)) {
 		ttrpc__conn_close(c, "write failed");
 		return;
 	}
-	if (ttrpc__buf_pending(&c->session.out) < before)
+	bool progress = ttrpc__session_sent_total(&c->session) != before;
+	if (progress)
 		c->last_progress = ev_now(loop);
 	ttrpc__conn_settle(c);
+	if (progress && c->on_progress && !c->closed)
+		c->on_progress(c);
 }
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
@@ -277,6 +280,7 @@ void ttrpc__conn_init(struct ttrpc__conn *c, struct ev_loop *loop, int fd, enum 
 	c->loop = loop;
 	c->fd = fd;
 	c->on_closed = on_closed;
+	c->on_progress = NULL;
 	c->in_recv = c->closed = c->close_when_flushed = false;
 	c->out_paused = c->budget_paused = false;
 	c->budget = NULL;
@@ -305,8 +309,7 @@ void ttrpc__conn_close(struct ttrpc__conn *c, const char *reason)
 	c->fd = -1;
 	/* what was queued can never be sent: give the memory back now, not
 	 * when the owner gets round to freeing the conn */
-	ttrpc__buf_free(&c->session.out);
-	ttrpc__buf_free(&c->session.payload);
+	ttrpc__session_drop_buffers(&c->session);
 	struct ttrpc__budget *b = c->budget;
 	if (b) {
 		set_budget_paused(c, false);
@@ -321,7 +324,7 @@ void ttrpc__conn_close(struct ttrpc__conn *c, const char *reason)
 void ttrpc__conn_close_when_flushed(struct ttrpc__conn *c)
 {
 	c->close_when_flushed = true;
-	if (!c->in_recv && ttrpc__buf_pending(&c->session.out) == 0)
+	if (!c->in_recv && ttrpc__session_out_pending(&c->session) == 0)
 		ttrpc__conn_close(c, "closed");
 }
 

@@ -42,6 +42,8 @@ struct ttrpc__conn {
 	ev_io wio;
 	struct ttrpc__session session;
 	ttrpc__conn_closed_fn on_closed;
+	/* Optional: queued bytes were written (streams waiting to send may go on). */
+	void (*on_progress)(struct ttrpc__conn *c);
 	bool in_recv; /* writes are batched until the read callback ends */
 	bool closed;
 	bool close_when_flushed;

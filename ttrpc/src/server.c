@@ -14,14 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "call.h"
 #include "conn.h"
-
-struct method {
-	char *service;
-	char *method;
-	ttrpc_handler_fn fn;
-	void *user;
-};
 
 struct listener {
 	ev_io io;	/* first: the watcher's address is the listener's */
@@ -36,26 +30,14 @@ struct srv_conn {
 	struct srv_conn *prev, *next;
 	struct ucred cred;
 	bool have_cred;
-	bool draining; /* graceful shutdown: close once idle */
-};
-
-struct ttrpc_call {
-	struct srv_conn *conn; /* NULL once orphaned */
-	uint32_t stream_id;
-	Ttrpc__Request *req;
-	struct ttrpc_md md;
-	int64_t deadline_ns;
-	struct ucred cred;
-	bool have_cred;
-	void (*on_orphan)(ttrpc_call *call, void *user);
-	void *orphan_user;
-	ttrpc_call *orphan_next; /* hooks run after the conn is unlinked */
+	bool draining;	  /* graceful shutdown: close once idle */
+	size_t n_blocked; /* calls that wait for their send window */
+	bool scanning;	  /* waking blocked calls */
 };
 
 struct ttrpc_server {
 	struct ev_loop *loop;
-	struct method *methods;
-	size_t n_methods;
+	struct ttrpc__registry *reg;
 	struct listener *listeners;
 	struct srv_conn *conns;
 	size_t n_conns;
@@ -95,6 +77,11 @@ ttrpc_server *ttrpc_server_new(struct ev_loop *loop)
 	if (!s)
 		return NULL;
 	s->loop = loop;
+	s->reg = ttrpc__registry_new();
+	if (!s->reg) {
+		free(s);
+		return NULL;
+	}
 	s->want_uid = s->want_gid = -1;
 	ev_idle_init(&s->reaper, reap);
 	s->reaper.data = s;
@@ -171,7 +158,7 @@ static void budget_expired(struct ttrpc__budget *b, struct ttrpc__conn *c)
 	     "ttrpc: closing connection of pid %d uid %d: it held %zu bytes (%zu queued answers), over its share "
 	     "%zu of the %zu-byte server budget, without progress for %.1f s",
 	     sc->have_cred ? (int)sc->cred.pid : -1, sc->have_cred ? (int)sc->cred.uid : -1, c->held,
-	     ttrpc__buf_pending(&c->session.out), share, b->limit, b->grace_s);
+	     ttrpc__session_out_pending(&c->session), share, b->limit, b->grace_s);
 	ttrpc__conn_close(c, "over its memory budget share for too long");
 }
 
@@ -179,6 +166,8 @@ void ttrpc_server_set_log(ttrpc_server *s, ttrpc_log_fn fn, void *user)
 {
 	s->log = fn;
 	s->log_user = user;
+	s->reg->log = fn;
+	s->reg->log_user = user;
 }
 
 void ttrpc_server_require_creds(ttrpc_server *s, int uid, int gid)
@@ -191,54 +180,53 @@ int ttrpc_server_register(ttrpc_server *s, const char *service, const char *meth
 {
 	if (!s || !service || !method || !fn || !*service || !*method)
 		return TTRPC_EINVAL;
-	for (size_t i = 0; i < s->n_methods; i++)
-		if (!strcmp(s->methods[i].service, service) && !strcmp(s->methods[i].method, method))
-			return TTRPC_EEXIST;
-	struct method *m = realloc(s->methods, (s->n_methods + 1) * sizeof(*m));
-	if (!m)
+	struct ttrpc__method m = { .kind = TTRPC_KIND_UNARY, .fn = fn, .user = user };
+	return ttrpc__registry_add(s->reg, service, method, &m);
+}
+
+int ttrpc_server_register_stream(ttrpc_server *s, const char *service, const char *method,
+				 const struct ttrpc_stream_handler *h, void *user)
+{
+	if (!s || !service || !method || !h || !*service || !*method || !h->on_open)
+		return TTRPC_EINVAL;
+	if (h->kind != TTRPC_KIND_SERVER_STREAM && h->kind != TTRPC_KIND_CLIENT_STREAM &&
+	    h->kind != TTRPC_KIND_BIDI_STREAM)
+		return TTRPC_EINVAL;
+	struct ttrpc__method m = { .kind = h->kind, .sh = *h, .user = user };
+	return ttrpc__registry_add(s->reg, service, method, &m);
+}
+
+int ttrpc_server_add_interceptor(ttrpc_server *s, const struct ttrpc_server_interceptor *ic)
+{
+	if (!s || !ic || (!ic->before && !ic->after))
+		return TTRPC_EINVAL;
+	struct ttrpc_server_interceptor *v = realloc(s->reg->ics, (s->reg->n_ics + 1) * sizeof(*v));
+	if (!v)
 		return TTRPC_ENOMEM;
-	s->methods = m;
-	m = &s->methods[s->n_methods];
-	m->service = strdup(service);
-	m->method = strdup(method);
-	if (!m->service || !m->method) {
-		free(m->service);
-		free(m->method);
-		return TTRPC_ENOMEM;
-	}
-	m->fn = fn;
-	m->user = user;
-	s->n_methods++;
+	v[s->reg->n_ics++] = *ic;
+	s->reg->ics = v;
 	return 0;
 }
 
-static const struct method *lookup(const ttrpc_server *s, const char *service, const char *method)
+int ttrpc_server_set_stream_buffer(ttrpc_server *s, size_t bytes)
 {
-	for (size_t i = 0; i < s->n_methods; i++)
-		if (!strcmp(s->methods[i].method, method) && !strcmp(s->methods[i].service, service))
-			return &s->methods[i];
-	return NULL;
+	if (!s || bytes == 0)
+		return TTRPC_EINVAL;
+	s->reg->stream_buffer = bytes;
+	return 0;
 }
 
-static bool service_known(const ttrpc_server *s, const char *service)
+int ttrpc_server_set_max_message(ttrpc_server *s, size_t bytes)
 {
-	for (size_t i = 0; i < s->n_methods; i++)
-		if (!strcmp(s->methods[i].service, service))
-			return true;
-	return false;
+	if (!s || bytes == 0 || bytes > TTRPC_MAX_MESSAGE_LIMIT)
+		return TTRPC_EINVAL;
+	s->reg->max_message = (uint32_t)bytes;
+	for (struct srv_conn *sc = s->conns; sc; sc = sc->next)
+		ttrpc__session_set_max_message(&sc->c.session, (uint32_t)bytes);
+	return 0;
 }
 
-/* --- calls --- */
-
-static void call_free(ttrpc_call *call)
-{
-	if (call->req) {
-		ttrpc__heap_note_free(call->req->payload.len);
-		ttrpc__request__free_unpacked(call->req, NULL);
-	}
-	ttrpc__md_clear(&call->md);
-	free(call);
-}
+/* --- calls over a ttrpc session --- */
 
 static void conn_maybe_drained(struct srv_conn *sc)
 {
@@ -246,127 +234,165 @@ static void conn_maybe_drained(struct srv_conn *sc)
 		ttrpc__conn_close_when_flushed(&sc->c);
 }
 
-static int finish(ttrpc_call *call, int code, const char *message, const uint8_t *payload, size_t len)
+static int op_send(ttrpc_call *call, const uint8_t *msg, size_t len)
 {
-	struct srv_conn *sc = call->conn;
-	int rc = TTRPC_ECLOSED;
-	if (sc) {
-		rc = ttrpc__session_respond(&sc->c.session, call->stream_id, code, message, payload, len);
-		if (rc == TTRPC_ETOOBIG)
-			SLOG(sc->server, TTRPC_LOG_WARN, "ttrpc: response of %s/%s too large, sent RESOURCE_EXHAUSTED",
-			     call->req->service, call->req->method);
-		ttrpc__conn_kick(&sc->c);
-		conn_maybe_drained(sc);
-	}
-	call_free(call);
-	return rc;
-}
-
-int ttrpc_call_respond(ttrpc_call *call, const uint8_t *payload, size_t len)
-{
-	if (!call || (!payload && len))
-		return TTRPC_EINVAL;
-	return finish(call, TTRPC_CODE_OK, NULL, payload, len);
-}
-
-int ttrpc_call_respond_error(ttrpc_call *call, int code, const char *fmt, ...)
-{
-	if (!call)
-		return TTRPC_EINVAL;
-	char msg[1024] = "";
-	if (fmt) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-	}
-	if (code == TTRPC_CODE_OK)
-		code = TTRPC_CODE_UNKNOWN; /* an error answer must not read as success */
-	return finish(call, code, msg, NULL, 0);
-}
-
-const char *ttrpc_call_service(const ttrpc_call *call)
-{
-	return call->req->service;
-}
-const char *ttrpc_call_method(const ttrpc_call *call)
-{
-	return call->req->method;
-}
-const ttrpc_md *ttrpc_call_metadata(const ttrpc_call *call)
-{
-	return &call->md;
-}
-int64_t ttrpc_call_deadline_ns(const ttrpc_call *call)
-{
-	return call->deadline_ns;
-}
-bool ttrpc_call_orphaned(const ttrpc_call *call)
-{
-	return call->conn == NULL;
-}
-
-int ttrpc_call_peer(const ttrpc_call *call, pid_t *pid, uid_t *uid, gid_t *gid)
-{
-	if (!call->have_cred)
-		return TTRPC_ENOTFOUND;
-	if (pid)
-		*pid = call->cred.pid;
-	if (uid)
-		*uid = call->cred.uid;
-	if (gid)
-		*gid = call->cred.gid;
+	struct srv_conn *sc = call->tp;
+	int rc = ttrpc__session_send_data(&sc->c.session, call->stream_id, 0, msg, len);
+	if (rc)
+		return rc;
+	call->tp_mark = ttrpc__session_out_total(&sc->c.session);
+	ttrpc__conn_kick(&sc->c);
 	return 0;
 }
 
-void ttrpc_call_on_orphan(ttrpc_call *call, void (*fn)(ttrpc_call *call, void *user), void *user)
+static int op_finish(ttrpc_call *call, int code, const char *message, const uint8_t *payload, size_t len)
 {
-	call->on_orphan = fn;
-	call->orphan_user = user;
+	struct srv_conn *sc = call->tp;
+	struct ttrpc__session *ss = &sc->c.session;
+	int rc;
+	if (code == TTRPC_CODE_OK && (call->kind == TTRPC_KIND_SERVER_STREAM || call->kind == TTRPC_KIND_BIDI_STREAM))
+		rc = ttrpc__session_send_data(ss, call->stream_id, TTRPC__FLAG_REMOTE_CLOSED, NULL, 0);
+	else
+		rc = ttrpc__session_respond(ss, call->stream_id, code, message, payload, len);
+	if (rc == TTRPC_ETOOBIG)
+		SLOG(sc->server, TTRPC_LOG_WARN, "ttrpc: response of %s/%s too large, sent RESOURCE_EXHAUSTED",
+		     call->service, call->method);
+	ttrpc__conn_kick(&sc->c);
+	conn_maybe_drained(sc);
+	return rc;
 }
 
-static void on_request(struct ttrpc__session *ss, uint32_t stream_id, Ttrpc__Request *req, void *user)
+/* The call's last frame still waits for TTRPC_STREAM_SEND_WINDOW bytes or
+ * more to be written before it: the peer reads slower than the call sends. */
+static bool unsent_over(const ttrpc_call *call, uint64_t limit)
 {
-	(void)ss;
-	struct srv_conn *sc = user;
-	ttrpc_call *call = calloc(1, sizeof(*call));
-	if (!call) {
-		ttrpc__request__free_unpacked(req, NULL);
-		ttrpc__session_respond(&sc->c.session, stream_id, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory", NULL,
-				       0);
+	const struct srv_conn *sc = call->tp;
+	uint64_t sent = ttrpc__session_sent_total(&sc->c.session);
+	return call->tp_mark > sent && call->tp_mark - sent >= limit;
+}
+
+static bool op_congested(const ttrpc_call *call)
+{
+	return unsent_over(call, TTRPC_STREAM_SEND_WINDOW);
+}
+
+static void op_want_writable(ttrpc_call *call)
+{
+	struct srv_conn *sc = call->tp;
+	sc->n_blocked++;
+}
+
+static const struct ttrpc__call_ops session_call_ops = {
+	.send = op_send,
+	.finish = op_finish,
+	.congested = op_congested,
+	.want_writable = op_want_writable,
+};
+
+struct wake_scan {
+	uint32_t *ids;
+	size_t n, cap, waiting;
+};
+
+static void collect_writable(uint32_t id, void *data, void *arg)
+{
+	struct wake_scan *w = arg;
+	ttrpc_call *call = data;
+	if (!call || !call->want_writable)
+		return;
+	if (unsent_over(call, TTRPC_STREAM_SEND_WINDOW / 2)) {
+		w->waiting++;
 		return;
 	}
-	call->conn = sc;
-	call->stream_id = stream_id;
-	call->req = req;
-	call->cred = sc->cred;
-	call->have_cred = sc->have_cred;
-	/* A negative timeout is a deadline already passed, as in Go (whose client
-	 * sends one when its context is just expiring). */
-	if (req->timeout_nano != 0)
-		call->deadline_ns = ttrpc_now_ns() + req->timeout_nano;
-	/* The stream table maps stream id -> call, for orphaning on close. */
-	ttrpc__streams_set(&sc->c.session.streams, stream_id, call);
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		uint32_t *ids = realloc(w->ids, cap * sizeof(*ids));
+		if (!ids) {
+			w->waiting++; /* retried on the next progress */
+			return;
+		}
+		w->ids = ids;
+		w->cap = cap;
+	}
+	w->ids[w->n++] = id;
+}
 
-	if (ttrpc__wire_request_md(req, &call->md)) {
-		finish(call, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
+/* Output was written: wake the calls whose send window drained to half. */
+static void conn_progress(struct ttrpc__conn *c)
+{
+	struct srv_conn *sc = (struct srv_conn *)c;
+	if (!sc->n_blocked || sc->scanning)
+		return;
+	sc->scanning = true;
+	struct wake_scan w = { 0 };
+	ttrpc__session_each_stream(&c->session, collect_writable, &w);
+	sc->n_blocked = w.waiting + w.n;
+	for (size_t i = 0; i < w.n && !c->closed; i++) {
+		int found;
+		ttrpc_call *call = ttrpc__session_stream_data(&c->session, w.ids[i], &found);
+		if (!found || !call)
+			continue;
+		sc->n_blocked--;
+		ttrpc__call_writable(call);
+	}
+	free(w.ids);
+	sc->scanning = false;
+}
+
+static void on_request(struct ttrpc__session *ss, uint32_t stream_id, const struct ttrpc__request_in *req, void *user)
+{
+	struct srv_conn *sc = user;
+	struct ttrpc__call_info info = {
+		.service = req->service,
+		.method = req->method,
+		.timeout_ns = req->timeout_ns,
+		.cred = sc->have_cred ? &sc->cred : NULL,
+	};
+	ttrpc_call *call = ttrpc__call_new(sc->server->reg, &session_call_ops, sc, stream_id, &info);
+	if (!call) {
+		ttrpc__session_respond(ss, stream_id, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
+		return;
+	}
+	/* The stream table maps stream id -> call, for data and orphaning. */
+	ttrpc__session_set_stream_data(ss, stream_id, call);
+	if (ttrpc__request_in_md(req, &call->md)) {
+		ttrpc_call_respond_error(call, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	if (sc->draining) {
-		finish(call, TTRPC_CODE_UNAVAILABLE, "ttrpc: server shutting down", NULL, 0);
+		ttrpc_call_respond_error(call, TTRPC_CODE_UNAVAILABLE, "ttrpc: server shutting down");
 		return;
 	}
-	const struct method *m = lookup(sc->server, req->service, req->method);
-	if (!m) {
-		SLOG(sc->server, TTRPC_LOG_DEBUG, "ttrpc: unknown method /%s/%s", req->service, req->method);
-		/* Go ttrpc's wording: "service X" or "method Y". */
-		bool known = service_known(sc->server, req->service);
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s %s", known ? "method" : "service", known ? req->method : req->service);
-		finish(call, TTRPC_CODE_UNIMPLEMENTED, msg, NULL, 0);
-		return;
-	}
-	m->fn(call, req->payload.data, req->payload.len, m->user);
+	ttrpc__call_start(call, req->payload, req->len, req->has_payload);
+}
+
+static int on_data(struct ttrpc__session *ss, uint32_t stream_id, void *stream_data, const uint8_t *msg, size_t len,
+		   void *user)
+{
+	(void)ss;
+	(void)stream_id;
+	(void)user;
+	return stream_data ? ttrpc__call_deliver(stream_data, msg, len) : 0;
+}
+
+static void on_close_send(struct ttrpc__session *ss, uint32_t stream_id, void *stream_data, void *user)
+{
+	(void)ss;
+	(void)stream_id;
+	(void)user;
+	if (stream_data)
+		ttrpc__call_close_send(stream_data);
+}
+
+static void on_reset(struct ttrpc__session *ss, uint32_t stream_id, void *stream_data, int code, const char *message,
+		     void *user)
+{
+	(void)ss;
+	struct srv_conn *sc = user;
+	SLOG(sc->server, TTRPC_LOG_DEBUG, "ttrpc: stream %u failed: %s", stream_id, message);
+	if (stream_data && ttrpc__call_detach(stream_data, code))
+		ttrpc__call_run_orphan(stream_data);
+	conn_maybe_drained(sc);
 }
 
 /* --- connections --- */
@@ -423,10 +449,7 @@ static void conn_closed(struct ttrpc__conn *c, const char *reason)
 	ttrpc_call *orphans = NULL;
 	while (ttrpc__session_pop_stream(&c->session, &data)) {
 		ttrpc_call *call = data;
-		if (!call)
-			continue;
-		call->conn = NULL;
-		if (call->on_orphan) {
+		if (call && ttrpc__call_detach(call, TTRPC_CODE_CANCELLED)) {
 			call->orphan_next = orphans;
 			orphans = call;
 		}
@@ -444,12 +467,15 @@ static void conn_closed(struct ttrpc__conn *c, const char *reason)
 	while (orphans) {
 		ttrpc_call *call = orphans;
 		orphans = call->orphan_next;
-		call->on_orphan(call, call->orphan_user);
+		ttrpc__call_run_orphan(call);
 	}
 }
 
 static const struct ttrpc__session_cbs server_cbs = {
 	.on_request = on_request,
+	.on_data = on_data,
+	.on_close_send = on_close_send,
+	.on_reset = on_reset,
 };
 
 static void session_log(void *user, int level, const char *msg)
@@ -483,6 +509,8 @@ static int add_conn(ttrpc_server *s, int fd)
 	cbs.on_log = session_log;
 	sc->server = s;
 	ttrpc__conn_init(&sc->c, s->loop, fd, TTRPC__ROLE_SERVER, &cbs, conn_closed);
+	ttrpc__session_set_max_message(&sc->c.session, s->reg->max_message);
+	sc->c.on_progress = conn_progress;
 	ttrpc__conn_set_budget(&sc->c, &s->budget);
 	sc->next = s->conns;
 	if (s->conns)
@@ -739,11 +767,7 @@ void ttrpc_server_free(ttrpc_server *s)
 		ttrpc__conn_destroy(&sc->c);
 		free(sc);
 	}
-	for (size_t i = 0; i < s->n_methods; i++) {
-		free(s->methods[i].service);
-		free(s->methods[i].method);
-	}
-	free(s->methods);
+	ttrpc__registry_unref(s->reg);
 	free(s);
 	ttrpc__heap_trim_if_due();
 }

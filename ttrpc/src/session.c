@@ -35,11 +35,88 @@ void ttrpc__session_destroy(struct ttrpc__session *s)
 	ttrpc__streams_free(&s->streams);
 }
 
+/* Every append to out goes through these, so out_total stays exact. */
+static int put_response(struct ttrpc__session *s, uint32_t stream_id, int code, const char *message,
+			const uint8_t *payload, size_t len)
+{
+	size_t before = ttrpc__buf_pending(&s->out);
+	int rc = ttrpc__wire_put_response(&s->out, stream_id, code, message, payload, len, s->max_message);
+	s->out_total += ttrpc__buf_pending(&s->out) - before;
+	return rc;
+}
+
 /* Server side: answer a stream that never opened (bad id, bad bytes). */
 static int reject(struct ttrpc__session *s, uint32_t stream_id, int code, const char *message)
 {
 	slog(s, TTRPC_LOG_DEBUG, "ttrpc: stream %u rejected: %s", stream_id, message);
-	return ttrpc__wire_put_response(&s->out, stream_id, code, message, NULL, 0, s->max_message);
+	return put_response(s, stream_id, code, message, NULL, 0);
+}
+
+/* Server side: fail an open stream: the status goes out, the stream is
+ * removed and its owner told. */
+static int fail_stream(struct ttrpc__session *s, uint32_t stream_id, int code, const char *message)
+{
+	int found;
+	void *data = ttrpc__streams_del(&s->streams, stream_id, &found);
+	int rc = reject(s, stream_id, code, message);
+	if (found && s->cbs.on_reset)
+		s->cbs.on_reset(s, stream_id, data, code, message, s->user);
+	return rc;
+}
+
+size_t ttrpc__request_in_md_count(const struct ttrpc__request_in *req)
+{
+	return req->pb ? req->pb->n_metadata : 0;
+}
+
+int ttrpc__request_in_md(const struct ttrpc__request_in *req, struct ttrpc_md *md)
+{
+	return req->pb ? ttrpc__wire_request_md(req->pb, md) : 0;
+}
+
+/* protobuf-c leaves an empty bytes field looking absent; Go tells them apart
+ * (an empty first message of a client stream is still delivered), so look
+ * for field 3 on the wire. */
+static bool has_payload_field(const uint8_t *p, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		uint64_t key = 0, v = 0;
+		for (int shift = 0; i < len && shift < 64; shift += 7) {
+			uint8_t c = p[i++];
+			key |= (uint64_t)(c & 0x7f) << shift;
+			if (!(c & 0x80))
+				break;
+		}
+		switch (key & 7) {
+		case 0:
+			while (i < len && (p[i++] & 0x80))
+				;
+			break;
+		case 1:
+			i += 8;
+			break;
+		case 5:
+			i += 4;
+			break;
+		case 2:
+			for (int shift = 0; i < len && shift < 64; shift += 7) {
+				uint8_t c = p[i++];
+				v |= (uint64_t)(c & 0x7f) << shift;
+				if (!(c & 0x80))
+					break;
+			}
+			if (key >> 3 == 3)
+				return true;
+			if (v > len - i)
+				return false;
+			i += (size_t)v;
+			break;
+		default:
+			return false;
+		}
+	}
+	return false;
 }
 
 static int server_request(struct ttrpc__session *s, const struct ttrpc__frame_header *h, const uint8_t *p)
@@ -60,23 +137,64 @@ static int server_request(struct ttrpc__session *s, const struct ttrpc__frame_he
 		ttrpc__request__free_unpacked(req, NULL);
 		return rc;
 	}
-	s->cbs.on_request(s, h->stream_id, req, s->user);
+	struct ttrpc__request_in in = {
+		.service = req->service,
+		.method = req->method,
+		.payload = req->payload.data,
+		.len = req->payload.len,
+		.has_payload = req->payload.len > 0 || has_payload_field(p, h->length),
+		.timeout_ns = req->timeout_nano,
+		.flags = h->flags,
+		.pb = req,
+	};
+	s->cbs.on_request(s, h->stream_id, &in, s->user);
+	ttrpc__heap_note_free(req->payload.len);
+	ttrpc__request__free_unpacked(req, NULL);
+	return 0;
+}
+
+/* Data on an open stream, as Go 1.2's server reads it: no-data frames carry
+ * no message; remote-closed ends the client's side, and must not carry data. */
+static int server_data(struct ttrpc__session *s, const struct ttrpc__frame_header *h, const uint8_t *p)
+{
+	int found;
+	void *data = ttrpc__streams_get(&s->streams, h->stream_id, &found);
+	if (!found)
+		return reject(s, h->stream_id, TTRPC_CODE_INVALID_ARGUMENT, "StreamID is no longer active");
+	bool closing = h->flags & TTRPC__FLAG_REMOTE_CLOSED;
+	if (closing && h->length > 0)
+		return fail_stream(s, h->stream_id, TTRPC_CODE_INVALID_ARGUMENT,
+				   "data close message cannot include data");
+	if (!(h->flags & TTRPC__FLAG_NO_DATA) && s->cbs.on_data) {
+		int rc = s->cbs.on_data(s, h->stream_id, data, p, h->length, s->user);
+		if (rc == TTRPC_ESTATE)
+			return fail_stream(s, h->stream_id, TTRPC_CODE_INVALID_ARGUMENT,
+					   "data handling error: ttrpc: stream closed");
+		if (rc == TTRPC_ETOOBIG)
+			return fail_stream(s, h->stream_id, TTRPC_CODE_RESOURCE_EXHAUSTED,
+					   "ttrpc: stream receive buffer full");
+		if (rc)
+			return rc;
+		/* the callback may have finished the stream */
+		data = ttrpc__streams_get(&s->streams, h->stream_id, &found);
+		if (!found)
+			return 0;
+	}
+	if (closing && s->cbs.on_close_send)
+		s->cbs.on_close_send(s, h->stream_id, data, s->user);
 	return 0;
 }
 
 static int server_frame(struct ttrpc__session *s, const struct ttrpc__frame_header *h, const uint8_t *p)
 {
-	int found;
 	switch (h->type) {
 	case TTRPC__FRAME_REQUEST:
 		return server_request(s, h, p);
 	case TTRPC__FRAME_DATA:
-		ttrpc__streams_get(&s->streams, h->stream_id, &found);
-		if (!found)
-			return reject(s, h->stream_id, TTRPC_CODE_INVALID_ARGUMENT, "StreamID is no longer active");
-		/* Unary streams take no data; streaming methods will route it here. */
-		slog(s, TTRPC_LOG_DEBUG, "ttrpc: data frame on unary stream %u ignored", h->stream_id);
-		return 0;
+		if (h->stream_id % 2 != 1)
+			return reject(s, h->stream_id, TTRPC_CODE_INVALID_ARGUMENT,
+				      "StreamID must be odd for client initiated streams");
+		return server_data(s, h, p);
 	default:
 		slog(s, TTRPC_LOG_DEBUG, "ttrpc: frame type %u on stream %u ignored", h->type, h->stream_id);
 		return 0;
@@ -123,6 +241,14 @@ static int oversized(struct ttrpc__session *s)
 	snprintf(text, sizeof(text), "message length %u exceed maximum message size of %u", h->length, s->max_message);
 	slog(s, TTRPC_LOG_WARN, "ttrpc: stream %u: %s", h->stream_id, text);
 	if (s->role == TTRPC__ROLE_SERVER) {
+		if (h->type == TTRPC__FRAME_DATA) {
+			/* Go answers any oversized frame with the status; an open
+			 * stream that lost a message cannot go on. */
+			int found;
+			ttrpc__streams_get(&s->streams, h->stream_id, &found);
+			return found ? fail_stream(s, h->stream_id, TTRPC_CODE_RESOURCE_EXHAUSTED, text) :
+				       reject(s, h->stream_id, TTRPC_CODE_RESOURCE_EXHAUSTED, text);
+		}
 		if (h->type != TTRPC__FRAME_REQUEST)
 			return 0;
 		if (h->stream_id % 2 == 1 && h->stream_id > s->last_stream_id)
@@ -236,7 +362,9 @@ int ttrpc__session_request(struct ttrpc__session *s, const struct ttrpc__request
 	int rc = ttrpc__streams_put(&s->streams, id, stream_data);
 	if (rc)
 		return rc;
+	size_t before = ttrpc__buf_pending(&s->out);
 	rc = ttrpc__wire_put_request(&s->out, id, 0, req, s->max_message);
+	s->out_total += ttrpc__buf_pending(&s->out) - before;
 	if (rc) {
 		ttrpc__streams_del(&s->streams, id, NULL);
 		return rc;
@@ -258,10 +386,77 @@ int ttrpc__session_respond(struct ttrpc__session *s, uint32_t stream_id, int cod
 	ttrpc__streams_del(&s->streams, stream_id, &found);
 	if (!found)
 		return TTRPC_ENOTFOUND;
-	return ttrpc__wire_put_response(&s->out, stream_id, code, message, payload, len, s->max_message);
+	return put_response(s, stream_id, code, message, payload, len);
+}
+
+int ttrpc__session_send_data(struct ttrpc__session *s, uint32_t stream_id, uint8_t flags, const uint8_t *payload,
+			     size_t len)
+{
+	int found;
+	ttrpc__streams_get(&s->streams, stream_id, &found);
+	if (!found)
+		return TTRPC_ENOTFOUND;
+	if (len > s->max_message)
+		return TTRPC_ETOOBIG;
+	if (!len && (flags & TTRPC__FLAG_REMOTE_CLOSED))
+		flags |= TTRPC__FLAG_NO_DATA;
+	size_t before = ttrpc__buf_pending(&s->out);
+	int rc = ttrpc__wire_put_data(&s->out, stream_id, flags, payload, len);
+	s->out_total += ttrpc__buf_pending(&s->out) - before;
+	if (!rc && (flags & TTRPC__FLAG_REMOTE_CLOSED))
+		ttrpc__streams_del(&s->streams, stream_id, NULL);
+	return rc;
+}
+
+void *ttrpc__session_stream_data(const struct ttrpc__session *s, uint32_t stream_id, int *found)
+{
+	return ttrpc__streams_get(&s->streams, stream_id, found);
+}
+
+int ttrpc__session_set_stream_data(struct ttrpc__session *s, uint32_t stream_id, void *data)
+{
+	return ttrpc__streams_set(&s->streams, stream_id, data);
+}
+
+void ttrpc__session_each_stream(const struct ttrpc__session *s, void (*fn)(uint32_t id, void *data, void *arg),
+				void *arg)
+{
+	const struct ttrpc__streams *t = &s->streams;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].id)
+			fn(t->slots[i].id, t->slots[i].data, arg);
+}
+
+void ttrpc__session_sent(struct ttrpc__session *s, size_t n)
+{
+	ttrpc__buf_consume(&s->out, n);
+	s->sent_total += n;
 }
 
 uint32_t ttrpc__session_pop_stream(struct ttrpc__session *s, void **stream_data)
 {
 	return ttrpc__streams_pop(&s->streams, stream_data);
+}
+
+size_t ttrpc__session_held(const struct ttrpc__session *s)
+{
+	return s->out.cap + s->payload.cap;
+}
+
+size_t ttrpc__session_spare(const struct ttrpc__session *s)
+{
+	const struct ttrpc__buf *o = &s->out, *p = &s->payload;
+	return (ttrpc__buf_large(o) && !ttrpc__buf_pending(o) ? o->cap : 0) +
+	       (ttrpc__buf_large(p) && !ttrpc__buf_pending(p) ? p->cap : 0);
+}
+
+size_t ttrpc__session_release_buffers(struct ttrpc__session *s)
+{
+	return ttrpc__buf_release(&s->out) + ttrpc__buf_release(&s->payload);
+}
+
+void ttrpc__session_drop_buffers(struct ttrpc__session *s)
+{
+	ttrpc__buf_free(&s->out);
+	ttrpc__buf_free(&s->payload);
 }

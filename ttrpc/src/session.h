@@ -18,10 +18,41 @@ enum ttrpc__role {
 
 struct ttrpc__session;
 
+/* A request as read from the wire; valid during the on_request callback. */
+struct ttrpc__request_in {
+	const char *service;
+	const char *method;
+	const uint8_t *payload;
+	size_t len;
+	bool has_payload; /* the payload field was on the wire (maybe empty) */
+	int64_t timeout_ns;
+	uint8_t flags;		  /* frame flags (TTRPC__FLAG_REMOTE_OPEN / _CLOSED) */
+	const Ttrpc__Request *pb; /* private: use ttrpc__request_in_md */
+};
+
+/* Number of metadata pairs of req, and a copy of them into md. */
+size_t ttrpc__request_in_md_count(const struct ttrpc__request_in *req);
+int ttrpc__request_in_md(const struct ttrpc__request_in *req, struct ttrpc_md *md);
+
 struct ttrpc__session_cbs {
-	/* Server: a valid request opened stream_id. req is handed over (free with
-	 * ttrpc__request__free_unpacked). Answer with ttrpc__session_respond. */
-	void (*on_request)(struct ttrpc__session *s, uint32_t stream_id, Ttrpc__Request *req, void *user);
+	/* Server: a valid request opened stream_id (its stream data is NULL: set
+	 * it with ttrpc__session_set_stream_data). Answer with
+	 * ttrpc__session_respond or, for streaming methods, ttrpc__session_send_data. */
+	void (*on_request)(struct ttrpc__session *s, uint32_t stream_id, const struct ttrpc__request_in *req,
+			   void *user);
+	/* Server: one message (a Data frame without no-data) on an open stream.
+	 * Returns 0; TTRPC_ESTATE when the stream takes no more data (the session
+	 * fails it with INVALID_ARGUMENT, as Go); TTRPC_ETOOBIG when the stream's
+	 * receive bound is exceeded (the session fails it with
+	 * RESOURCE_EXHAUSTED). A failed stream is reported with on_reset. */
+	int (*on_data)(struct ttrpc__session *s, uint32_t stream_id, void *stream_data, const uint8_t *msg, size_t len,
+		       void *user);
+	/* Server: the client closed its sending side (Data remote-closed). */
+	void (*on_close_send)(struct ttrpc__session *s, uint32_t stream_id, void *stream_data, void *user);
+	/* Server: the session failed an open stream and removed it; the status
+	 * (code, message) is queued to the peer. */
+	void (*on_reset)(struct ttrpc__session *s, uint32_t stream_id, void *stream_data, int code, const char *message,
+			 void *user);
 	/* Client: the answer of the stream opened with stream_data; r and its
 	 * pointers are valid during the callback only. The stream is closed. */
 	void (*on_response)(struct ttrpc__session *s, void *stream_data, const struct ttrpc__response_in *r,
@@ -49,6 +80,8 @@ struct ttrpc__session {
 	uint32_t last_stream_id; /* server: highest accepted; client: last used */
 	struct ttrpc__streams streams;
 	struct ttrpc__buf out; /* bytes to send */
+	uint64_t out_total;    /* bytes ever queued to out */
+	uint64_t sent_total;   /* of them, bytes consumed by ttrpc__session_sent */
 };
 
 void ttrpc__session_init(struct ttrpc__session *s, enum ttrpc__role role, const struct ttrpc__session_cbs *cbs,
@@ -76,8 +109,58 @@ void *ttrpc__session_forget(struct ttrpc__session *s, uint32_t stream_id);
 int ttrpc__session_respond(struct ttrpc__session *s, uint32_t stream_id, int code, const char *message,
 			   const uint8_t *payload, size_t len);
 
+/* Server: queue one Data frame (flags TTRPC__FLAG_*: REMOTE_CLOSED ends and
+ * removes the stream, NO_DATA is added for an empty payload with it).
+ * TTRPC_ENOTFOUND for a stream that is not open; TTRPC_ETOOBIG (nothing
+ * queued) over max_message. */
+int ttrpc__session_send_data(struct ttrpc__session *s, uint32_t stream_id, uint8_t flags, const uint8_t *payload,
+			     size_t len);
+
+/* The data pointer of an open stream; *found says whether it is open. */
+void *ttrpc__session_stream_data(const struct ttrpc__session *s, uint32_t stream_id, int *found);
+/* Set the data pointer of an open stream; TTRPC_ENOTFOUND when not open. */
+int ttrpc__session_set_stream_data(struct ttrpc__session *s, uint32_t stream_id, void *data);
+/* Call fn for every open stream; fn must not open or close streams. */
+void ttrpc__session_each_stream(const struct ttrpc__session *s, void (*fn)(uint32_t id, void *data, void *arg),
+				void *arg);
+
+/* Output: the queued bytes, and how many of them were written. */
+static inline const uint8_t *ttrpc__session_out(const struct ttrpc__session *s, size_t *len)
+{
+	*len = ttrpc__buf_pending(&s->out);
+	return ttrpc__buf_head(&s->out);
+}
+static inline size_t ttrpc__session_out_pending(const struct ttrpc__session *s)
+{
+	return ttrpc__buf_pending(&s->out);
+}
+void ttrpc__session_sent(struct ttrpc__session *s, size_t n);
+/* Position just past the last queued byte, and of the last written one, as
+ * counts since the session began (for per-stream send windows). */
+static inline uint64_t ttrpc__session_out_total(const struct ttrpc__session *s)
+{
+	return s->out_total;
+}
+static inline uint64_t ttrpc__session_sent_total(const struct ttrpc__session *s)
+{
+	return s->sent_total;
+}
+
+/* Buffer memory: bytes held (queued output and partial input storage), of
+ * them empty large buffers kept for reuse; give those back (returns the
+ * bytes freed); free every buffer (the session is closed). */
+size_t ttrpc__session_held(const struct ttrpc__session *s);
+size_t ttrpc__session_spare(const struct ttrpc__session *s);
+size_t ttrpc__session_release_buffers(struct ttrpc__session *s);
+void ttrpc__session_drop_buffers(struct ttrpc__session *s);
+
 /* Remove and return any open stream; 0 when none is left. */
 uint32_t ttrpc__session_pop_stream(struct ttrpc__session *s, void **stream_data);
+
+static inline void ttrpc__session_set_max_message(struct ttrpc__session *s, uint32_t max)
+{
+	s->max_message = max;
+}
 
 /* Number of open streams. */
 static inline size_t ttrpc__session_open_streams(const struct ttrpc__session *s)

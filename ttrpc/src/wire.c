@@ -83,6 +83,21 @@ int ttrpc__wire_put_response(struct ttrpc__buf *out, uint32_t stream_id, int cod
 	return rc ? rc : TTRPC_ETOOBIG;
 }
 
+int ttrpc__wire_put_data(struct ttrpc__buf *out, uint32_t stream_id, uint8_t flags, const uint8_t *payload, size_t len)
+{
+	uint8_t *p = ttrpc__buf_reserve(out, TTRPC__FRAME_HEADER_SIZE + len);
+	if (!p)
+		return TTRPC_ENOMEM;
+	struct ttrpc__frame_header h = {
+		.length = (uint32_t)len, .stream_id = stream_id, .type = TTRPC__FRAME_DATA, .flags = flags
+	};
+	ttrpc__frame_pack(p, &h);
+	if (len)
+		memcpy(p + TTRPC__FRAME_HEADER_SIZE, payload, len);
+	ttrpc__buf_commit(out, TTRPC__FRAME_HEADER_SIZE + len);
+	return 0;
+}
+
 Ttrpc__Request *ttrpc__wire_decode_request(const uint8_t *p, size_t len)
 {
 	return ttrpc__request__unpack(NULL, len, p);

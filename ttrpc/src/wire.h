@@ -39,6 +39,9 @@ int ttrpc__wire_put_request(struct ttrpc__buf *out, uint32_t stream_id, uint8_t 
 int ttrpc__wire_put_response(struct ttrpc__buf *out, uint32_t stream_id, int code, const char *message,
 			     const uint8_t *payload, size_t len, uint32_t max);
 
+/* Append one Data frame carrying payload as it is. */
+int ttrpc__wire_put_data(struct ttrpc__buf *out, uint32_t stream_id, uint8_t flags, const uint8_t *payload, size_t len);
+
 /* Decode a Request; NULL when the bytes are not a valid one. Free with
  * ttrpc__request__free_unpacked(req, NULL). */
 Ttrpc__Request *ttrpc__wire_decode_request(const uint8_t *p, size_t len);
