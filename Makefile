@@ -3,16 +3,17 @@
 #   make build    configure $(BUILD) if needed and build it
 #   make check    deps + build + all tests, then an ASan/UBSan tree and its memcheck tests
 #   make demo     deps + build + scripts/demo.sh (a private containerd running containers through our shim)
-#   make bench    deps + build + bench/run.sh
+#   make bench    deps + a Release tree ($(BENCH_BUILD)) + bench/run.sh into bench/results
 #   make package  deps + build + Debian packages with CPack (into $(BUILD))
 #   make fuzz     deps + build + every libFuzzer target for FUZZ_SECONDS each (fuzz/fuzz-all.sh)
 #   make install  install $(BUILD) into $(PREFIX) (DESTDIR honoured)
 #   make format   clang-format -i over our C sources
 #   make clean    remove the build trees
-# Overridable: BUILD, ASAN_BUILD, JOBS, PREFIX, CMAKE_ARGS, CTEST_ARGS, FUZZ_SECONDS.
+# Overridable: BUILD, ASAN_BUILD, BENCH_BUILD, JOBS, PREFIX, CMAKE_ARGS, CTEST_ARGS, FUZZ_SECONDS.
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+BENCH_BUILD ?= build-release
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 CMAKE ?= cmake
@@ -53,9 +54,14 @@ check-asan: $(ASAN_BUILD)/cmake_install.cmake
 demo: deps build
 	BUILD_DIR=$(BUILD) scripts/demo.sh
 
-bench: deps build
+# The benchmark runs on its own Release tree, whatever $(BUILD) is.
+bench: deps $(BENCH_BUILD)/cmake_install.cmake
+	$(CMAKE) --build $(BENCH_BUILD) -j$(JOBS)
 	@test -x bench/run.sh || { echo "make bench: bench/run.sh is missing" >&2; exit 1; }
-	bench/run.sh $(BUILD)
+	bench/run.sh $(BENCH_BUILD)
+
+$(BENCH_BUILD)/cmake_install.cmake:
+	$(CMAKE) -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DTTRPC_WERROR=ON $(CMAKE_ARGS)
 
 package: deps build
 	$(CMAKE) --build $(BUILD) --target package
@@ -71,4 +77,4 @@ format:
 	scripts/c-sources.sh | xargs -r clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

@@ -2,16 +2,22 @@
 /* ttrpc-bench: the echo benchmark.
  *   ttrpc-bench server --socket PATH
  *   ttrpc-bench client --socket PATH --calls N --concurrency C --size BYTES
+ *               [--connections K]
+ *   ttrpc-bench hold --socket PATH --connections K
  *   ttrpc-bench raw-server|raw-client ...: the same round trip without ttrpc
  * The server speaks ttrpc.bench.v1.Bench/Echo ({bytes payload = 1}); the
- * client keeps C calls in flight on one connection and prints one line. */
+ * client keeps C calls in flight on each of K connections and prints one
+ * line. hold opens K connections, makes one call on each, prints "held" and
+ * keeps them open and idle until it is killed. */
 #include <errno.h>
 #include <ev.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -70,16 +76,17 @@ static int run_server(const char *path)
 }
 
 struct bench {
-	ttrpc_client *client;
 	uint8_t *req;
 	size_t req_len;
 	size_t size;
 	long calls, started, done, failed;
+	int one_per_slot; /* hold: each slot makes one call and stops */
 	int64_t *latency_ns;
 };
 
 struct slot {
 	struct bench *b;
+	ttrpc_client *client;
 	int64_t start;
 };
 
@@ -100,7 +107,7 @@ static void call_done(const struct ttrpc_result *r, void *user)
 	if (m)
 		ttrpc__bench__v1__echo_message__free_unpacked(m, NULL);
 	b->latency_ns[b->done++] = now - sl->start;
-	if (b->started < b->calls)
+	if (!b->one_per_slot && b->started < b->calls)
 		start_one(sl);
 	else
 		free(sl);
@@ -111,7 +118,7 @@ static void start_one(struct slot *sl)
 	struct bench *b = sl->b;
 	sl->start = ttrpc_now_ns();
 	b->started++;
-	int rc = ttrpc_client_call(b->client, SERVICE, "Echo", b->req, b->req_len, NULL, call_done, sl);
+	int rc = ttrpc_client_call(sl->client, SERVICE, "Echo", b->req, b->req_len, NULL, call_done, sl);
 	if (rc) {
 		fprintf(stderr, "ttrpc-bench: call: %s\n", ttrpc_strerror(rc));
 		exit(1);
@@ -124,16 +131,62 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int run_client(const char *path, long calls, long concurrency, size_t size)
+/* Enough descriptors for thousands of connections (the soft limit is 1024). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static ttrpc_client **connect_all(struct ev_loop *loop, const char *path, long connections)
+{
+	ttrpc_client **clients = calloc((size_t)connections, sizeof(*clients));
+	for (long i = 0; i < connections; i++) {
+		int err;
+		clients[i] = ttrpc_client_connect(loop, path, &err);
+		if (!clients[i]) {
+			fprintf(stderr, "ttrpc-bench: connect %s (#%ld): %s (%s)\n", path, i, ttrpc_strerror(err),
+				strerror(errno));
+			exit(1);
+		}
+	}
+	return clients;
+}
+
+static int all_connected(ttrpc_client **clients, long connections)
+{
+	for (long i = 0; i < connections; i++)
+		if (!ttrpc_client_connected(clients[i]))
+			return 0;
+	return 1;
+}
+
+/* One result line, the same for every client mode and peer (run.sh parses it). */
+static void print_result(long calls, long concurrency, long connections, size_t size, double secs, int64_t *lat,
+			 long failed)
+{
+	qsort(lat, (size_t)calls, sizeof(int64_t), cmp_i64);
+	double sum = 0;
+	for (long i = 0; i < calls; i++)
+		sum += (double)lat[i];
+	long p50 = calls / 2, p99 = (long)((double)calls * 0.99);
+	if (p99 >= calls)
+		p99 = calls - 1;
+	printf("calls=%ld concurrency=%ld connections=%ld size=%zu calls/s=%.0f mean_us=%.2f p50_us=%.2f "
+	       "p99_us=%.2f MB/s=%.1f failed=%ld\n",
+	       calls, concurrency, connections, size, (double)calls / secs, sum / (double)calls / 1e3,
+	       (double)lat[p50] / 1e3, (double)lat[p99] / 1e3, 2.0 * (double)size * (double)calls / secs / 1e6, failed);
+}
+
+static int run_client(const char *path, long calls, long concurrency, long connections, size_t size)
 {
 	struct ev_loop *loop = EV_DEFAULT;
-	int err;
 	struct bench b = { .calls = calls, .size = size };
-	b.client = ttrpc_client_connect(loop, path, &err);
-	if (!b.client) {
-		fprintf(stderr, "ttrpc-bench: connect %s: %s (%s)\n", path, ttrpc_strerror(err), strerror(errno));
-		return 1;
-	}
+	raise_fd_limit();
+	ttrpc_client **clients = connect_all(loop, path, connections);
 	Ttrpc__Bench__V1__EchoMessage m = TTRPC__BENCH__V1__ECHO_MESSAGE__INIT;
 	uint8_t *payload = malloc(size ? size : 1);
 	memset(payload, 0xab, size);
@@ -145,44 +198,72 @@ static int run_client(const char *path, long calls, long concurrency, size_t siz
 	b.latency_ns = calloc((size_t)calls, sizeof(int64_t));
 
 	int64_t t0 = ttrpc_now_ns();
-	for (long i = 0; i < concurrency && i < calls; i++) {
+	for (long i = 0; i < concurrency * connections && i < calls; i++) {
 		struct slot *sl = malloc(sizeof(*sl));
 		sl->b = &b;
+		sl->client = clients[i % connections];
 		start_one(sl);
 	}
-	while (b.done < calls && ttrpc_client_connected(b.client))
+	while (b.done < calls && all_connected(clients, connections))
 		ev_run(loop, EVRUN_ONCE);
 	double secs = (double)(ttrpc_now_ns() - t0) / 1e9;
 	if (b.done < calls) {
 		fprintf(stderr, "ttrpc-bench: connection lost after %ld calls\n", b.done);
 		return 1;
 	}
-	qsort(b.latency_ns, (size_t)calls, sizeof(int64_t), cmp_i64);
-	double sum = 0;
-	for (long i = 0; i < calls; i++)
-		sum += (double)b.latency_ns[i];
-	long p99 = (long)((double)calls * 0.99);
-	if (p99 >= calls)
-		p99 = calls - 1;
-	printf("calls=%ld concurrency=%ld size=%zu calls/s=%.0f mean_us=%.1f p99_us=%.1f MB/s=%.1f failed=%ld\n", calls,
-	       concurrency, size, (double)calls / secs, sum / (double)calls / 1e3, (double)b.latency_ns[p99] / 1e3,
-	       2.0 * (double)size * (double)calls / secs / 1e6, b.failed);
-	ttrpc_client_free(b.client);
+	print_result(calls, concurrency, connections, size, secs, b.latency_ns, b.failed);
+	for (long i = 0; i < connections; i++)
+		ttrpc_client_free(clients[i]);
+	free(clients);
 	free(b.latency_ns);
 	free(b.req);
 	free(payload);
 	return b.failed ? 1 : 0;
 }
 
-/* --- raw ping-pong: the physical limit of one round trip on a unix socket ---
- * A 4-byte length then the bytes, echoed back; no ttrpc, no protobuf, one
- * message in flight. What ttrpc adds on top is the difference. */
-
-static int io_all(int fd, void *buf, size_t len, int writing)
+/* Idle connections for the server's memory: each has served one call, so the
+ * server has set up everything a connection needs, then nothing more. */
+static int run_hold(const char *path, long connections)
 {
-	uint8_t *p = buf;
+	struct ev_loop *loop = EV_DEFAULT;
+	raise_fd_limit();
+	ttrpc_client **clients = connect_all(loop, path, connections);
+	struct bench b = { .calls = connections, .size = 0, .one_per_slot = 1 };
+	Ttrpc__Bench__V1__EchoMessage m = TTRPC__BENCH__V1__ECHO_MESSAGE__INIT;
+	b.req_len = ttrpc__bench__v1__echo_message__get_packed_size(&m);
+	b.req = malloc(b.req_len ? b.req_len : 1);
+	ttrpc__bench__v1__echo_message__pack(&m, b.req);
+	b.latency_ns = calloc((size_t)connections, sizeof(int64_t));
+	for (long i = 0; i < connections; i++) {
+		struct slot *sl = malloc(sizeof(*sl));
+		sl->b = &b;
+		sl->client = clients[i];
+		start_one(sl);
+	}
+	while (b.done < connections && all_connected(clients, connections))
+		ev_run(loop, EVRUN_ONCE);
+	if (b.done < connections || b.failed) {
+		fprintf(stderr, "ttrpc-bench: hold: %ld of %ld calls answered, %ld failed\n", b.done, connections,
+			b.failed);
+		return 1;
+	}
+	printf("held %ld\n", connections);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+/* --- raw echo: the physical limit of a round trip on a unix socket ---
+ * A 4-byte length then the bytes; the server writes back every byte it reads
+ * (one read, one write), so nothing but the kernel is between the two. The
+ * client sends each message with one write; with C > 1 it keeps C in flight,
+ * batching what the window allows into one write, and reads what has come.
+ * No ttrpc, no protobuf: what ttrpc adds on top is the difference. */
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
 	while (len) {
-		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
+		ssize_t n = write(fd, p, len);
 		if (n <= 0)
 			return -1;
 		p += n;
@@ -203,54 +284,97 @@ static int run_raw_server(const char *path)
 	}
 	printf("ready\n");
 	fflush(stdout);
-	uint8_t *buf = malloc(TTRPC_MAX_MESSAGE_SIZE);
+	size_t cap = 1 << 20;
+	uint8_t *buf = malloc(cap);
 	for (int fd; (fd = accept(lfd, NULL, NULL)) >= 0; close(fd)) {
-		uint32_t len;
-		while (io_all(fd, &len, sizeof(len), 0) == 0 && len <= TTRPC_MAX_MESSAGE_SIZE &&
-		       io_all(fd, buf, len, 0) == 0 && io_all(fd, &len, sizeof(len), 1) == 0 &&
-		       io_all(fd, buf, len, 1) == 0)
+		ssize_t n;
+		while ((n = read(fd, buf, cap)) > 0 && write_all(fd, buf, (size_t)n) == 0)
 			;
 	}
 	free(buf);
 	return 0;
 }
 
-static int run_raw_client(const char *path, long calls, size_t size)
+struct raw_client {
+	int fd;
+	size_t msg_len; /* 4 + size */
+	uint8_t *out;	/* window * msg_len bytes of ready messages */
+	size_t out_off, out_len;
+	uint8_t *in;
+	size_t in_len;
+};
+
+/* Sends what the window allows; returns -1 on a dead socket. */
+static int raw_flush(struct raw_client *rc)
+{
+	while (rc->out_off < rc->out_len) {
+		ssize_t n = write(rc->fd, rc->out + rc->out_off, rc->out_len - rc->out_off);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n <= 0)
+			return -1;
+		rc->out_off += (size_t)n;
+	}
+	rc->out_off = rc->out_len = 0;
+	return 0;
+}
+
+static int run_raw_client(const char *path, long calls, long concurrency, size_t size)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Blocking (no poll per round trip) only where one message fits in the
+	 * socket buffers: a larger write would wait for our own read. */
+	int blocking = concurrency == 1 && size <= 64 * 1024;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (blocking ? 0 : SOCK_NONBLOCK), 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
 		fprintf(stderr, "ttrpc-bench: raw connect %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	uint8_t *buf = calloc(1, size ? size : 1);
-	int64_t *lat = calloc((size_t)calls, sizeof(int64_t));
+	struct raw_client rc = { .fd = fd, .msg_len = 4 + size };
+	rc.out = calloc((size_t)concurrency, rc.msg_len);
+	rc.in = malloc(rc.msg_len * (size_t)concurrency);
 	uint32_t len = (uint32_t)size;
+	int64_t *lat = calloc((size_t)calls, sizeof(int64_t));
+	int64_t *start_ns = calloc((size_t)calls, sizeof(int64_t));
+	long sent = 0, done = 0;
 	int64_t t0 = ttrpc_now_ns();
-	for (long i = 0; i < calls; i++) {
-		int64_t start = ttrpc_now_ns();
-		uint32_t back;
-		if (io_all(fd, &len, sizeof(len), 1) || io_all(fd, buf, size, 1) ||
-		    io_all(fd, &back, sizeof(back), 0) || back != len || io_all(fd, buf, back, 0)) {
-			fprintf(stderr, "ttrpc-bench: raw round trip %ld failed\n", i);
-			return 1;
+	while (done < calls) {
+		if (rc.out_len == 0) { /* refill: one message per free slot of the window */
+			while (sent < calls && sent - done < concurrency) {
+				memcpy(rc.out + rc.out_len, &len, sizeof(len));
+				rc.out_len += rc.msg_len;
+				start_ns[sent++] = ttrpc_now_ns();
+			}
 		}
-		lat[i] = ttrpc_now_ns() - start;
+		if (raw_flush(&rc))
+			break;
+		ssize_t n = read(fd, rc.in + rc.in_len, rc.msg_len * (size_t)concurrency - rc.in_len);
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN | (rc.out_len ? POLLOUT : 0) };
+			poll(&pfd, 1, -1);
+			continue;
+		}
+		if (n <= 0)
+			break;
+		rc.in_len += (size_t)n;
+		size_t whole = rc.in_len / rc.msg_len;
+		int64_t now = ttrpc_now_ns();
+		for (size_t i = 0; i < whole; i++, done++)
+			lat[done] = now - start_ns[done];
+		memmove(rc.in, rc.in + whole * rc.msg_len, rc.in_len - whole * rc.msg_len);
+		rc.in_len -= whole * rc.msg_len;
 	}
 	double secs = (double)(ttrpc_now_ns() - t0) / 1e9;
-	qsort(lat, (size_t)calls, sizeof(int64_t), cmp_i64);
-	double sum = 0;
-	for (long i = 0; i < calls; i++)
-		sum += (double)lat[i];
-	long p99 = (long)((double)calls * 0.99);
-	if (p99 >= calls)
-		p99 = calls - 1;
-	printf("calls=%ld concurrency=1 size=%zu calls/s=%.0f mean_us=%.1f p99_us=%.1f MB/s=%.1f failed=0\n", calls,
-	       size, (double)calls / secs, sum / (double)calls / 1e3, (double)lat[p99] / 1e3,
-	       2.0 * (double)size * (double)calls / secs / 1e6);
+	if (done < calls) {
+		fprintf(stderr, "ttrpc-bench: raw echo lost after %ld round trips\n", done);
+		return 1;
+	}
+	print_result(calls, concurrency, 1, size, secs, lat, 0);
+	free(start_ns);
 	free(lat);
-	free(buf);
+	free(rc.in);
+	free(rc.out);
 	close(fd);
 	return 0;
 }
@@ -259,8 +383,10 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: ttrpc-bench server --socket PATH\n"
 			"       ttrpc-bench client --socket PATH [--calls N] [--concurrency C] [--size BYTES]\n"
+			"                          [--connections K]   (C in flight on each of K connections)\n"
+			"       ttrpc-bench hold --socket PATH --connections K   (K idle connections until killed)\n"
 			"       ttrpc-bench raw-server --socket PATH   (length-prefixed echo, no ttrpc)\n"
-			"       ttrpc-bench raw-client --socket PATH [--calls N] [--size BYTES]\n");
+			"       ttrpc-bench raw-client --socket PATH [--calls N] [--concurrency C] [--size BYTES]\n");
 	exit(2);
 }
 
@@ -270,12 +396,12 @@ int main(int argc, char **argv)
 		usage();
 	const char *mode = argv[1];
 	const char *path = NULL;
-	long calls = 10000, concurrency = 1, size = 0;
-	static const struct option opts[] = { { "socket", required_argument, NULL, 's' },
-					      { "calls", required_argument, NULL, 'n' },
-					      { "concurrency", required_argument, NULL, 'c' },
-					      { "size", required_argument, NULL, 'z' },
-					      { NULL, 0, NULL, 0 } };
+	long calls = 10000, concurrency = 1, connections = 1, size = 0;
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },	 { "calls", required_argument, NULL, 'n' },
+		{ "concurrency", required_argument, NULL, 'c' }, { "size", required_argument, NULL, 'z' },
+		{ "connections", required_argument, NULL, 'k' }, { NULL, 0, NULL, 0 }
+	};
 	int o;
 	optind = 2;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -292,19 +418,25 @@ int main(int argc, char **argv)
 		case 'z':
 			size = atol(optarg);
 			break;
+		case 'k':
+			connections = atol(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
-	if (!path || calls < 1 || concurrency < 1 || size < 0 || size > (long)TTRPC_MAX_MESSAGE_SIZE - 64)
+	if (!path || calls < 1 || concurrency < 1 || connections < 1 || size < 0 ||
+	    size > (long)TTRPC_MAX_MESSAGE_SIZE - 64)
 		usage();
 	if (!strcmp(mode, "server"))
 		return run_server(path);
 	if (!strcmp(mode, "client"))
-		return run_client(path, calls, concurrency, (size_t)size);
+		return run_client(path, calls, concurrency, connections, (size_t)size);
+	if (!strcmp(mode, "hold"))
+		return run_hold(path, connections);
 	if (!strcmp(mode, "raw-server"))
 		return run_raw_server(path);
 	if (!strcmp(mode, "raw-client"))
-		return run_raw_client(path, calls, (size_t)size);
+		return run_raw_client(path, calls, concurrency, (size_t)size);
 	usage();
 }

@@ -16,7 +16,7 @@ PACKAGES=(
 	golang-go golang-github-containerd-ttrpc-dev golang-github-containerd-containerd-dev
 	golang-google-grpc-dev python3-grpcio
 	# demo, benchmarks, process tools used by scripts and tests
-	hyperfine iproute2 util-linux procps psmisc python3
+	hyperfine gnuplot-nox iproute2 util-linux procps psmisc python3
 )
 
 installed() {
