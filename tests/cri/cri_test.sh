@@ -167,6 +167,12 @@ t_pod() {
 	[ "$(field "$out" started_at)" -gt 0 ] || e2e_fail "ContainerStatus started_at: $out"
 	shim=$(expect_one_shim "$handler" "$c1" "$c2")
 	e2e_log "ListContainers and ContainerStatus as expected; one shim ($shim) serves the pod"
+	# the leak checks at the end see what a running pod has (else they would be blind)
+	[ -n "$(cri_our_sockets)" ] || e2e_fail "the pod's shim socket is not found (socket check blind)"
+	[ -n "$(cri_our_runtime_state)" ] || e2e_fail "no runtime state in $CRI_RUNTIME_ROOT (state check blind)"
+	[ -n "$(e2e_our_cgroups)" ] || e2e_fail "no container cgroups under /$E2E_NS (cgroup check blind)"
+	[ -n "$(e2e_our_mounts)" ] || e2e_fail "no rootfs mounts under $E2E_DIR (mount check blind)"
+	[ -n "$(e2e_our_pids)" ] || e2e_fail "no processes found (process check blind)"
 
 	# ExecSync: output, stderr, exit code
 	set +e
@@ -251,13 +257,15 @@ t_pod() {
 
 t_pod20() {
 	cri_setup
-	local pod ids=() i out n
+	local pod ids=() i out n t0
 	pod_start big tiny
 	pod=$POD
 	for i in $(seq 1 20); do
 		ids+=("$(ctr_create big "$pod" "c$i" -- sh -c 'echo up; while :; do sleep 0.2; done')")
 	done
+	t0=$(now_ms)
 	for i in "${ids[@]}"; do cri start "$i" || e2e_fail "StartContainer $i"; done
+	e2e_log "20 StartContainer calls took $(($(now_ms) - t0)) ms"
 	out=$(cri ps --pod "$pod" --state running)
 	[ "$(wc -l <<<"$out")" = 20 ] || e2e_fail "want 20 running: $out"
 	expect_one_shim tiny "${ids[@]}" >/dev/null
