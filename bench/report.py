@@ -57,6 +57,63 @@ def load(out):
     return vals
 
 
+SHIM_ROWS = [  # (case, label, unit, in smoke, target: (op, bound, against runc?))
+    ("shim_solo_n", "1 container: shim processes", "", True, None),
+    ("shim_solo_rss", "1 container: shim RSS", "KiB", True, None),
+    ("shim_solo_pss", "1 container: shim PSS", "KiB", True, ("<=", 1024.0, False)),
+    ("shim_solo_uss", "1 container: shim USS", "KiB", True, None),
+]
+for _n in (1, 11, 21):
+    _what = "sandbox alone" if _n == 1 else f"sandbox + {_n - 1} grouped"
+    SHIM_ROWS += [(f"shim_g{_n}_n", f"{_what}: shim processes", "", False, None)]
+    SHIM_ROWS += [(f"shim_g{_n}_{k}", f"{_what}: total shim {k.upper()}", "KiB", False, None) for k in ("rss", "pss", "uss")]
+SHIM_ROWS += [
+    ("shim_delta_rss", "per extra grouped container: RSS", "KiB", False, None),
+    ("shim_delta_pss", "per extra grouped container: PSS", "KiB", False, ("<=", 32.0, False)),
+    ("shim_delta_uss", "per extra grouped container: USS", "KiB", False, None),
+    ("shim_start_ms", "`start` invoked to address printed (median)", "ms", False, ("<=", 3.0, False)),
+    ("shim_ctr_run_ms", "`ctr run --rm /bin/true` end to end (median)", "ms", False, ("<=", 0.75, True)),
+    ("shim_seq50_ms", "50 containers started and removed in sequence (one group)", "ms", False, None),
+    ("shim_seq50_rss", "after those 50: shim RSS", "KiB", False, None),
+    ("shim_seq50_uss", "after those 50: shim USS", "KiB", False, None),
+]
+
+
+def shim_table(out, mode, missing):
+    """The shim cases from OUT/shim.tsv (bench/shim-footprint.sh --records)."""
+    lines = ["", f"Shim cases (bench/shim-footprint.sh, one private containerd, same runc): {mode or 'not run'}", ""]
+    if mode.startswith("failed"):
+        missing.append("shim")
+    if mode not in ("full", "smoke"):
+        return lines
+    vals = {}
+    for line in open(out / "shim.tsv"):
+        case, label, value = line.rstrip("\n").split("\t")
+        vals[(case, label)] = float(value)
+    lines += ["| measurement | unit | ours (tiny) | ours with crun | runc-v2 | ours/runc-v2 | target | verdict |",
+              "|---|---|---|---|---|---|---|---|"]
+    for case, label, unit, in_smoke, target in SHIM_ROWS:
+        if mode == "smoke" and not in_smoke:
+            continue
+        ours, runc, crun = vals.get((case, "tiny")), vals.get((case, "runc")), vals.get((case, "crun"))
+        for v in (ours, runc):
+            if v is None:
+                missing.append(case)
+        if case == "shim_ctr_run_ms" and crun is None:
+            missing.append(case)
+        ratio = ours / runc if ours is not None and runc else None
+        tdesc = verdict = "–"
+        if target:
+            op, bound, rel = target
+            value = ratio if rel else ours
+            tdesc = f"ours/runc-v2 {op} {bound:g}" if rel else f"{op} {bound:g} {unit}"
+            verdict = "MISSING" if value is None else (
+                "met" if (value <= bound if op == "<=" else value >= bound) else "missed")
+        lines.append(f"| {label} | {unit} | {fmt(ours)} | {fmt(crun) if crun is not None else '–'} | {fmt(runc)} | "
+                     f"{f'{ratio:.2f}x' if ratio is not None else '–'} | {tdesc} | {verdict} |")
+    return lines
+
+
 def fmt(v):
     if v is None:
         return "MISSING"
@@ -123,6 +180,9 @@ def main():
             missing += v is None
             row.append(fmt(v))
         lines.append(f"| {NAMES[cl]} | " + " | ".join(row) + " |")
+    shim_missing = []
+    lines += shim_table(out, dict(header).get("shim", ""), shim_missing)
+    missing += len(shim_missing)
     lines += ["", "Plots: ![throughput](throughput.png) ![latency](latency.png) ![payload](payload.png)", ""]
     (out / "latest.md").write_text("\n".join(lines))
     plot(out, vals, impls)

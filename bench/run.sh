@@ -9,7 +9,8 @@
 #   --smoke: a few hundred calls per case, one run, output into
 #            BUILD_DIR/bench-smoke; fails when any cell of the table has no
 #            number (never on timings).
-# Env: RUNS (default 5), OUT (default bench/results), SCALE (call counts x SCALE).
+# Env: RUNS (default 5), OUT (default bench/results), SCALE (call counts x SCALE),
+#      SHIM=0 to skip the shim cases (bench/shim-footprint.sh; they need root).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 smoke=0
@@ -180,6 +181,25 @@ for run in $(seq "$runs"); do
 		memory "$impl" "$run"
 	done
 done
+for impl in "${impls[@]}" raw; do
+	stop "$impl"
+	stop "${impl}_pin"
+done
+
+# The shim cases (root only: a private containerd).
+if [ "$(id -u)" != 0 ]; then
+	shim="not run: needs root"
+elif [ "${SHIM:-1}" = 0 ]; then
+	shim="not run: SHIM=0"
+else
+	shim=full
+	[ "$smoke" = 1 ] && shim=smoke
+	: >"$out/shim.tsv"
+	shim_args=(--records "$out/shim.tsv")
+	[ "$smoke" = 1 ] && shim_args+=(--smoke)
+	log "shim cases ($shim)"
+	"$here/shim-footprint.sh" "${shim_args[@]}" "$build" >"$out/shim.md" || shim="failed: see the log above"
+fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
@@ -196,6 +216,7 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
 	echo "crun	$(ver crun)"
 	echo "libttrpc	$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown), $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")"
 	echo "runs	$runs"
+	echo "shim	$shim"
 	echo "load	$load_start at start, $load_end at the end (1/5/15 min)"
 } >"$out/header.tsv"
 /usr/bin/python3 "$here/report.py" "$out" "${impls[@]}"

@@ -12,11 +12,32 @@
 # Prints a markdown table (ratios: ours / runc-v2) on stdout, progress on stderr.
 # Everything it starts is removed on any exit (e2e_cleanup, by pid).
 #
-# Usage (root): bench/shim-footprint.sh [BUILD_DIR]    (default: build)
+#   - ours with crun (binary_name crun) in the ctr run latency;
+#   - `start`: from invoking the shim's start to its address printed (a
+#     wrapper around both shim binaries times the real start; containerd is
+#     restarted for that phase only, so no other number carries the wrapper);
+#   - 50 containers started and removed one after the other in one group
+#     (total time, shim RSS/USS at the end).
+# containerd runs with E2E_CGROUP_V1_VIEW=1 (crun refuses this hybrid host
+# otherwise), the same for every runtime.
+#
+# Usage (root): bench/shim-footprint.sh [--smoke] [--records FILE] [BUILD_DIR]
+#   --smoke: only the one-container case, one run; --records: also append
+#   "case<TAB>runtime<TAB>value" lines for bench/report.py.
 # Env: RUNS (latency runs, default 10), SETTLE (seconds to wait before reading
 #      memory, default 1), HYPERFINE=0 to skip hyperfine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+smoke=0
+records=/dev/null
+while [ $# -gt 0 ]; do
+	case $1 in
+	--smoke) smoke=1 ;;
+	--records) records=$2; shift ;;
+	*) break ;;
+	esac
+	shift
+done
 build=${1:-build}
 [ -x "$build/bin/containerd-shim-tiny-v2" ] || {
 	echo "shim-footprint: $build/bin/containerd-shim-tiny-v2 missing: build first (make build)" >&2
@@ -32,6 +53,7 @@ export E2E_BIN_DIR
 . "$here/../tests/e2e/lib.sh"
 
 RUNS=${RUNS:-10}
+[ "$smoke" = 1 ] && RUNS=1 && HYPERFINE=0
 SETTLE=${SETTLE:-1}
 HYPERFINE=${HYPERFINE:-1}
 GROUP_ANNOTATION=io.containerd.runc.v2.group
@@ -62,20 +84,25 @@ shim_pids() {
 # measure LABEL KEY: R[LABEL,KEY_n|_rss|_pss] = shim processes, total RSS and
 # PSS (KiB) of that runtime's shims.
 measure() {
-	local label=$1 key=$2 p n=0 rss=0 pss=0 r s
+	local label=$1 key=$2 p n=0 rss=0 pss=0 uss=0 r s u
 	sleep "$SETTLE"
 	for p in $(shim_pids "$label"); do
-		read -r r s < <(awk '/^Rss:/ {r = $2} /^Pss:/ {s = $2} END {print r + 0, s + 0}' \
-			"/proc/$p/smaps_rollup" 2>/dev/null || echo "0 0")
+		read -r r s u < <(awk '/^Rss:/ {r = $2} /^Pss:/ {s = $2} /^Private_(Clean|Dirty|Hugetlb):/ {u += $2}
+			END {print r + 0, s + 0, u + 0}' "/proc/$p/smaps_rollup" 2>/dev/null || echo "0 0 0")
 		[ "$r" -gt 0 ] || continue
 		n=$((n + 1))
 		rss=$((rss + r))
 		pss=$((pss + s))
+		uss=$((uss + u))
 	done
 	[ "$n" -gt 0 ] || e2e_fail "no live ${binary_of[$label]} process found"
 	R[$label,${key}_n]=$n
 	R[$label,${key}_rss]=$rss
 	R[$label,${key}_pss]=$pss
+	R[$label,${key}_uss]=$uss
+	for k in n rss pss uss; do
+		printf 'shim_%s_%s\t%s\t%s\n' "$key" "$k" "$label" "${R[$label,${key}_$k]}" >>"$records"
+	done
 }
 
 # run_detached LABEL ID [ctr run options...]: a running /bin/sleep 600 container.
@@ -135,6 +162,8 @@ on_exit() {
 }
 
 exec {stderr_fd}>&2
+E2E_CGROUP_V1_VIEW=1
+export E2E_CGROUP_V1_VIEW
 e2e_setup
 trap on_exit EXIT
 # A signal ends the script through exit, so the EXIT trap cleans up.
@@ -155,39 +184,109 @@ for label in "${runtimes[@]}"; do
 	wait_no_shims "$label"
 done
 
-for label in "${runtimes[@]}"; do
-	sb=sandbox-$label
-	log "$label: sandbox $sb + 20 containers in one group"
-	run_detached "$label" "$sb" --annotation "$GROUP_ANNOTATION=$sb"
-	measure "$label" g1
-	ids=()
-	for i in $(seq 1 20); do
-		ids+=("$sb-c$i")
-		run_detached "$label" "$sb-c$i" --annotation "$GROUP_ANNOTATION=$sb"
-		case $i in
-		10) measure "$label" g11 ;;
-		20) measure "$label" g21 ;;
-		esac
-	done
-	R[$label,delta_rss]=$(awk -v a="${R[$label,g21_rss]}" -v b="${R[$label,g1_rss]}" 'BEGIN {printf "%.0f", (a - b) / 20}')
-	R[$label,delta_pss]=$(awk -v a="${R[$label,g21_pss]}" -v b="${R[$label,g1_pss]}" 'BEGIN {printf "%.0f", (a - b) / 20}')
-	remove "${ids[@]}" "$sb"
-	wait_no_shims "$label"
-done
+rec() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$records"; }
 
-for label in "${runtimes[@]}"; do
-	log "$label: start-up latency, ctr run --rm /bin/true, $RUNS runs (+1 warm-up)"
-	: >"$E2E_DIR/lat-$label"
-	for i in $(seq 0 "$RUNS"); do
-		t0=$(now_ns)
-		out=$(e2e_ctr run --rm --runtime "${runtime_of[$label]}" --rootfs "$rootfs" "lat-$label" /bin/true </dev/null 2>&1) ||
-			e2e_fail "ctr run --rm /bin/true with $label failed: $out"
-		t1=$(now_ns)
-		[ "$i" -eq 0 ] || echo $(((t1 - t0) / 1000)) >>"$E2E_DIR/lat-$label"
+if [ "$smoke" = 0 ]; then
+	for label in "${runtimes[@]}"; do
+		sb=sandbox-$label
+		log "$label: sandbox $sb + 20 containers in one group"
+		run_detached "$label" "$sb" --annotation "$GROUP_ANNOTATION=$sb"
+		measure "$label" g1
+		ids=()
+		for i in $(seq 1 20); do
+			ids+=("$sb-c$i")
+			run_detached "$label" "$sb-c$i" --annotation "$GROUP_ANNOTATION=$sb"
+			case $i in
+			10) measure "$label" g11 ;;
+			20) measure "$label" g21 ;;
+			esac
+		done
+		for k in rss pss uss; do
+			R[$label,delta_$k]=$(awk -v a="${R[$label,g21_$k]}" -v b="${R[$label,g1_$k]}" 'BEGIN {printf "%.0f", (a - b) / 20}')
+			rec "shim_delta_$k" "$label" "${R[$label,delta_$k]}"
+		done
+		remove "${ids[@]}" "$sb"
+		wait_no_shims "$label"
 	done
-	R[$label,lat_ms]=$(median <"$E2E_DIR/lat-$label" | awk '{printf "%.1f", $1 / 1000}')
-	wait_no_shims "$label"
-done
+
+	for label in "${runtimes[@]}"; do
+		sb=seq-$label
+		log "$label: sandbox $sb, then 50 containers started and removed one after the other in its group"
+		run_detached "$label" "$sb" --annotation "$GROUP_ANNOTATION=$sb"
+		t0=$(now_ns)
+		for i in $(seq 1 50); do
+			run_detached "$label" "$sb-c$i" --annotation "$GROUP_ANNOTATION=$sb"
+			remove "$sb-c$i"
+		done
+		t1=$(now_ns)
+		R[$label,seq50_ms]=$(((t1 - t0) / 1000000))
+		rec shim_seq50_ms "$label" "${R[$label,seq50_ms]}"
+		measure "$label" seq50
+		remove "$sb"
+		wait_no_shims "$label"
+	done
+
+	# ours with crun: the same shim, binary_name crun in its runtime options.
+	printf '{"binary_name": "crun"}\n' >"$E2E_DIR/crun.json"
+	runtimes+=(crun)
+	runtime_of[crun]=io.containerd.tiny.v2
+	binary_of[crun]=containerd-shim-tiny-v2
+	declare -A run_args=([crun]="--runtime-config-path $E2E_DIR/crun.json")
+	for label in "${runtimes[@]}"; do
+		log "$label: start-up latency, ctr run --rm /bin/true, $RUNS runs (+1 warm-up)"
+		: >"$E2E_DIR/lat-$label"
+		for i in $(seq 0 "$RUNS"); do
+			t0=$(now_ns)
+			# shellcheck disable=SC2086
+			out=$(e2e_ctr run --rm --runtime "${runtime_of[$label]}" ${run_args[$label]:-} --rootfs "$rootfs" \
+				"lat-$label" /bin/true </dev/null 2>&1) ||
+				e2e_fail "ctr run --rm /bin/true with $label failed: $out"
+			t1=$(now_ns)
+			[ "$i" -eq 0 ] || echo $(((t1 - t0) / 1000)) >>"$E2E_DIR/lat-$label"
+		done
+		R[$label,lat_ms]=$(median <"$E2E_DIR/lat-$label" | awk '{printf "%.1f", $1 / 1000}')
+		rec shim_ctr_run_ms "$label" "${R[$label,lat_ms]}"
+		wait_no_shims "$label"
+	done
+	unset 'runtimes[2]'
+
+	# `start` timed by a wrapper in front of each shim binary (its own bash
+	# start-up is outside the interval): containerd restarted with the
+	# wrappers first on its PATH for this phase only.
+	wrap=$E2E_DIR/wrap
+	mkdir -p "$wrap"
+	for label in "${runtimes[@]}"; do
+		real=$(PATH="$E2E_BIN_DIR:$PATH" command -v "${binary_of[$label]}")
+		cat >"$wrap/${binary_of[$label]}" <<WRAP
+#!/bin/bash
+[ "\${!#}" = start ] || exec "$real" "\$@"
+t0=\$EPOCHREALTIME
+"$real" "\$@" >"$E2E_DIR/start-out.\$\$"
+rc=\$?
+t1=\$EPOCHREALTIME
+echo "\$t0 \$t1" >>"$E2E_DIR/start-$label"
+cat "$E2E_DIR/start-out.\$\$"
+rm -f "$E2E_DIR/start-out.\$\$"
+exit \$rc
+WRAP
+		chmod +x "$wrap/${binary_of[$label]}"
+	done
+	e2e_stop_containerd
+	saved_bin=$E2E_BIN_DIR
+	E2E_BIN_DIR=$wrap:$saved_bin
+	e2e_start_containerd
+	for label in "${runtimes[@]}"; do
+		log "$label: start to address, $RUNS containers"
+		for i in $(seq 1 "$RUNS"); do
+			run_detached "$label" "st-$label-$i"
+			remove "st-$label-$i"
+		done
+		wait_no_shims "$label"
+		R[$label,start_ms]=$(awk '{printf "%.3f\n", ($2 - $1) * 1000}' "$E2E_DIR/start-$label" | median)
+		rec shim_start_ms "$label" "${R[$label,start_ms]}"
+	done
+	E2E_BIN_DIR=$saved_bin
+fi
 
 hyperfine_md=
 if [ "$HYPERFINE" != 0 ] && command -v hyperfine >/dev/null; then
@@ -217,14 +316,24 @@ echo "|---|---:|---:|---:|"
 row "1 container, ungrouped: shim processes" solo_n no
 row "1 container, ungrouped: shim RSS KiB" solo_rss
 row "1 container, ungrouped: shim PSS KiB" solo_pss
-for n in 1 11 21; do
-	row "group of $n: shim processes" "g${n}_n" no
-	row "group of $n: total shim RSS KiB" "g${n}_rss"
-	row "group of $n: total shim PSS KiB" "g${n}_pss"
-done
-row "per extra container: RSS KiB ((RSS21 - RSS1) / 20)" delta_rss
-row "per extra container: PSS KiB ((PSS21 - PSS1) / 20)" delta_pss
-row "start-up: ctr run --rm /bin/true, median of $RUNS, ms" lat_ms
+row "1 container, ungrouped: shim USS KiB" solo_uss
+if [ "$smoke" = 0 ]; then
+	for n in 1 11 21; do
+		row "group of $n: shim processes" "g${n}_n" no
+		row "group of $n: total shim RSS KiB" "g${n}_rss"
+		row "group of $n: total shim PSS KiB" "g${n}_pss"
+		row "group of $n: total shim USS KiB" "g${n}_uss"
+	done
+	row "per extra container: RSS KiB ((RSS21 - RSS1) / 20)" delta_rss
+	row "per extra container: PSS KiB ((PSS21 - PSS1) / 20)" delta_pss
+	row "per extra container: USS KiB ((USS21 - USS1) / 20)" delta_uss
+	row "50 containers started and removed in sequence in one group, ms" seq50_ms
+	row "after those 50: shim RSS KiB" seq50_rss
+	row "after those 50: shim USS KiB" seq50_uss
+	row "start-up: ctr run --rm /bin/true, median of $RUNS, ms" lat_ms
+	echo "| start-up with crun: ctr run --rm /bin/true, median of $RUNS, ms | ${R[crun,lat_ms]} | - | - |"
+	row "start: invoked to address printed, median of $RUNS, ms" start_ms
+fi
 echo
 tiny_size=$(stat -c %s "$E2E_BIN_DIR/containerd-shim-tiny-v2")
 runc_size=$(stat -c %s "$(command -v containerd-shim-runc-v2)")
