@@ -213,8 +213,8 @@ int shim_process_open_stdio(struct shim_process *p, struct shim_error *err)
 			paths.stdout_path = paths.stderr_path = u[i].path;
 			break; /* stderr follows stdout */
 		} else {
-			rc = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "stdio URI %s not supported here",
-					    *slot[i]);
+			rc = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+					    "stdio URI %s not supported here", *slot[i]);
 		}
 	}
 	if (!rc)

@@ -196,8 +196,8 @@ static int stdio_validate(const char *what, const char *path, struct shim_error 
 		shim_log_uri_free(&u);
 		if (kind == SHIM_LOG_URI_BINARY)
 			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-					      "%s \"%s\": binary:// stdio URIs are not supported by %s yet", what,
-					      path, SHIM_RUNTIME_NAME);
+					      "%s \"%s\": binary:// stdio URIs are not supported by %s yet", what, path,
+					      SHIM_RUNTIME_NAME);
 		if (kind == SHIM_LOG_URI_FILE) {
 			if (!strcmp(what, "stdin"))
 				return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,

@@ -186,10 +186,11 @@ Test(logger, binary_gets_args_env_and_fds)
 	struct shim_reaper *r = shim_reaper_new(loop, &err);
 	cr_assert_not_null(r, "%s", err.msg);
 	char body[512];
-	snprintf(body, sizeof(body),
-		 "cd %s\necho \"$# $*\" > args\nenv | sort > env\nls /proc/$$/fd > fds\n"
-		 "exec 5>&-\ncat <&3 > out.tmp &\ncat <&4 > err.tmp &\nexec 3<&- 4<&-\nwait\nmv out.tmp out; mv err.tmp err",
-		 dir);
+	snprintf(
+		body, sizeof(body),
+		"cd %s\necho \"$# $*\" > args\nenv | sort > env\nls /proc/$$/fd > fds\n"
+		"exec 5>&-\ncat <&3 > out.tmp &\ncat <&4 > err.tmp &\nexec 3<&- 4<&-\nwait\nmv out.tmp out; mv err.tmp err",
+		dir);
 	script("log", body);
 	struct ctx c = { 0 };
 	int o = -1, e = -1;

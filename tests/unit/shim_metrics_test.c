@@ -29,7 +29,7 @@ static void teardown(void)
 	cr_assert_eq(system(cmd), 0);
 }
 
-TestSuite(metrics, .init = setup, .fini = teardown);
+TestSuite(metrics, .init = setup, .fini = teardown, .timeout = 30);
 
 static void put(const char *rel, const char *text)
 {
