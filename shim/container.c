@@ -141,11 +141,30 @@ void shim_process_set_exited(struct shim_process *p, int status, const struct ti
 	answer_waiters(p);
 }
 
+static void exited(struct shim_process *p, const struct shim_exit *e)
+{
+	if (p->starting) {
+		p->exit_pending = true;
+		p->pending_exit = *e;
+		return;
+	}
+	shim_process_set_exited(p, e->status, &e->at);
+}
+
+void shim_process_started(struct shim_process *p)
+{
+	p->starting = false;
+	if (p->exit_pending) {
+		p->exit_pending = false;
+		shim_process_set_exited(p, p->pending_exit.status, &p->pending_exit.at);
+	}
+}
+
 static void on_process_exit(const struct shim_exit *e, void *data)
 {
 	struct shim_process *p = data;
 	p->watched = false;
-	shim_process_set_exited(p, e->status, &e->at);
+	exited(p, e);
 }
 
 int shim_process_watch(struct shim_process *p)
@@ -154,7 +173,7 @@ int shim_process_watch(struct shim_process *p)
 	int rc = shim_reaper_watch(p->container->shim->reaper, p->pid, on_process_exit, p, &e);
 	if (rc == 1) {
 		/* it died before we looked: report it from here */
-		shim_process_set_exited(p, e.status, &e.at);
+		exited(p, &e);
 		return 0;
 	}
 	if (rc == 0)
@@ -282,10 +301,30 @@ void shim_process_release(struct shim_process *p)
 	p->exec_id = p->stdin_path = p->stdout_path = p->stderr_path = p->spec_json = NULL;
 }
 
-void shim_container_free(struct shim_container *c)
+static void drop_ops(struct shim_container *c, struct shim_op *self, int code, const char *why)
 {
-	if (!c)
-		return;
+	bool running = c->op_running;
+
+	while (c->ops) {
+		struct shim_op *op = c->ops;
+		c->ops = op->next;
+		if (op != self && running && op->cancel)
+			op->cancel(op);
+		running = false;
+		if (op->call && op != self) {
+			ttrpc_call_respond_error(op->call, code, "container %s: %s", c->id, why);
+			op->call = NULL;
+		}
+		op->free(op);
+	}
+	c->ops_tail = NULL;
+	c->op_running = false;
+}
+
+static void free_now(struct shim_container *c, struct shim_op *self, int code, const char *why)
+{
+	drop_ops(c, self, code, why);
+	ev_timer_stop(c->shim->loop, &c->unmount_timer);
 	while (c->execs) {
 		struct shim_process *p = c->execs;
 		c->execs = p->next;
@@ -299,6 +338,70 @@ void shim_container_free(struct shim_container *c)
 	free(c);
 }
 
+void shim_container_free(struct shim_container *c)
+{
+	if (!c)
+		return;
+	free_now(c, NULL, TTRPC_CODE_UNAVAILABLE, "shim exiting before this operation ran");
+}
+
+static void pump(struct shim_container *c)
+{
+	if (c->pumping)
+		return;
+	c->pumping = true;
+	while (!c->doomed && c->ops && !c->op_running) {
+		c->op_running = true;
+		c->ops->run(c->ops);
+	}
+	c->pumping = false;
+	if (c->doomed)
+		free_now(c, NULL, TTRPC_CODE_NOT_FOUND, "not found");
+}
+
+void shim_op_enqueue(struct shim_container *c, struct shim_op *op)
+{
+	op->container = c;
+	op->next = NULL;
+	if (c->ops_tail)
+		c->ops_tail->next = op;
+	else
+		c->ops = op;
+	c->ops_tail = op;
+	pump(c);
+}
+
+void shim_op_done(struct shim_op *op)
+{
+	struct shim_container *c = op->container;
+
+	if (c->ops == op) {
+		c->ops = op->next;
+		if (!c->ops)
+			c->ops_tail = NULL;
+		c->op_running = false;
+	}
+	op->free(op);
+	pump(c);
+}
+
+void shim_container_destroy(struct shim_container *c, struct shim_op *self)
+{
+	shim_container_unlink(c->shim, c);
+	if (self && c->ops == self) {
+		c->ops = self->next;
+		if (!c->ops)
+			c->ops_tail = NULL;
+		c->op_running = false;
+		self->free(self);
+	}
+	if (c->pumping) {
+		/* an operation is being started: free once pump() unwinds */
+		c->doomed = true;
+		return;
+	}
+	free_now(c, NULL, TTRPC_CODE_NOT_FOUND, "not found");
+}
 void shim_container_unlink(struct shim *s, struct shim_container *c)
 {
 	for (struct shim_container **pp = &s->containers; *pp; pp = &(*pp)->next) {
@@ -310,13 +413,43 @@ void shim_container_unlink(struct shim *s, struct shim_container *c)
 	}
 }
 
-int shim_container_unmount(struct shim_container *c, struct shim_error *err)
+static void unmount_step(struct shim_container *c)
 {
-	if (!c->rootfs_mounted)
-		return 0;
-	int rc = shim_unmount_all(c->rootfs, SHIM_UNMOUNT_RETRIES, err);
+	struct shim_error err = { 0 };
+	int rc = shim_unmount_try(c->rootfs, c->unmount_tries >= SHIM_UNMOUNT_RETRIES, &c->unmount_count, &err);
+
+	if (rc == -EBUSY) {
+		c->unmount_tries++;
+		ev_timer_set(&c->unmount_timer, SHIM_UNMOUNT_RETRY_MS / 1000.0, 0.);
+		ev_timer_start(c->shim->loop, &c->unmount_timer);
+		return;
+	}
 	if (rc < 0)
-		return shim_error_wrap(err, rc, "unmount %s", c->rootfs);
-	c->rootfs_mounted = false;
-	return 0;
+		shim_error_wrap(&err, rc, "unmount %s", c->rootfs);
+	else
+		c->rootfs_mounted = false;
+	shim_unmount_fn done = c->unmount_done;
+	c->unmount_done = NULL;
+	done(c, rc < 0 ? rc : 0, &err);
+}
+
+static void on_unmount_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	unmount_step(w->data);
+}
+
+void shim_container_unmount_async(struct shim_container *c, shim_unmount_fn done)
+{
+	if (!c->rootfs_mounted) {
+		struct shim_error err = { 0 };
+		done(c, 0, &err);
+		return;
+	}
+	c->unmount_done = done;
+	c->unmount_tries = c->unmount_count = 0;
+	ev_timer_init(&c->unmount_timer, on_unmount_timer, 0., 0.);
+	c->unmount_timer.data = c;
+	unmount_step(c);
 }

@@ -19,6 +19,9 @@ void shim_process_set_paths(struct shim_process *p, const char *in, const char *
 int shim_process_open_stdio(struct shim_process *p, struct shim_error *err);
 /* Watch p->pid with the reaper; an exit already reaped is handled at once. */
 int shim_process_watch(struct shim_process *p);
+/* Its Create or Start is answered (and its start event published): an exit
+ * reaped meanwhile is recorded now, so events keep their order. */
+void shim_process_started(struct shim_process *p);
 /* Record an exit: status, time, /tasks/exit, every waiting Wait answered. */
 void shim_process_set_exited(struct shim_process *p, int status, const struct timespec *at);
 /* Answer call (a Wait) now if p has exited, else when it does. */
@@ -32,8 +35,24 @@ const char *shim_process_name(const struct shim_process *p);
 void shim_process_release(struct shim_process *p);
 
 void shim_container_unlink(struct shim *s, struct shim_container *c);
-int shim_container_unmount(struct shim_container *c, struct shim_error *err);
+/* Unmount the rootfs without blocking: busy mounts are retried by a timer
+ * (every SHIM_UNMOUNT_RETRY_MS, SHIM_UNMOUNT_RETRIES times, then detached);
+ * done runs once, possibly before this returns. */
+void shim_container_unmount_async(struct shim_container *c, shim_unmount_fn done);
+/* Free c now: queued operations are cancelled and answered UNAVAILABLE
+ * (the shim is exiting). */
 void shim_container_free(struct shim_container *c);
+/* c is gone (deleted, or its Create failed): take it out of the shim's list,
+ * answer the operations still queued with NOT_FOUND, free self (the caller's
+ * own operation, already answered) and free c, once no operation of it is
+ * being started. */
+void shim_container_destroy(struct shim_container *c, struct shim_op *self);
+
+/* Queue op on c (op->container is set); it runs at once when c is idle. */
+void shim_op_enqueue(struct shim_container *c, struct shim_op *op);
+/* The running op of its container is finished (its call answered): free it and
+ * start the next one. */
+void shim_op_done(struct shim_op *op);
 
 void shim_timestamp(const struct timespec *ts, Google__Protobuf__Timestamp *out);
 

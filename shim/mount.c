@@ -260,29 +260,38 @@ int shim_mount_all(const char *rootfs, const struct shim_mount *mounts, size_t n
 	return 0;
 }
 
-int shim_unmount_all(const char *target, int retries, struct shim_error *err)
+int shim_unmount_try(const char *target, bool detach, int *count, struct shim_error *err)
 {
-	int count = 0, tries = 0;
-
 	for (;;) {
 		if (umount2(target, UMOUNT_NOFOLLOW) == 0) {
-			count++;
-			tries = 0;
+			(*count)++;
 			continue;
 		}
 		if (errno == EINVAL || errno == ENOENT)
-			return count; /* not (or no longer) a mount point */
+			return 0; /* not (or no longer) a mount point */
 		if (errno == EINTR)
 			continue;
 		if (errno != EBUSY)
 			return shim_error_errno(err, shim_error_code_from_errno(errno), errno, "unmount %s", target);
-		if (tries++ < retries) {
-			usleep(50 * 1000);
-			continue;
-		}
+		if (!detach)
+			return -EBUSY;
 		if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
 			return shim_error_errno(err, TTRPC_CODE_INTERNAL, errno, "detach %s", target);
-		count++;
-		tries = 0;
+		(*count)++;
+	}
+}
+
+int shim_unmount_all(const char *target, int retries, struct shim_error *err)
+{
+	int count = 0, tries = 0, ret;
+
+	for (;;) {
+		ret = shim_unmount_try(target, tries >= retries, &count, err);
+		if (ret != -EBUSY)
+			return ret < 0 ? ret : count;
+		/* only the `delete` action (no loop) waits here; the serving shim
+		 * retries with a timer (container.c) */
+		usleep(SHIM_UNMOUNT_RETRY_MS * 1000);
+		tries++;
 	}
 }

@@ -6,12 +6,14 @@
 #ifndef SHIM_MOUNT_H
 #define SHIM_MOUNT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
 
 #define SHIM_MOUNT_DATA_MAX 4096 /* the kernel copies one page of data */
-#define SHIM_UNMOUNT_RETRIES 50	 /* x 50 ms of EBUSY before MNT_DETACH */
+#define SHIM_UNMOUNT_RETRIES 50	 /* x SHIM_UNMOUNT_RETRY_MS of EBUSY before MNT_DETACH */
+#define SHIM_UNMOUNT_RETRY_MS 50
 
 struct shim_mount {
 	const char *type; /* "overlay", "bind", ... */
@@ -44,5 +46,11 @@ int shim_mount_all(const char *rootfs, const struct shim_mount *mounts, size_t n
  * retries times, then the mount is detached (MNT_DETACH). A target that is not a
  * mount point (or does not exist) is fine. Returns the number of mounts removed. */
 int shim_unmount_all(const char *target, int retries, struct shim_error *err);
+
+/* One pass of that without waiting: unmount everything on target that is not
+ * busy, adding to *count. -EBUSY (err untouched) when a mount is busy and
+ * detach is false: try again later; with detach, a busy mount is detached.
+ * 0 once nothing is mounted there. */
+int shim_unmount_try(const char *target, bool detach, int *count, struct shim_error *err);
 
 #endif

@@ -773,25 +773,16 @@ int shim_runtime_update(struct shim_runtime *rt, const char *id, const char *res
 	return shim_runtime_run(rt, &a, &io, err);
 }
 
-int shim_runtime_ps(struct shim_runtime *rt, const char *id, pid_t **pids, size_t *n, struct shim_error *err)
+int shim_runtime_parse_ps(const struct shim_runtime *rt, const char *out, size_t len, pid_t **pids, size_t *n,
+			  struct shim_error *err)
 {
-	struct shim_run_io io = SHIM_RUN_IO_INIT;
-	char out[65536];
-	struct shim_argv a;
 	json_error_t jerr;
 	json_t *root, *v;
 	size_t i;
-	int ret;
 
 	*pids = NULL;
 	*n = 0;
-	io.output = out;
-	io.output_size = sizeof(out);
-	shim_runtime_argv_ps(rt, &a, id);
-	ret = shim_runtime_run(rt, &a, &io, err);
-	if (ret < 0)
-		return ret;
-	root = json_loadb(out, io.output_len, 0, &jerr);
+	root = json_loadb(out, len, 0, &jerr);
 	if (!json_is_array(root)) {
 		json_decref(root);
 		return shim_error_set(err, TTRPC_CODE_INTERNAL, -EPROTO, "%s ps: output is not a JSON array of pids",
@@ -816,6 +807,27 @@ int shim_runtime_ps(struct shim_runtime *rt, const char *id, pid_t **pids, size_
 	*n = json_array_size(root);
 	json_decref(root);
 	return 0;
+}
+
+int shim_runtime_ps(struct shim_runtime *rt, const char *id, pid_t **pids, size_t *n, struct shim_error *err)
+{
+	struct shim_run_io io = SHIM_RUN_IO_INIT;
+	char *out = malloc(SHIM_RUNTIME_PS_MAX);
+	struct shim_argv a;
+	int ret;
+
+	*pids = NULL;
+	*n = 0;
+	if (!out)
+		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+	io.output = out;
+	io.output_size = SHIM_RUNTIME_PS_MAX;
+	shim_runtime_argv_ps(rt, &a, id);
+	ret = shim_runtime_run(rt, &a, &io, err);
+	if (ret == 0)
+		ret = shim_runtime_parse_ps(rt, out, io.output_len, pids, n, err);
+	free(out);
+	return ret;
 }
 
 int shim_runtime_exec(struct shim_runtime *rt, const char *id, const char *dir, const char *process_json,

@@ -135,6 +135,10 @@ int shim_runtime_pause(struct shim_runtime *rt, const char *id, struct shim_erro
 int shim_runtime_resume(struct shim_runtime *rt, const char *id, struct shim_error *err);
 /* resources_json: the LinuxResources JSON from UpdateTaskRequest, fed on stdin. */
 int shim_runtime_update(struct shim_runtime *rt, const char *id, const char *resources_json, struct shim_error *err);
+/* Parse `ps --format json` output (a JSON array of pids); *pids is malloc'ed. */
+#define SHIM_RUNTIME_PS_MAX 65536
+int shim_runtime_parse_ps(const struct shim_runtime *rt, const char *out, size_t len, pid_t **pids, size_t *n,
+			  struct shim_error *err);
 /* Pids of the container's processes; *pids is malloc'ed (free it), *n its length. */
 int shim_runtime_ps(struct shim_runtime *rt, const char *id, pid_t **pids, size_t *n, struct shim_error *err);
 /* Exec process_json (an OCI process spec) in container id; it is written to a

@@ -13,6 +13,7 @@
 #include "containerd/runc/v1/options.pb-c.h"
 #include "containerd/task/v2/shim.ttrpc-c.h"
 #include "runtimeoptions/v1/api.pb-c.h"
+#include "shim/cmd.h"
 #include "shim/container.h"
 #include "shim/events.h"
 #include "shim/logger.h"
@@ -115,38 +116,353 @@ static int mount_rootfs(struct shim_container *c, const Containerd__Task__V2__Cr
 	return 0;
 }
 
-/* Start p with the OCI runtime (`create` for the init, `exec` for an exec
- * process) on its stdio: pipes, or a console socket for a terminal, whose pty
- * master is then copied. On success p->pid is set and watched. */
-static int launch(struct shim_process *p, struct shim_error *err)
+/* ---- operations: a request kept until its container's turn ---- */
+
+struct launch;
+struct op;
+typedef void (*op_cmd_fn)(struct op *op, const struct shim_cmd_result *res);
+
+struct op {
+	struct shim_op base; /* first: the queue hands back &op->base */
+	struct shim *s;
+	ProtobufCMessage *req; /* our copy of the request */
+	struct shim_cmd *cmd;  /* the runtime command in flight */
+	op_cmd_fn then;	       /* what follows it */
+	struct launch *launch; /* create, or start of an exec, in flight */
+	struct shim_error err; /* Create's failure, answered after the rollback */
+};
+
+static struct op *op_of(struct shim_op *base)
 {
-	struct shim_container *c = p->container;
-	int rc = shim_process_open_stdio(p, err);
-	if (rc)
-		return rc;
-	struct shim_console_socket cs = { .fd = -1 };
-	if (p->terminal && (rc = shim_console_socket_new(&cs, NULL, err)))
-		return rc;
-	const char *console = p->terminal ? cs.path : NULL;
-	int in = p->stdio.child_in, out = p->stdio.child_out, errfd = p->stdio.child_err;
-	if (p->exec_id)
-		rc = shim_runtime_exec(&c->rt, c->id, c->bundle, p->spec_json, console, in, out, errfd, &p->pid, err);
-	else
-		rc = shim_runtime_create(&c->rt, c->id, c->bundle, console, in, out, errfd, &p->pid, err);
+	return (struct op *)base;
+}
+
+static void launch_cancel(struct launch *l);
+
+static void op_cancel(struct shim_op *base)
+{
+	struct op *op = op_of(base);
+	if (op->launch)
+		launch_cancel(op->launch);
+	op->launch = NULL;
+	shim_cmd_abort(op->cmd);
+	op->cmd = NULL;
+}
+
+static void op_free(struct shim_op *base)
+{
+	struct op *op = op_of(base);
+	op_cancel(base);
+	if (op->req)
+		protobuf_c_message_free_unpacked(op->req, NULL);
+	free(op);
+}
+
+/* A copy of a request that outlives the handler (the generated stub frees its
+ * own when the handler returns). */
+static ProtobufCMessage *dup_msg(const ProtobufCMessage *m)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf)
+		return NULL;
+	protobuf_c_message_pack(m, buf);
+	ProtobufCMessage *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
+	free(buf);
+	return copy;
+}
+
+/* Queue call on c: run(op) when c's earlier operations are done. */
+static void queue(struct shim *s, ttrpc_call *call, struct shim_container *c, const ProtobufCMessage *req,
+		  void (*run)(struct shim_op *))
+{
+	struct op *op = calloc(1, sizeof(*op));
+	ProtobufCMessage *copy = op ? dup_msg(req) : NULL;
+	if (!copy) {
+		free(op);
+		struct shim_error err = { 0 };
+		shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+		return fail(s, call, &err);
+	}
+	op->s = s;
+	op->req = copy;
+	op->base.call = call;
+	op->base.run = run;
+	op->base.cancel = op_cancel;
+	op->base.free = op_free;
+	shim_op_enqueue(c, &op->base);
+}
+
+/* Answer the op's call with err and go on with the container's next op. */
+static void op_fail(struct op *op, const struct shim_error *err)
+{
+	fail(op->s, op->base.call, err);
+	op->base.call = NULL;
+	shim_op_done(&op->base);
+}
+
+/* The call was answered: go on with the next op. */
+static void op_answered(struct op *op)
+{
+	op->base.call = NULL;
+	shim_op_done(&op->base);
+}
+
+static void on_op_cmd(struct shim_cmd *cmd, const struct shim_cmd_result *res, void *data)
+{
+	struct op *op = data;
+	(void)cmd;
+	op->cmd = NULL;
+	op->then(op, res);
+}
+
+/* Run a for op; then(op, result) follows from the loop. -1 with err filled
+ * when it could not be started. */
+static int op_run_cmd(struct op *op, const struct shim_argv *a, const struct shim_cmd_opts *opts, op_cmd_fn then,
+		      struct shim_error *err)
+{
+	struct shim_container *c = op->base.container;
+	op->then = then;
+	op->cmd = shim_cmd_start(&c->rt, op->s->loop, a, opts, on_op_cmd, op, err);
+	return op->cmd ? 0 : -1;
+}
+
+/* ---- launching a process: runtime `create` (init) or `exec` ---- */
+
+#define CONSOLE_TIMEOUT_S 10.0
+
+typedef void (*launch_done_fn)(struct op *op, int rc, struct shim_error *err);
+
+/* Start p with the OCI runtime on its stdio: pipes, or a console socket for
+ * a terminal, through which the runtime sends the pty master (accepted and
+ * received through ev_io). Done once the runtime exited, its pid file was
+ * read and (with a terminal) the master arrived; then p->pid is set and
+ * watched. */
+struct launch {
+	struct op *op;
+	struct shim_process *p;
+	launch_done_fn done;
+	struct shim_console_socket cs; /* fd -1 without a terminal */
+	ev_io accept_w, conn_w;
+	ev_timer console_timer;
+	int master;
+	bool cmd_done;
+	int console_rc;
+	struct shim_error console_err;
+	char *pid_file, *process_file; /* process_file: exec only, removed afterwards */
+};
+
+static void launch_release(struct launch *l)
+{
+	struct ev_loop *loop = l->op->s->loop;
+	ev_io_stop(loop, &l->accept_w);
+	if (l->conn_w.fd >= 0) {
+		ev_io_stop(loop, &l->conn_w);
+		close(l->conn_w.fd);
+	}
+	ev_timer_stop(loop, &l->console_timer);
+	if (l->cs.fd >= 0 || l->cs.dir[0])
+		shim_console_socket_close(&l->cs);
+	if (l->master >= 0)
+		close(l->master);
+	if (l->process_file) {
+		unlink(l->process_file);
+		unlink(l->pid_file);
+	}
+	free(l->pid_file);
+	free(l->process_file);
+	free(l);
+}
+
+static void launch_cancel(struct launch *l)
+{
+	launch_release(l);
+}
+
+static void launch_complete(struct launch *l, int rc, struct shim_error *err)
+{
+	struct shim_process *p = l->p;
+	struct op *op = l->op;
+	launch_done_fn done = l->done;
 	if (rc == 0 && p->terminal) {
-		int master = -1;
-		rc = shim_console_socket_receive(&cs, 10000, &master, err);
-		if (rc == 0)
-			rc = shim_stdio_attach_pty(&p->stdio, master, err);
+		rc = shim_stdio_attach_pty(&p->stdio, l->master, err);
+		l->master = -1; /* the stdio's now, or closed by it */
 	} else if (rc == 0) {
 		shim_stdio_close_child_ends(&p->stdio);
 		rc = shim_stdio_start(&p->stdio, err);
 	}
-	if (p->terminal)
-		shim_console_socket_close(&cs);
+	if (rc == 0 && (rc = shim_process_watch(p)) < 0)
+		shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, rc, "watch process %s: out of memory",
+			       shim_process_name(p));
+	if (rc && p->exec_id && p->pid > 0) {
+		/* started but unusable: do not leave it running unobserved */
+		kill(p->pid, SIGKILL);
+		p->pid = 0;
+	}
+	op->launch = NULL;
+	launch_release(l);
+	done(op, rc, err);
+}
+
+static void on_console_conn(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)revents;
+	struct launch *l = w->data;
+	int master = -1;
+	int rc = shim_console_recv_master(w->fd, &master, &l->console_err);
+	if (rc == -EAGAIN)
+		return;
+	ev_io_stop(loop, w);
+	close(w->fd);
+	ev_io_set(w, -1, EV_READ);
+	if (rc < 0)
+		l->console_rc = rc;
+	else
+		l->master = master;
+	if (l->cmd_done) {
+		ev_timer_stop(loop, &l->console_timer);
+		launch_complete(l, l->console_rc, &l->console_err);
+	}
+}
+
+static void on_console_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)revents;
+	struct launch *l = w->data;
+	int conn = -1;
+	int rc = shim_console_socket_accept(&l->cs, &conn, &l->console_err);
+	if (rc == -EAGAIN)
+		return;
+	ev_io_stop(loop, w);
+	if (rc < 0) {
+		l->console_rc = rc;
+		if (l->cmd_done) {
+			ev_timer_stop(loop, &l->console_timer);
+			launch_complete(l, rc, &l->console_err);
+		}
+		return;
+	}
+	ev_io_set(&l->conn_w, conn, EV_READ);
+	ev_io_start(loop, &l->conn_w);
+}
+
+static void on_console_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct launch *l = w->data;
+	shim_error_set(&l->console_err, TTRPC_CODE_DEADLINE_EXCEEDED, -ETIMEDOUT,
+		       "no console from the runtime within %d ms", (int)(CONSOLE_TIMEOUT_S * 1000));
+	launch_complete(l, -ETIMEDOUT, &l->console_err);
+}
+
+static void launch_cmd_done(struct op *op, const struct shim_cmd_result *res)
+{
+	struct launch *l = op->launch;
+	struct shim_error err = res->err;
+	int rc = res->rc;
+	l->cmd_done = true;
 	if (rc == 0)
-		rc = shim_process_watch(p);
-	return rc;
+		rc = shim_read_pid_file(l->pid_file, &l->p->pid, &err);
+	if (rc == 0 && l->console_rc < 0) {
+		rc = l->console_rc;
+		err = l->console_err;
+	}
+	if (rc == 0 && l->p->terminal && l->master < 0) {
+		/* the runtime has exited; its message should be queued already */
+		ev_timer_set(&l->console_timer, CONSOLE_TIMEOUT_S, 0.);
+		ev_timer_start(op->s->loop, &l->console_timer);
+		return;
+	}
+	launch_complete(l, rc, &err);
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *path = malloc(n);
+	if (path)
+		snprintf(path, n, "%s/%s", dir, name);
+	return path;
+}
+
+/* The exec's OCI process spec, in a temp file of the bundle. */
+static int write_process_file(struct launch *l, const struct shim_process *p, struct shim_error *err)
+{
+	const char *bundle = p->container->bundle;
+	l->process_file = path_join(bundle, ".exec-XXXXXX");
+	l->pid_file = l->process_file ? malloc(strlen(l->process_file) + 5) : NULL;
+	if (!l->pid_file)
+		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+	int fd = mkostemp(l->process_file, O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		free(l->process_file);
+		l->process_file = NULL;
+		return shim_error_errno(err, TTRPC_CODE_INTERNAL, e, "create exec process file in %s", bundle);
+	}
+	ssize_t w = write(fd, p->spec_json, p->spec_len);
+	close(fd);
+	strcpy(l->pid_file, l->process_file);
+	strcat(l->pid_file, ".pid");
+	if (w != (ssize_t)p->spec_len)
+		return shim_error_set(err, TTRPC_CODE_INTERNAL, -EIO, "write %s", l->process_file);
+	return 0;
+}
+
+static int launch_start(struct op *op, struct shim_process *p, launch_done_fn done, struct shim_error *err)
+{
+	struct shim_container *c = p->container;
+	struct launch *l = calloc(1, sizeof(*l));
+	if (!l)
+		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+	l->op = op;
+	l->p = p;
+	l->done = done;
+	l->master = -1;
+	l->cs.fd = -1;
+	ev_io_init(&l->accept_w, on_console_accept, -1, EV_READ);
+	ev_io_init(&l->conn_w, on_console_conn, -1, EV_READ);
+	ev_timer_init(&l->console_timer, on_console_timeout, 0., 0.);
+	l->accept_w.data = l->conn_w.data = l->console_timer.data = l;
+
+	int rc = shim_process_open_stdio(p, err);
+	if (rc == 0 && p->terminal && (rc = shim_console_socket_new(&l->cs, NULL, err)) == 0) {
+		ev_io_set(&l->accept_w, l->cs.fd, EV_READ);
+		ev_io_start(op->s->loop, &l->accept_w);
+	}
+	if (rc == 0 && p->exec_id) {
+		rc = write_process_file(l, p, err);
+	} else if (rc == 0) {
+		l->pid_file = path_join(c->bundle, "init.pid");
+		if (!l->pid_file)
+			rc = shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+		else
+			unlink(l->pid_file);
+	}
+	if (rc) {
+		launch_release(l);
+		return rc;
+	}
+	const char *console = p->terminal ? l->cs.path : NULL;
+	struct shim_argv a;
+	if (p->exec_id)
+		shim_runtime_argv_exec(&c->rt, &a, c->id, l->process_file, l->pid_file, console);
+	else
+		shim_runtime_argv_create(&c->rt, &a, c->id, c->bundle, l->pid_file, console);
+	/* The process inherits the runtime's stdio: never a capture pipe of ours. */
+	struct shim_cmd_opts o = SHIM_CMD_OPTS_INIT;
+	o.stdin_fd = p->stdio.child_in;
+	o.stdout_fd = p->stdio.child_out;
+	o.stderr_fd = p->stdio.child_err;
+	o.capture_stderr = false;
+	op->launch = l;
+	if (op_run_cmd(op, &a, &o, launch_cmd_done, err)) {
+		op->launch = NULL;
+		launch_release(l);
+		return -EIO;
+	}
+	return 0;
 }
 
 static void publish_create(struct shim *s, struct shim_container *c, const Containerd__Task__V2__CreateTaskRequest *req)
@@ -255,6 +571,76 @@ static int checkpoint_validate(const char *what, const char *path, struct shim_e
 	return path && path[0] ? shim_abs_path_validate(what, path, err) : 0;
 }
 
+/* ---- Create ---- */
+
+static void create_destroyed(struct shim_container *c, int rc, struct shim_error *uerr)
+{
+	struct op *op = op_of(c->ops);
+	if (rc)
+		shim_logf(&op->s->log, SHIM_LOG_ERROR, "create %s: rollback: %s", c->id, uerr->msg);
+	fail(op->s, op->base.call, &op->err);
+	op->base.call = NULL;
+	/* Waits on a process that never existed */
+	shim_process_fail_waiters(&c->init, TTRPC_CODE_NOT_FOUND, op->err.msg);
+	shim_container_destroy(c, &op->base);
+}
+
+static void create_rollback_deleted(struct op *op, const struct shim_cmd_result *res)
+{
+	(void)res; /* gone already is fine */
+	shim_container_unmount_async(op->base.container, create_destroyed);
+}
+
+/* Create failed with err: delete whatever the runtime made, unmount, then
+ * answer err and forget the container. */
+static void create_rollback(struct op *op, const struct shim_error *err, bool runtime_delete)
+{
+	struct shim_container *c = op->base.container;
+	op->err = *err;
+	if (runtime_delete) {
+		struct shim_argv a;
+		struct shim_error ignored = { 0 };
+		shim_runtime_argv_delete(&c->rt, &a, c->id, true);
+		if (op_run_cmd(op, &a, NULL, create_rollback_deleted, &ignored) == 0)
+			return;
+	}
+	shim_container_unmount_async(c, create_destroyed);
+}
+
+static void create_launched(struct op *op, int rc, struct shim_error *err)
+{
+	struct shim *s = op->s;
+	struct shim_container *c = op->base.container;
+	const Containerd__Task__V2__CreateTaskRequest *req = (const void *)op->req;
+	if (rc)
+		return create_rollback(op, err, true);
+	struct shim_error oom_err = { 0 };
+	if (shim_oom_watch(s->loop, c->init.pid, on_oom, c, &c->oom, &oom_err))
+		shim_logf(&s->log, SHIM_LOG_DEBUG, "container %s: no OOM events: %s", c->id, oom_err.msg);
+	c->creating = false;
+	shim_logf(&s->log, SHIM_LOG_INFO, "created container %s (pid %d, runtime %s)", c->id, (int)c->init.pid,
+		  c->rt.binary);
+	publish_create(s, c, req);
+	shim_process_started(&c->init);
+	Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+	resp.pid = (uint32_t)c->init.pid;
+	containerd_task_v2_task_create_respond(op->base.call, &resp);
+	op_answered(op);
+}
+
+static void create_run(struct shim_op *base)
+{
+	struct op *op = op_of(base);
+	struct shim_container *c = base->container;
+	const Containerd__Task__V2__CreateTaskRequest *req = (const void *)op->req;
+	struct shim_error err = { 0 };
+	if (mount_rootfs(c, req, &err))
+		return create_rollback(op, &err, false);
+	c->init.starting = true;
+	if (launch_start(op, &c->init, create_launched, &err))
+		create_rollback(op, &err, true);
+}
+
 static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskRequest *req, void *user)
 {
 	struct shim *s = user;
@@ -297,59 +683,28 @@ static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskReque
 		return fail(s, call, &err);
 	}
 	c->shim = s;
+	c->creating = true;
+	ev_timer_init(&c->unmount_timer, NULL, 0., 0.);
 	shim_process_init(&c->init, c, NULL);
 	shim_process_set_paths(&c->init, req->stdin, req->stdout, req->stderr, req->terminal);
-	int rc = shim_runtime_init(&c->rt, &opts, s->ns, c->bundle, NULL, s->reaper, &err);
-	if (rc == 0)
-		rc = mount_rootfs(c, req, &err);
-	if (rc == 0) {
-		save_runtime(s, c, &opts);
-		rc = launch(&c->init, &err);
-		if (rc) {
-			struct shim_error ignored = { 0 };
-			shim_runtime_delete(&c->rt, c->id, true, &ignored);
-		}
-	}
-	if (rc) {
-		struct shim_error ignored = { 0 };
-		shim_container_unmount(c, &ignored);
+	if (shim_runtime_init(&c->rt, &opts, s->ns, c->bundle, NULL, s->reaper, &err)) {
 		shim_container_free(c);
 		return fail(s, call, &err);
 	}
-	struct shim_error oom_err = { 0 };
-	if (shim_oom_watch(s->loop, c->init.pid, on_oom, c, &c->oom, &oom_err))
-		shim_logf(&s->log, SHIM_LOG_DEBUG, "container %s: no OOM events: %s", c->id, oom_err.msg);
+	save_runtime(s, c, &opts);
+	/* Listed from now on (a second Create of the id is ALREADY_EXISTS, and
+	 * calls for it queue behind this one); the runtime runs off the loop. */
 	c->next = s->containers;
 	s->containers = c;
 	s->ncontainers++;
-	shim_logf(&s->log, SHIM_LOG_INFO, "created container %s (pid %d, runtime %s)", c->id, (int)c->init.pid,
-		  c->rt.binary);
-	publish_create(s, c, req);
-	Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
-	resp.pid = (uint32_t)c->init.pid;
-	containerd_task_v2_task_create_respond(call, &resp);
+	queue(s, call, c, &req->base, create_run);
 }
 
-static void start(ttrpc_call *call, const Containerd__Task__V2__StartRequest *req, void *user)
+/* ---- Start ---- */
+
+static void publish_started(struct shim *s, struct shim_process *p)
 {
-	struct shim *s = user;
-	struct shim_error err = { 0 };
-	struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
-	if (!p)
-		return fail(s, call, &err);
-	if (p->status != SHIM_STATUS_CREATED) {
-		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EINVAL, "process %s: cannot start: already %s",
-			       shim_process_name(p), p->status == SHIM_STATUS_STOPPED ? "stopped" : "started");
-		return fail(s, call, &err);
-	}
 	struct shim_container *c = p->container;
-	int rc = p->exec_id ? launch(p, &err) : shim_runtime_start(&c->rt, c->id, &err);
-	if (rc) {
-		shim_error_wrap(&err, rc, "start %s", shim_process_name(p));
-		return fail(s, call, &err);
-	}
-	if (p->status == SHIM_STATUS_CREATED)
-		p->status = SHIM_STATUS_RUNNING;
 	if (p->exec_id) {
 		Containerd__Events__TaskExecStarted ev = CONTAINERD__EVENTS__TASK_EXEC_STARTED__INIT;
 		ev.container_id = c->id;
@@ -362,12 +717,97 @@ static void start(ttrpc_call *call, const Containerd__Task__V2__StartRequest *re
 		ev.pid = (uint32_t)p->pid;
 		shim_events_publish(s->events, "/tasks/start", &ev.base);
 	}
-	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
-	resp.pid = (uint32_t)p->pid;
-	containerd_task_v2_task_start_respond(call, &resp);
 }
 
-static void delete_exec(ttrpc_call *call, struct shim_process *p)
+static void start_finish(struct op *op, struct shim_process *p, int rc, struct shim_error *err)
+{
+	if (rc) {
+		/* an exit that came meanwhile still counts */
+		shim_process_started(p);
+		shim_error_wrap(err, rc, "start %s", shim_process_name(p));
+		return op_fail(op, err);
+	}
+	if (p->status == SHIM_STATUS_CREATED)
+		p->status = SHIM_STATUS_RUNNING;
+	publish_started(op->s, p);
+	/* start is published before exit: an exit reaped meanwhile goes out now */
+	shim_process_started(p);
+	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
+	resp.pid = (uint32_t)p->pid;
+	containerd_task_v2_task_start_respond(op->base.call, &resp);
+	op_answered(op);
+}
+
+static struct shim_process *op_process(struct op *op, const char *exec_id, struct shim_error *err)
+{
+	return shim_process_find(op->s, op->base.container->id, exec_id, err);
+}
+
+static void start_init_done(struct op *op, const struct shim_cmd_result *res)
+{
+	struct shim_error err = res->err;
+	start_finish(op, &op->base.container->init, res->rc, &err);
+}
+
+static void start_exec_launched(struct op *op, int rc, struct shim_error *err)
+{
+	const Containerd__Task__V2__StartRequest *req = (const void *)op->req;
+	struct shim_error e = { 0 };
+	struct shim_process *p = op_process(op, req->exec_id, &e);
+	if (!p) /* cannot happen: deleting it queues behind us */
+		return op_fail(op, &e);
+	start_finish(op, p, rc, err);
+}
+
+static void start_run(struct shim_op *base)
+{
+	struct op *op = op_of(base);
+	const Containerd__Task__V2__StartRequest *req = (const void *)op->req;
+	struct shim_container *c = base->container;
+	struct shim_error err = { 0 };
+	struct shim_process *p = op_process(op, req->exec_id, &err);
+	if (!p)
+		return op_fail(op, &err);
+	if (p->status != SHIM_STATUS_CREATED) {
+		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EINVAL, "process %s: cannot start: already %s",
+			       shim_process_name(p), p->status == SHIM_STATUS_STOPPED ? "stopped" : "started");
+		return op_fail(op, &err);
+	}
+	p->starting = true;
+	int rc;
+	if (p->exec_id) {
+		rc = launch_start(op, p, start_exec_launched, &err);
+	} else {
+		struct shim_argv a;
+		shim_runtime_argv_start(&c->rt, &a, c->id);
+		rc = op_run_cmd(op, &a, NULL, start_init_done, &err);
+	}
+	if (rc)
+		start_finish(op, p, rc, &err);
+}
+
+/* A call for container id: queued behind its earlier ones, or NOT_FOUND. */
+static struct shim_container *container_for(struct shim *s, ttrpc_call *call, const char *id)
+{
+	struct shim_container *c = shim_container_find(s, id ? id : "");
+	if (!c) {
+		struct shim_error err = { 0 };
+		shim_error_set(&err, TTRPC_CODE_NOT_FOUND, -ENOENT, "container %s: not found", id ? id : "");
+		fail(s, call, &err);
+	}
+	return c;
+}
+
+static void start(ttrpc_call *call, const Containerd__Task__V2__StartRequest *req, void *user)
+{
+	struct shim_container *c = container_for(user, call, req->id);
+	if (c)
+		queue(user, call, c, &req->base, start_run);
+}
+
+/* ---- Delete ---- */
+
+static void delete_exec(struct op *op, struct shim_process *p)
 {
 	struct shim_container *c = p->container;
 	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
@@ -382,42 +822,19 @@ static void delete_exec(ttrpc_call *call, struct shim_process *p)
 			break;
 		}
 	}
-	containerd_task_v2_task_delete_respond(call, &resp);
+	containerd_task_v2_task_delete_respond(op->base.call, &resp);
 	shim_process_release(p);
 	free(p);
+	op_answered(op);
 }
 
-static void delete (ttrpc_call *call, const Containerd__Task__V2__DeleteRequest *req, void *user)
+static void delete_unmounted(struct shim_container *c, int rc, struct shim_error *uerr)
 {
-	struct shim *s = user;
-	struct shim_error err = { 0 };
-	struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
-	if (!p)
-		return fail(s, call, &err);
-	if (p->status == SHIM_STATUS_RUNNING || p->status == SHIM_STATUS_PAUSED || p->status == SHIM_STATUS_PAUSING) {
-		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EBUSY,
-			       "process %s: cannot delete a running process", shim_process_name(p));
-		return fail(s, call, &err);
-	}
-	if (p->exec_id)
-		return delete_exec(call, p);
-
-	struct shim_container *c = p->container;
-	/* execs die with the init's pid namespace; make sure of it */
-	for (struct shim_process *e = c->execs; e; e = e->next)
-		if (e->status != SHIM_STATUS_STOPPED && e->pid > 0)
-			kill(e->pid, SIGKILL);
-	int rc = shim_runtime_delete(&c->rt, c->id, p->status == SHIM_STATUS_CREATED, &err);
-	if (rc) {
-		shim_error_wrap(&err, rc, "delete %s", c->id);
-		return fail(s, call, &err);
-	}
-	if (p->status == SHIM_STATUS_CREATED)
-		shim_process_set_exited(p, 137, NULL); /* killed by delete --force before it ran */
-	if (shim_container_unmount(c, &err)) {
-		shim_logf(&s->log, SHIM_LOG_ERROR, "delete %s: %s", c->id, err.msg);
-		shim_error_clear(&err);
-	}
+	struct op *op = op_of(c->ops);
+	struct shim *s = op->s;
+	struct shim_process *p = &c->init;
+	if (rc)
+		shim_logf(&s->log, SHIM_LOG_ERROR, "delete %s: %s", c->id, uerr->msg);
 	Google__Protobuf__Timestamp ts;
 	shim_timestamp(&p->exited_at, &ts);
 	Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
@@ -432,19 +849,64 @@ static void delete (ttrpc_call *call, const Containerd__Task__V2__DeleteRequest 
 	resp.pid = (uint32_t)p->pid;
 	resp.exit_status = (uint32_t)p->exit_status;
 	resp.exited_at = &ts;
-	containerd_task_v2_task_delete_respond(call, &resp);
+	containerd_task_v2_task_delete_respond(op->base.call, &resp);
+	op->base.call = NULL;
 	shim_logf(&s->log, SHIM_LOG_INFO, "deleted container %s", c->id);
-	shim_container_unlink(s, c);
-	shim_container_free(c);
+	shim_container_destroy(c, &op->base);
 }
 
-static void state(ttrpc_call *call, const Containerd__Task__V2__StateRequest *req, void *user)
+static void delete_done(struct op *op, const struct shim_cmd_result *res)
 {
-	struct shim *s = user;
+	struct shim_container *c = op->base.container;
+	struct shim_error err = res->err;
+	if (res->rc) {
+		shim_error_wrap(&err, res->rc, "delete %s", c->id);
+		return op_fail(op, &err);
+	}
+	if (c->init.status == SHIM_STATUS_CREATED)
+		shim_process_set_exited(&c->init, 137, NULL); /* killed by delete --force before it ran */
+	shim_container_unmount_async(c, delete_unmounted);
+}
+
+static void delete_run(struct shim_op *base)
+{
+	struct op *op = op_of(base);
+	const Containerd__Task__V2__DeleteRequest *req = (const void *)op->req;
+	struct shim_container *c = base->container;
 	struct shim_error err = { 0 };
-	struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
+	struct shim_process *p = op_process(op, req->exec_id, &err);
 	if (!p)
-		return fail(s, call, &err);
+		return op_fail(op, &err);
+	if (p->status == SHIM_STATUS_RUNNING || p->status == SHIM_STATUS_PAUSED || p->status == SHIM_STATUS_PAUSING) {
+		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EBUSY,
+			       "process %s: cannot delete a running process", shim_process_name(p));
+		return op_fail(op, &err);
+	}
+	if (p->exec_id)
+		return delete_exec(op, p);
+	/* execs die with the init's pid namespace; make sure of it */
+	for (struct shim_process *e = c->execs; e; e = e->next)
+		if (e->status != SHIM_STATUS_STOPPED && e->pid > 0)
+			kill(e->pid, SIGKILL);
+	struct shim_argv a;
+	shim_runtime_argv_delete(&c->rt, &a, c->id, p->status == SHIM_STATUS_CREATED);
+	if (op_run_cmd(op, &a, NULL, delete_done, &err)) {
+		shim_error_wrap(&err, -EIO, "delete %s", c->id);
+		op_fail(op, &err);
+	}
+}
+
+static void delete (ttrpc_call *call, const Containerd__Task__V2__DeleteRequest *req, void *user)
+{
+	struct shim_container *c = container_for(user, call, req->id);
+	if (c)
+		queue(user, call, c, &req->base, delete_run);
+}
+
+/* ---- State ---- */
+
+static void answer_state(ttrpc_call *call, const struct shim_process *p)
+{
 	Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts;
 	resp.id = p->container->id;
@@ -464,17 +926,46 @@ static void state(ttrpc_call *call, const Containerd__Task__V2__StateRequest *re
 	containerd_task_v2_task_state_respond(call, &resp);
 }
 
-static void pids(ttrpc_call *call, const Containerd__Task__V2__PidsRequest *req, void *user)
+static void state_run(struct shim_op *base)
+{
+	struct op *op = op_of(base);
+	const Containerd__Task__V2__StateRequest *req = (const void *)op->req;
+	struct shim_error err = { 0 };
+	struct shim_process *p = op_process(op, req->exec_id, &err);
+	if (!p)
+		return op_fail(op, &err);
+	answer_state(op->base.call, p);
+	op_answered(op);
+}
+
+/* State answers at once from what the shim knows, behind nothing; only a
+ * container whose Create is still running has nothing to tell yet. */
+static void state(ttrpc_call *call, const Containerd__Task__V2__StateRequest *req, void *user)
 {
 	struct shim *s = user;
 	struct shim_error err = { 0 };
-	struct shim_process *p = shim_process_find(s, req->id, NULL, &err);
+	struct shim_container *c = container_for(s, call, req->id);
+	if (!c)
+		return;
+	if (c->creating)
+		return queue(s, call, c, &req->base, state_run);
+	struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
 	if (!p)
 		return fail(s, call, &err);
+	answer_state(call, p);
+}
+
+/* ---- Pids ---- */
+
+static void pids_done(struct op *op, const struct shim_cmd_result *res)
+{
+	struct shim_error err = res->err;
 	pid_t *list = NULL;
 	size_t n = 0;
-	if (shim_runtime_ps(&p->container->rt, p->container->id, &list, &n, &err))
-		return fail(s, call, &err);
+	if (res->rc)
+		return op_fail(op, &err);
+	if (shim_runtime_parse_ps(&op->base.container->rt, res->output, res->output_len, &list, &n, &err))
+		return op_fail(op, &err);
 	Containerd__V1__Types__ProcessInfo *infos = calloc(n ? n : 1, sizeof(*infos));
 	Containerd__V1__Types__ProcessInfo **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
 	if (!infos || !ptrs) {
@@ -482,7 +973,7 @@ static void pids(ttrpc_call *call, const Containerd__Task__V2__PidsRequest *req,
 		free(ptrs);
 		free(list);
 		shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-		return fail(s, call, &err);
+		return op_fail(op, &err);
 	}
 	for (size_t i = 0; i < n; i++) {
 		containerd__v1__types__process_info__init(&infos[i]);
@@ -492,30 +983,45 @@ static void pids(ttrpc_call *call, const Containerd__Task__V2__PidsRequest *req,
 	Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
 	resp.n_processes = n;
 	resp.processes = ptrs;
-	containerd_task_v2_task_pids_respond(call, &resp);
+	containerd_task_v2_task_pids_respond(op->base.call, &resp);
 	free(infos);
 	free(ptrs);
 	free(list);
+	op_answered(op);
 }
 
-static void pause_resume(ttrpc_call *call, const char *id, bool pause, struct shim *s)
+static void pids_run(struct shim_op *base)
 {
+	struct op *op = op_of(base);
+	struct shim_container *c = base->container;
 	struct shim_error err = { 0 };
-	struct shim_process *p = shim_process_find(s, id, NULL, &err);
-	if (!p)
-		return fail(s, call, &err);
-	enum shim_status want = pause ? SHIM_STATUS_RUNNING : SHIM_STATUS_PAUSED;
-	if (p->status != want) {
-		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EINVAL, "container %s: cannot %s: not %s", id,
-			       pause ? "pause" : "resume", pause ? "running" : "paused");
-		return fail(s, call, &err);
-	}
-	struct shim_container *c = p->container;
-	int rc = pause ? shim_runtime_pause(&c->rt, c->id, &err) : shim_runtime_resume(&c->rt, c->id, &err);
-	if (rc)
-		return fail(s, call, &err);
-	if (p->status != SHIM_STATUS_STOPPED)
-		p->status = pause ? SHIM_STATUS_PAUSED : SHIM_STATUS_RUNNING;
+	struct shim_argv a;
+	struct shim_cmd_opts o = SHIM_CMD_OPTS_INIT;
+	o.output_max = SHIM_RUNTIME_PS_MAX;
+	shim_runtime_argv_ps(&c->rt, &a, c->id);
+	if (op_run_cmd(op, &a, &o, pids_done, &err))
+		op_fail(op, &err);
+}
+
+static void pids(ttrpc_call *call, const Containerd__Task__V2__PidsRequest *req, void *user)
+{
+	struct shim_container *c = container_for(user, call, req->id);
+	if (c)
+		queue(user, call, c, &req->base, pids_run);
+}
+
+/* ---- Pause, Resume ---- */
+
+static void pause_resume_done(struct op *op, const struct shim_cmd_result *res)
+{
+	struct shim_container *c = op->base.container;
+	struct shim *s = op->s;
+	struct shim_error err = res->err;
+	bool pause = op->req->descriptor == &containerd__task__v2__pause_request__descriptor;
+	if (res->rc)
+		return op_fail(op, &err);
+	if (c->init.status != SHIM_STATUS_STOPPED)
+		c->init.status = pause ? SHIM_STATUS_PAUSED : SHIM_STATUS_RUNNING;
 	if (pause) {
 		Containerd__Events__TaskPaused ev = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
 		ev.container_id = c->id;
@@ -525,17 +1031,43 @@ static void pause_resume(ttrpc_call *call, const char *id, bool pause, struct sh
 		ev.container_id = c->id;
 		shim_events_publish(s->events, "/tasks/resumed", &ev.base);
 	}
-	ttrpc_call_respond(call, NULL, 0);
+	ttrpc_call_respond(op->base.call, NULL, 0);
+	op_answered(op);
+}
+
+static void pause_resume_run(struct shim_op *base)
+{
+	struct op *op = op_of(base);
+	struct shim_container *c = base->container;
+	bool pause = op->req->descriptor == &containerd__task__v2__pause_request__descriptor;
+	struct shim_error err = { 0 };
+	enum shim_status want = pause ? SHIM_STATUS_RUNNING : SHIM_STATUS_PAUSED;
+	if (c->init.status != want) {
+		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EINVAL, "container %s: cannot %s: not %s", c->id,
+			       pause ? "pause" : "resume", pause ? "running" : "paused");
+		return op_fail(op, &err);
+	}
+	struct shim_argv a;
+	if (pause)
+		shim_runtime_argv_pause(&c->rt, &a, c->id);
+	else
+		shim_runtime_argv_resume(&c->rt, &a, c->id);
+	if (op_run_cmd(op, &a, NULL, pause_resume_done, &err))
+		op_fail(op, &err);
 }
 
 static void pause_(ttrpc_call *call, const Containerd__Task__V2__PauseRequest *req, void *user)
 {
-	pause_resume(call, req->id, true, user);
+	struct shim_container *c = container_for(user, call, req->id);
+	if (c)
+		queue(user, call, c, &req->base, pause_resume_run);
 }
 
 static void resume(ttrpc_call *call, const Containerd__Task__V2__ResumeRequest *req, void *user)
 {
-	pause_resume(call, req->id, false, user);
+	struct shim_container *c = container_for(user, call, req->id);
+	if (c)
+		queue(user, call, c, &req->base, pause_resume_run);
 }
 
 static void checkpoint(ttrpc_call *call, const Containerd__Task__V2__CheckpointTaskRequest *req, void *user)
@@ -548,73 +1080,93 @@ static void checkpoint(ttrpc_call *call, const Containerd__Task__V2__CheckpointT
 				 SHIM_RUNTIME_NAME);
 }
 
-static void kill_(ttrpc_call *call, const Containerd__Task__V2__KillRequest *req, void *user)
+/* ---- Kill ---- */
+
+static void kill_done(struct op *op, const struct shim_cmd_result *res)
 {
-	struct shim *s = user;
+	struct shim_error err = res->err;
+	/* kill --all after exit: nothing left to signal */
+	if (res->rc && op->base.container->init.status != SHIM_STATUS_STOPPED)
+		return op_fail(op, &err);
+	ttrpc_call_respond(op->base.call, NULL, 0);
+	op_answered(op);
+}
+
+static void kill_run(struct shim_op *base)
+{
+	struct op *op = op_of(base);
+	const Containerd__Task__V2__KillRequest *req = (const void *)op->req;
+	struct shim_container *c = base->container;
 	struct shim_error err = { 0 };
-	struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
+	struct shim_process *p = op_process(op, req->exec_id, &err);
 	if (!p)
-		return fail(s, call, &err);
-	if (req->signal == 0 || req->signal >= 65) {
-		shim_error_set(&err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "kill: bad signal %u", req->signal);
-		return fail(s, call, &err);
-	}
-	struct shim_container *c = p->container;
+		return op_fail(op, &err);
 	if (p->exec_id) {
 		if (p->status != SHIM_STATUS_RUNNING || p->pid <= 0) {
 			shim_error_set(&err, TTRPC_CODE_NOT_FOUND, -ESRCH, "process %s: process already finished",
 				       p->exec_id);
-			return fail(s, call, &err);
+			return op_fail(op, &err);
 		}
 		if (kill(p->pid, (int)req->signal) != 0) {
 			shim_error_errno(&err, shim_error_code_from_errno(errno), errno, "kill process %s", p->exec_id);
-			return fail(s, call, &err);
+			return op_fail(op, &err);
 		}
-		return (void)ttrpc_call_respond(call, NULL, 0);
+		ttrpc_call_respond(op->base.call, NULL, 0);
+		return op_answered(op);
 	}
 	if (p->status == SHIM_STATUS_STOPPED && !req->all) {
 		shim_error_set(&err, TTRPC_CODE_NOT_FOUND, -ESRCH, "container %s: process already finished", c->id);
-		return fail(s, call, &err);
+		return op_fail(op, &err);
 	}
-	if (shim_runtime_kill(&c->rt, c->id, (int)req->signal, req->all, &err)) {
-		if (p->status == SHIM_STATUS_STOPPED) /* kill --all after exit: nothing left to signal */
-			return (void)ttrpc_call_respond(call, NULL, 0);
-		return fail(s, call, &err);
-	}
-	ttrpc_call_respond(call, NULL, 0);
+	struct shim_argv a;
+	shim_runtime_argv_kill(&c->rt, &a, c->id, (int)req->signal, req->all);
+	if (op_run_cmd(op, &a, NULL, kill_done, &err))
+		op_fail(op, &err);
 }
 
-static void exec_(ttrpc_call *call, const Containerd__Task__V2__ExecProcessRequest *req, void *user)
+static void kill_(ttrpc_call *call, const Containerd__Task__V2__KillRequest *req, void *user)
 {
 	struct shim *s = user;
-	struct shim_error err = { 0 };
-	struct shim_container *c = shim_container_find(s, req->id ? req->id : "");
-	if (!c) {
-		shim_error_set(&err, TTRPC_CODE_NOT_FOUND, -ENOENT, "container %s: not found", req->id);
+	if (req->signal == 0 || req->signal >= 65) {
+		struct shim_error err = { 0 };
+		struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
+		if (p)
+			shim_error_set(&err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "kill: bad signal %u", req->signal);
 		return fail(s, call, &err);
 	}
-	if (shim_id_validate("exec id", req->exec_id, &err) ||
-	    stdio_paths_validate(req->stdin, req->stdout, req->stderr, &err))
-		return fail(s, call, &err);
+	struct shim_container *c = container_for(s, call, req->id);
+	if (c)
+		queue(s, call, c, &req->base, kill_run);
+}
+
+/* ---- Exec (registers the process; Start runs it) ---- */
+
+static void exec_run(struct shim_op *base)
+{
+	struct op *op = op_of(base);
+	const Containerd__Task__V2__ExecProcessRequest *req = (const void *)op->req;
+	struct shim_container *c = base->container;
+	struct shim *s = op->s;
+	struct shim_error err = { 0 };
 	for (struct shim_process *e = c->execs; e; e = e->next) {
 		if (!strcmp(e->exec_id, req->exec_id)) {
 			shim_error_set(&err, TTRPC_CODE_ALREADY_EXISTS, -EEXIST, "exec %s: already exists",
 				       req->exec_id);
-			return fail(s, call, &err);
+			return op_fail(op, &err);
 		}
 	}
 	if (c->init.status != SHIM_STATUS_RUNNING) {
 		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EINVAL, "container %s: not running", c->id);
-		return fail(s, call, &err);
+		return op_fail(op, &err);
 	}
 	if (!req->spec || !req->spec->value.len) {
 		shim_error_set(&err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "exec %s: no process spec", req->exec_id);
-		return fail(s, call, &err);
+		return op_fail(op, &err);
 	}
 	struct shim_process *p = calloc(1, sizeof(*p));
 	if (!p) {
 		shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-		return fail(s, call, &err);
+		return op_fail(op, &err);
 	}
 	shim_process_init(p, c, req->exec_id);
 	shim_process_set_paths(p, req->stdin, req->stdout, req->stderr, req->terminal);
@@ -623,7 +1175,7 @@ static void exec_(ttrpc_call *call, const Containerd__Task__V2__ExecProcessReque
 		shim_process_release(p);
 		free(p);
 		shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-		return fail(s, call, &err);
+		return op_fail(op, &err);
 	}
 	memcpy(p->spec_json, req->spec->value.data, req->spec->value.len);
 	p->spec_json[req->spec->value.len] = '\0';
@@ -634,7 +1186,21 @@ static void exec_(ttrpc_call *call, const Containerd__Task__V2__ExecProcessReque
 	ev.container_id = c->id;
 	ev.exec_id = p->exec_id;
 	shim_events_publish(s->events, "/tasks/exec-added", &ev.base);
-	ttrpc_call_respond(call, NULL, 0);
+	ttrpc_call_respond(op->base.call, NULL, 0);
+	op_answered(op);
+}
+
+static void exec_(ttrpc_call *call, const Containerd__Task__V2__ExecProcessRequest *req, void *user)
+{
+	struct shim *s = user;
+	struct shim_error err = { 0 };
+	struct shim_container *c = container_for(s, call, req->id);
+	if (!c)
+		return;
+	if (shim_id_validate("exec id", req->exec_id, &err) ||
+	    stdio_paths_validate(req->stdin, req->stdout, req->stderr, &err))
+		return fail(s, call, &err);
+	queue(s, call, c, &req->base, exec_run);
 }
 
 static void resize_pty(ttrpc_call *call, const Containerd__Task__V2__ResizePtyRequest *req, void *user)
@@ -672,25 +1238,43 @@ static void close_io(ttrpc_call *call, const Containerd__Task__V2__CloseIOReques
 	ttrpc_call_respond(call, NULL, 0);
 }
 
+static void update_done(struct op *op, const struct shim_cmd_result *res)
+{
+	struct shim_error err = res->err;
+	if (res->rc)
+		return op_fail(op, &err);
+	ttrpc_call_respond(op->base.call, NULL, 0);
+	op_answered(op);
+}
+
+static void update_run(struct shim_op *base)
+{
+	struct op *op = op_of(base);
+	const Containerd__Task__V2__UpdateTaskRequest *req = (const void *)op->req;
+	struct shim_container *c = base->container;
+	struct shim_error err = { 0 };
+	struct shim_argv a;
+	struct shim_cmd_opts o = SHIM_CMD_OPTS_INIT;
+	/* containerd marshals specs.LinuxResources as JSON inside the Any; fed on stdin */
+	o.input = (const char *)req->resources->value.data;
+	o.input_len = req->resources->value.len;
+	shim_runtime_argv_update(&c->rt, &a, c->id);
+	if (op_run_cmd(op, &a, &o, update_done, &err))
+		op_fail(op, &err);
+}
+
 static void update(ttrpc_call *call, const Containerd__Task__V2__UpdateTaskRequest *req, void *user)
 {
 	struct shim *s = user;
 	struct shim_error err = { 0 };
-	struct shim_process *p = shim_process_find(s, req->id, NULL, &err);
-	if (!p)
-		return fail(s, call, &err);
+	struct shim_container *c = container_for(s, call, req->id);
+	if (!c)
+		return;
 	if (!req->resources || !req->resources->value.len) {
 		shim_error_set(&err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "update %s: no resources", req->id);
 		return fail(s, call, &err);
 	}
-	/* containerd marshals specs.LinuxResources as JSON inside the Any */
-	char *json = strndup((const char *)req->resources->value.data, req->resources->value.len);
-	int rc = json ? shim_runtime_update(&p->container->rt, req->id, json, &err) :
-			shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-	free(json);
-	if (rc)
-		return fail(s, call, &err);
-	ttrpc_call_respond(call, NULL, 0);
+	queue(s, call, c, &req->base, update_run);
 }
 
 static void wait_(ttrpc_call *call, const Containerd__Task__V2__WaitRequest *req, void *user)

@@ -53,6 +53,9 @@ struct shim_process {
 	int exit_status;
 	struct timespec exited_at; /* CLOCK_REALTIME; zero while running */
 	bool watched;		   /* the reaper watches pid */
+	bool starting;		   /* its create/start/exec runs: an exit waits for it */
+	bool exit_pending;
+	struct shim_exit pending_exit;
 	char *stdin_path, *stdout_path, *stderr_path;
 	bool terminal;
 	struct shim_stdio stdio;
@@ -64,6 +67,21 @@ struct shim_process {
 	struct shim_process *next; /* in container->execs */
 };
 
+/* One operation on a container (Create, Start, Kill, ...): they run one at a
+ * time per container, in arrival order (container->ops; the head is the one
+ * running). The RPC layer embeds this in its own state. */
+struct shim_op {
+	struct shim_container *container;
+	ttrpc_call *call;		    /* NULL once answered */
+	void (*run)(struct shim_op *op);    /* start the work; it ends with shim_op_done */
+	void (*cancel)(struct shim_op *op); /* stop work in flight (shim exiting, container gone) */
+	void (*free)(struct shim_op *op);
+	struct shim_op *next;
+};
+
+struct shim_container;
+typedef void (*shim_unmount_fn)(struct shim_container *c, int rc, struct shim_error *err);
+
 struct shim_container {
 	struct shim *shim;
 	char *id;
@@ -74,6 +92,12 @@ struct shim_container {
 	struct shim_process init;
 	struct shim_process *execs;
 	struct shim_oom *oom; /* OOM kills in its memory cgroup, when watchable */
+	bool creating;	      /* until its Create is answered */
+	struct shim_op *ops, *ops_tail;
+	bool op_running, pumping, doomed;
+	ev_timer unmount_timer; /* EBUSY retries of the rootfs unmount */
+	int unmount_tries, unmount_count;
+	shim_unmount_fn unmount_done;
 	struct shim_container *next;
 };
 

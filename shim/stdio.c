@@ -420,29 +420,31 @@ int shim_console_socket_new(struct shim_console_socket *cs, const char *base, st
 	return 0;
 }
 
-int shim_console_socket_receive(struct shim_console_socket *cs, int timeout_ms, int *master, struct shim_error *err)
+int shim_console_socket_accept(struct shim_console_socket *cs, int *conn, struct shim_error *err)
+{
+	int fd;
+
+	*conn = -1;
+	do
+		fd = accept4(cs->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -EAGAIN;
+	if (fd < 0)
+		return shim_error_errno(err, TTRPC_CODE_INTERNAL, errno, "accept console connection");
+	*conn = fd;
+	return 0;
+}
+
+int shim_console_recv_master(int conn, int *master, struct shim_error *err)
 {
 	char name[256], control[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { name, sizeof(name) };
 	struct msghdr msg = { 0 };
-	struct pollfd p = { cs->fd, POLLIN, 0 };
 	struct cmsghdr *cmsg;
-	int conn, ret;
 	ssize_t n;
 
 	*master = -1;
-	do
-		ret = poll(&p, 1, timeout_ms);
-	while (ret < 0 && errno == EINTR);
-	if (ret == 0)
-		return shim_error_set(err, TTRPC_CODE_DEADLINE_EXCEEDED, -ETIMEDOUT,
-				      "no console from the runtime within %d ms", timeout_ms);
-	conn = accept4(cs->fd, NULL, NULL, SOCK_CLOEXEC);
-	if (conn < 0)
-		return shim_error_errno(err, TTRPC_CODE_INTERNAL, errno, "accept console connection");
-	/* The runtime sent before it exited: the message is already queued. */
-	p = (struct pollfd){ conn, POLLIN, 0 };
-	poll(&p, 1, timeout_ms);
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	msg.msg_control = control;
@@ -450,7 +452,8 @@ int shim_console_socket_receive(struct shim_console_socket *cs, int timeout_ms, 
 	do
 		n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
-	close(conn);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -EAGAIN;
 	if (n < 0)
 		return shim_error_errno(err, TTRPC_CODE_INTERNAL, errno, "receive console");
 	cmsg = CMSG_FIRSTHDR(&msg);
@@ -459,6 +462,34 @@ int shim_console_socket_receive(struct shim_console_socket *cs, int timeout_ms, 
 		return shim_error_set(err, TTRPC_CODE_INTERNAL, -EPROTO, "console message carries no file descriptor");
 	memcpy(master, CMSG_DATA(cmsg), sizeof(int));
 	return 0;
+}
+
+/* The blocking form, for tests and tools without a loop. */
+int shim_console_socket_receive(struct shim_console_socket *cs, int timeout_ms, int *master, struct shim_error *err)
+{
+	struct pollfd p = { cs->fd, POLLIN, 0 };
+	int conn, ret;
+
+	*master = -1;
+	do
+		ret = poll(&p, 1, timeout_ms);
+	while (ret < 0 && errno == EINTR);
+	if (ret == 0)
+		return shim_error_set(err, TTRPC_CODE_DEADLINE_EXCEEDED, -ETIMEDOUT,
+				      "no console from the runtime within %d ms", timeout_ms);
+	ret = shim_console_socket_accept(cs, &conn, err);
+	if (ret == -EAGAIN)
+		return shim_error_set(err, TTRPC_CODE_INTERNAL, -EAGAIN, "accept console connection: none pending");
+	if (ret < 0)
+		return ret;
+	p = (struct pollfd){ conn, POLLIN, 0 };
+	poll(&p, 1, timeout_ms);
+	ret = shim_console_recv_master(conn, master, err);
+	close(conn);
+	if (ret == -EAGAIN)
+		return shim_error_set(err, TTRPC_CODE_DEADLINE_EXCEEDED, -ETIMEDOUT,
+				      "no console from the runtime within %d ms", timeout_ms);
+	return ret;
 }
 
 void shim_console_socket_close(struct shim_console_socket *cs)

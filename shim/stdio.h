@@ -101,6 +101,12 @@ int shim_console_socket_new(struct shim_console_socket *cs, const char *base, st
 /* Accept runc's connection (waiting at most timeout_ms) and receive the pty
  * master passed with SCM_RIGHTS. */
 int shim_console_socket_receive(struct shim_console_socket *cs, int timeout_ms, int *master, struct shim_error *err);
+/* The same without waiting, for the loop (watch cs->fd, then the connection,
+ * for EV_READ): accept runc's connection (non-blocking, close-on-exec), then
+ * receive the master it sends. Each is -EAGAIN (err untouched) when there is
+ * nothing yet. */
+int shim_console_socket_accept(struct shim_console_socket *cs, int *conn, struct shim_error *err);
+int shim_console_recv_master(int conn, int *master, struct shim_error *err);
 /* Close, remove the socket and its directory. */
 void shim_console_socket_close(struct shim_console_socket *cs);
 

@@ -187,6 +187,87 @@ t_sandbox_killed() {
 	expect_gone
 }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# One shim serves the whole group, and a slow runtime command for one
+# container stalls none of the others: while the runtime takes 10 s to create
+# `slow`, an exec into a running sibling (through containerd and ctr), and
+# State, Connect and Kill straight to the shim, answer within 2 s each (before
+# the runtime commands ran off the loop, the exec took 10.6 s).
+t_slow_create() {
+	setup
+	local wrapper=$E2E_DIR/slow-runtime
+	cat >"$wrapper" <<SH
+#!/bin/sh
+# runc, but \`create\` of the container "slow" first takes 10 s
+last=""
+for a in "\$@"; do last=\$a; done
+for a in "\$@"; do
+	case "\$a" in
+	create)
+		if [ "\$last" = slow ]; then
+			echo "create-begin slow" >>"$E2E_DIR/wrapper.log"
+			sleep 10
+			runc "\$@"
+			rc=\$?
+			echo "create-end slow \$rc" >>"$E2E_DIR/wrapper.log"
+			exit \$rc
+		fi
+		break ;;
+	start|kill|delete|state|exec|pause|resume|ps|update) break ;;
+	esac
+done
+exec runc "\$@"
+SH
+	chmod +x "$wrapper"
+	printf '{"binary_name": "%s"}\n' "$wrapper" >"$E2E_DIR/slow.json"
+	local ann=(--annotation io.containerd.runc.v2.group=g --runtime-config-path "$E2E_DIR/slow.json")
+	local id
+	for id in s1 s2; do
+		e2e_ctr run -d --runtime "$RT" "${ann[@]}" --rootfs "$E2E_DIR/rootfs" "$id" /bin/sh -c "$TRAP_SLEEP" >/dev/null
+	done
+	e2e_ctr run -d --runtime "$RT" "${ann[@]}" --rootfs "$E2E_DIR/rootfs" slow /bin/sh -c "$TRAP_SLEEP" \
+		>"$E2E_DIR/slow.out" 2>&1 &
+	local bg=$!
+	e2e_bg_helper "$bg"
+	creating() { grep -q '^create-begin slow' "$E2E_DIR/wrapper.log" 2>/dev/null; }
+	e2e_wait_for 20 "the runtime to begin creating slow" creating
+	expect_one_shim "s1, s2 and slow"
+	local sock t out
+	sock=$(cat "$E2E_DIR/state/io.containerd.runtime.v2.task/$E2E_NS/s1/address")
+	t=$(now_ms)
+	out=$(e2e_ctr task exec --exec-id x1 s1 /bin/echo in s1)
+	t=$(($(now_ms) - t))
+	[ "$out" = "in s1" ] || e2e_fail "exec into s1 printed: $out"
+	e2e_log "exec into s1 while slow is being created: $t ms"
+	[ "$t" -lt 2000 ] || e2e_fail "exec into s1 took $t ms while the runtime created slow (want < 2000)"
+	local verb rc
+	# SIGWINCH: the shell of pid 1 has no handler for it, so nothing happens
+	for verb in "state s2" "connect s2" "kill s2 28" "connect slow"; do
+		t=$(now_ms)
+		rc=0
+		# shellcheck disable=SC2086
+		out=$(shimctl "$sock" "$E2E_NS" $verb 2>&1) || rc=$?
+		t=$(($(now_ms) - t))
+		e2e_log "$verb: $t ms: $out"
+		[ "$rc" = 0 ] || e2e_fail "$verb failed: $out"
+		[ "$t" -lt 2000 ] || e2e_fail "$verb took $t ms while the runtime created slow (want < 2000)"
+	done
+	# not created yet: Connect answers with no task pid, as runc-v2 does
+	[ "$(shimctl "$sock" "$E2E_NS" connect slow)" = "shim_pid=$(e2e_shim_pids) task_pid=0 version=0.1.0" ] ||
+		e2e_fail "Connect slow while it is created: $(shimctl "$sock" "$E2E_NS" connect slow)"
+	case "$(shimctl "$sock" "$E2E_NS" state s2)" in "id=s2 pid=$(pid_of s2) status=2 "*) ;;
+	*) e2e_fail "State s2: $(shimctl "$sock" "$E2E_NS" state s2)" ;; esac
+	# all of that happened while slow was still being created
+	! grep -q '^create-end slow' "$E2E_DIR/wrapper.log" || e2e_fail "the slow create had already ended"
+	wait "$bg" || e2e_fail "ctr run slow failed: $(cat "$E2E_DIR/slow.out")"
+	grep -q '^create-end slow 0' "$E2E_DIR/wrapper.log" || e2e_fail "the slow create did not succeed"
+	[ "$(status_of slow)" = RUNNING ] || e2e_fail "slow is $(status_of slow), want RUNNING"
+	expect_one_shim "after slow was created"
+	for id in s1 s2 slow; do remove "$id"; done
+	expect_gone
+}
+
 t_bad_sandbox() {
 	setup
 	local out rc=0
@@ -199,7 +280,7 @@ t_bad_sandbox() {
 }
 
 case "$scenario" in
-runc_group | cri_sandbox_id | hcsshim | concurrent_start | sandbox_killed | bad_sandbox)
+runc_group | cri_sandbox_id | hcsshim | concurrent_start | sandbox_killed | bad_sandbox | slow_create)
 	"t_$scenario"
 	e2e_sanitizer_verdict
 	e2e_log "PASS: $scenario"
