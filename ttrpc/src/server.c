@@ -16,6 +16,7 @@
 
 #include "call.h"
 #include "conn.h"
+#include "grpc_server.h"
 
 struct listener {
 	ev_io io;	/* first: the watcher's address is the listener's */
@@ -38,6 +39,7 @@ struct srv_conn {
 struct ttrpc_server {
 	struct ev_loop *loop;
 	struct ttrpc__registry *reg;
+	struct ttrpc__grpc_server *grpc; /* gRPC listeners and connections */
 	struct listener *listeners;
 	struct srv_conn *conns;
 	size_t n_conns;
@@ -399,7 +401,7 @@ static void on_reset(struct ttrpc__session *ss, uint32_t stream_id, void *stream
 
 static void check_shutdown_done(ttrpc_server *s)
 {
-	if (!s->shutting_down || s->n_conns > 0)
+	if (!s->shutting_down || ttrpc_server_conn_count(s) > 0)
 		return;
 	s->shutting_down = false;
 	ev_timer_stop(s->loop, &s->shutdown_timer);
@@ -717,6 +719,8 @@ void ttrpc_server_close(ttrpc_server *s)
 	close_listeners(s);
 	while (s->conns)
 		ttrpc__conn_close(&s->conns->c, "server closed");
+	if (s->grpc)
+		ttrpc__grpc_server_close(s->grpc);
 }
 
 static void shutdown_expired(struct ev_loop *loop, ev_timer *w, int revents)
@@ -739,6 +743,8 @@ void ttrpc_server_shutdown(ttrpc_server *s, double timeout_s, ttrpc_shutdown_fn 
 		sc->draining = true;
 		conn_maybe_drained(sc);
 	}
+	if (s->grpc)
+		ttrpc__grpc_server_shutdown(s->grpc);
 	if (timeout_s > 0 && isfinite(timeout_s)) {
 		ev_now_update(s->loop);
 		ev_timer_set(&s->shutdown_timer, timeout_s, 0.);
@@ -750,7 +756,7 @@ void ttrpc_server_shutdown(ttrpc_server *s, double timeout_s, ttrpc_shutdown_fn 
 
 size_t ttrpc_server_conn_count(const ttrpc_server *s)
 {
-	return s ? s->n_conns : 0;
+	return s ? s->n_conns + (s->grpc ? ttrpc__grpc_server_conn_count(s->grpc) : 0) : 0;
 }
 
 void ttrpc_server_free(ttrpc_server *s)
@@ -767,7 +773,63 @@ void ttrpc_server_free(ttrpc_server *s)
 		ttrpc__conn_destroy(&sc->c);
 		free(sc);
 	}
+	ttrpc__grpc_server_free(s->grpc);
 	ttrpc__registry_unref(s->reg);
 	free(s);
 	ttrpc__heap_trim_if_due();
+}
+
+/* --- hooks for the gRPC transport (grpc_server.c) --- */
+
+struct ttrpc__registry *ttrpc__server_registry(const ttrpc_server *s)
+{
+	return s->reg;
+}
+
+bool ttrpc__server_peer_ok(ttrpc_server *s, int fd, struct ucred *cred, bool *have_cred)
+{
+	socklen_t len = sizeof(*cred);
+	*have_cred = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) == 0 && cred->pid > 0;
+	if (s->want_uid == -1 && s->want_gid == -1)
+		return true;
+	bool ok = *have_cred && (s->want_uid == -1 || (uid_t)s->want_uid == cred->uid) &&
+		  (s->want_gid == -1 || (gid_t)s->want_gid == cred->gid);
+	if (!ok)
+		SLOG(s, TTRPC_LOG_WARN, "ttrpc: rejected grpc peer pid %d uid %d gid %d: credentials mismatch",
+		     *have_cred ? (int)cred->pid : -1, *have_cred ? (int)cred->uid : -1,
+		     *have_cred ? (int)cred->gid : -1);
+	return ok;
+}
+
+int ttrpc__server_bind_unix(ttrpc_server *s, const char *path, int *fd)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if (!path || !*path || strlen(path) >= sizeof(addr.sun_path))
+		return TTRPC_EINVAL;
+	strcpy(addr.sun_path, path);
+	int rc = clear_stale(&addr);
+	return rc ? rc : bind_listening(path, s->backlog > 0 ? s->backlog : system_backlog(), fd);
+}
+
+struct ev_loop *ttrpc__server_loop(const ttrpc_server *s)
+{
+	return s->loop;
+}
+
+bool ttrpc__server_shutting_down(const ttrpc_server *s)
+{
+	return s->shutting_down;
+}
+
+void ttrpc__server_ext_conn_gone(ttrpc_server *s)
+{
+	if (s->shutting_down)
+		ev_idle_start(s->loop, &s->reaper); /* reports from the loop */
+}
+
+struct ttrpc__grpc_server *ttrpc__server_grpc(ttrpc_server *s)
+{
+	if (!s->grpc)
+		s->grpc = ttrpc__grpc_server_new(s);
+	return s->grpc;
 }

@@ -12,6 +12,7 @@
 #define TTRPC_GRPC_H
 
 #include <ttrpc/client.h>
+#include <ttrpc/server.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,40 @@ TTRPC_API ttrpc_client *ttrpc_client_connect_grpc(struct ev_loop *loop, const ch
 
 /* true when client speaks gRPC (made by ttrpc_client_connect_grpc). */
 TTRPC_API int ttrpc_client_is_grpc(const ttrpc_client *client);
+
+/* ---------------------------------------------------------------- server
+ * The services registered on a ttrpc_server are served on its gRPC
+ * listeners too; a handler cannot tell the transport: its metadata (keys
+ * ending in "-bin" base64-decoded), deadline (from grpc-timeout), peer
+ * credentials (SO_PEERCRED on unix sockets) and call handle are the same.
+ * Unknown methods and an unsupported grpc-encoding get UNIMPLEMENTED; a
+ * content-type that is not application/grpc gets HTTP 415; a bad prefix, a
+ * truncated or missing message gets INTERNAL; a message over the limit
+ * RESOURCE_EXHAUSTED. ttrpc_server_shutdown sends GOAWAY and closes each
+ * gRPC connection once its streams are answered; ttrpc_server_close and
+ * ttrpc_server_conn_count cover gRPC connections too. */
+
+#define TTRPC_GRPC_MAX_STREAMS_DEFAULT 1024u
+#define TTRPC_GRPC_MAX_HEADER_LIST_DEFAULT 16384u
+
+struct ttrpc_grpc_server_opts {
+	uint32_t max_concurrent_streams; /* per connection; 0: TTRPC_GRPC_MAX_STREAMS_DEFAULT */
+	uint32_t max_header_list_size;	 /* bytes of a request's headers; 0: TTRPC_GRPC_MAX_HEADER_LIST_DEFAULT */
+	size_t max_message;		 /* bytes; 0: TTRPC_MAX_MESSAGE_SIZE; at most 16 MiB */
+};
+
+/* Limits of connections accepted from now on. TTRPC_EINVAL for bad values. */
+TTRPC_API int ttrpc_server_set_grpc_opts(ttrpc_server *server, const struct ttrpc_grpc_server_opts *opts);
+
+/* Listen for gRPC (h2c with prior knowledge) on target: "unix:/path" (made
+ * as ttrpc_server_listen makes its sockets: mode 0600, stale file replaced,
+ * removed on close) or "host:port" / "[v6]:port" on TCP (port 0: any; the
+ * port bound is stored in *port when port is not NULL). TTRPC_EINVAL,
+ * TTRPC_EEXIST, TTRPC_ESYS, TTRPC_ESTATE while shutting down. */
+TTRPC_API int ttrpc_server_listen_grpc(ttrpc_server *server, const char *target, int *port);
+
+/* Serve gRPC on one connected socket (owned from now on, also on failure). */
+TTRPC_API int ttrpc_server_adopt_grpc_conn(ttrpc_server *server, int fd);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ttrpc-grpc-c-server --socket PATH --grpc-socket PATH [--grpc-tcp HOST:PORT]
+ * The interop.Echo service of python_grpc_peer.py, registered once on a
+ * ttrpc_server and served on ttrpc and gRPC listeners. Prints "port N" (the
+ * gRPC TCP port) and "ready". SIGTERM: graceful shutdown, exit 0.
+ * Methods: Echo, Fail ("CODE:message"), Metadata ("key=value\n", -bin values
+ * in hex), Deadline ("none" or seconds left), Peer ("pid uid" or "none"),
+ * Sleep (milliseconds, then "slept"; on_orphan counted), Size (N bytes). */
+#include <ev.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ttrpc/grpc.h>
+#include <ttrpc/server.h>
+
+#define SVC "interop.Echo"
+
+static void echo(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	(void)user;
+	ttrpc_call_respond(call, req, len);
+}
+
+static void fail(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	(void)user;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, (const char *)req);
+	char *colon = strchr(buf, ':');
+	ttrpc_call_respond_error(call, atoi(buf), "%s", colon ? colon + 1 : "");
+}
+
+static void metadata(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	(void)req;
+	(void)len;
+	(void)user;
+	const ttrpc_md *md = ttrpc_call_metadata(call);
+	size_t cap = 64, n = 0;
+	for (size_t i = 0; i < ttrpc_md_count(md); i++) {
+		const char *k, *v;
+		ttrpc_md_at(md, i, &k, &v);
+		cap += strlen(k) + 2 * strlen(v) + 2;
+	}
+	char *out = malloc(cap);
+	for (size_t i = 0; i < ttrpc_md_count(md); i++) {
+		const char *k, *v;
+		ttrpc_md_at(md, i, &k, &v);
+		size_t kl = strlen(k);
+		n += (size_t)sprintf(out + n, "%s=", k);
+		if (kl > 4 && !strcmp(k + kl - 4, "-bin"))
+			for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+				n += (size_t)sprintf(out + n, "%02x", *p);
+		else
+			n += (size_t)sprintf(out + n, "%s", v);
+		out[n++] = '\n';
+	}
+	ttrpc_call_respond(call, (uint8_t *)out, n);
+	free(out);
+}
+
+static void deadline(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	(void)req;
+	(void)len;
+	(void)user;
+	char buf[64] = "none";
+	int64_t d = ttrpc_call_deadline_ns(call);
+	if (d)
+		snprintf(buf, sizeof(buf), "%.3f", (double)(d - ttrpc_now_ns()) / 1e9);
+	ttrpc_call_respond(call, (uint8_t *)buf, strlen(buf));
+}
+
+static void peer(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	(void)req;
+	(void)len;
+	(void)user;
+	char buf[64] = "none";
+	pid_t pid;
+	uid_t uid;
+	if (ttrpc_call_peer(call, &pid, &uid, NULL) == 0)
+		snprintf(buf, sizeof(buf), "%d %d", (int)pid, (int)uid);
+	ttrpc_call_respond(call, (uint8_t *)buf, strlen(buf));
+}
+
+struct sleeper {
+	ev_timer t;
+	ttrpc_call *call;
+};
+
+static struct ev_loop *loop;
+
+static void woke(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)l;
+	(void)revents;
+	struct sleeper *s = (struct sleeper *)w;
+	ttrpc_call_respond(s->call, (const uint8_t *)"slept", 5);
+	free(s);
+}
+
+static void orphaned(ttrpc_call *call, void *user)
+{
+	(void)call;
+	struct sleeper *s = user;
+	/* the client went: answer now (dropped), no need to wait */
+	ev_timer_stop(loop, &s->t);
+	ttrpc_call_respond(s->call, NULL, 0);
+	free(s);
+}
+
+static void sleep_ms(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	(void)user;
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < 31 ? len : 31), (const char *)req);
+	struct sleeper *s = calloc(1, sizeof(*s));
+	s->call = call;
+	ev_timer_init(&s->t, woke, atoi(buf) / 1000.0, 0.);
+	ev_timer_start(loop, &s->t);
+	ttrpc_call_on_orphan(call, orphaned, s);
+}
+
+static void size(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	(void)user;
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < 31 ? len : 31), (const char *)req);
+	size_t n = strtoul(buf, NULL, 10);
+	uint8_t *out = malloc(n + 1);
+	memset(out, 'z', n);
+	ttrpc_call_respond(call, out, n);
+	free(out);
+}
+
+static ttrpc_server *server;
+static ev_signal sigterm;
+
+static void shutdown_done(ttrpc_server *s, void *user)
+{
+	(void)s;
+	(void)user;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_term(struct ev_loop *l, ev_signal *w, int revents)
+{
+	(void)revents;
+	ev_signal_stop(l, w);
+	ttrpc_server_shutdown(server, 5.0, shutdown_done, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	const char *sock = NULL, *gsock = NULL, *gtcp = NULL;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--socket"))
+			sock = argv[i + 1];
+		else if (!strcmp(argv[i], "--grpc-socket"))
+			gsock = argv[i + 1];
+		else if (!strcmp(argv[i], "--grpc-tcp"))
+			gtcp = argv[i + 1];
+	}
+	if (!sock || !gsock) {
+		fprintf(stderr, "usage: %s --socket PATH --grpc-socket PATH [--grpc-tcp HOST:PORT]\n", argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	loop = ev_default_loop(0);
+	server = ttrpc_server_new(loop);
+	ttrpc_server_register(server, SVC, "Echo", echo, NULL);
+	ttrpc_server_register(server, SVC, "Fail", fail, NULL);
+	ttrpc_server_register(server, SVC, "Metadata", metadata, NULL);
+	ttrpc_server_register(server, SVC, "Deadline", deadline, NULL);
+	ttrpc_server_register(server, SVC, "Peer", peer, NULL);
+	ttrpc_server_register(server, SVC, "Sleep", sleep_ms, NULL);
+	ttrpc_server_register(server, SVC, "Size", size, NULL);
+	char target[256];
+	snprintf(target, sizeof(target), "unix:%s", gsock);
+	int port = 0, rc;
+	if ((rc = ttrpc_server_listen(server, sock)) || (rc = ttrpc_server_listen_grpc(server, target, NULL)) ||
+	    (gtcp && (rc = ttrpc_server_listen_grpc(server, gtcp, &port)))) {
+		fprintf(stderr, "listen: %s\n", ttrpc_strerror(rc));
+		return 1;
+	}
+	ev_signal_init(&sigterm, on_term, SIGTERM);
+	ev_signal_start(loop, &sigterm);
+	printf("port %d\nready\n", port);
+	fflush(stdout);
+	ev_run(loop, 0);
+	ttrpc_server_free(server);
+	ev_loop_destroy(loop);
+	return 0;
+}

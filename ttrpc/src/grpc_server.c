@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* gRPC server connections on nghttp2 server sessions: every request stream
+ * becomes an ordinary ttrpc_call of the ttrpc_server (server.c's ext hooks),
+ * answered with response HEADERS, one length-prefixed message and trailers,
+ * or trailers-only for errors. HTTP/2 flow control is the backpressure: a
+ * request's bytes are acknowledged (WINDOW_UPDATE) only once it is handed
+ * to its handler. */
+#include "grpc_server.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <ttrpc/grpc.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "conn.h"
+#include "grpc_conn.h"
+#include "grpc_wire.h"
+
+#define STREAM_WINDOW_SLACK (64u << 10)
+#define CONN_WINDOW (16u << 20)
+#define ACCEPT_BATCH 64
+
+struct glistener {
+	ev_io io;
+	struct ttrpc__grpc_server *g;
+	char *path; /* unix: unlinked on close */
+	struct glistener *next;
+};
+
+struct gconn {
+	struct ttrpc__h2conn h; /* first */
+	struct ttrpc__grpc_server *g;
+	struct gconn *prev, *next;
+	struct ucred cred;
+	bool have_cred;
+	bool goaway_sent;
+	struct gstream *streams; /* freed with the conn once it is closed */
+};
+
+struct gstream {
+	struct gconn *conn;
+	struct gstream *prev, *next;
+	int32_t stream_id;
+	char *path;
+	bool post, content_type_ok, encoding_bad, timeout_bad, headers_too_big, remote_closed;
+	char *encoding;
+	int64_t timeout_ns;
+	size_t header_bytes;
+	struct ttrpc_md md;
+	struct ttrpc__grpc_reader reader;
+	uint8_t *req;
+	size_t req_len;
+	int n_msgs;
+	size_t unconsumed; /* DATA bytes not yet acknowledged to the peer */
+	bool dispatched, answered;
+	ttrpc_call *call; /* while its handler holds it */
+	uint8_t *body;	  /* response: prefix + payload */
+	size_t body_len, body_off;
+};
+
+struct ttrpc__grpc_server {
+	ttrpc_server *srv;
+	struct ev_loop *loop;
+	struct glistener *listeners;
+	struct gconn *conns;
+	size_t n_conns;
+	struct gconn *dead;
+	ev_idle reaper;
+	uint32_t max_streams, max_header_list, max_message;
+};
+
+static void glog(struct ttrpc__grpc_server *g, int level, const char *fmt, ...) TTRPC_PRINTF(3, 4);
+
+static void glog(struct ttrpc__grpc_server *g, int level, const char *fmt, ...)
+{
+	const struct ttrpc__registry *reg = ttrpc__server_registry(g->srv);
+	ttrpc_log_fn fn = reg->log;
+	void *user = reg->log_user;
+	if (!fn)
+		return;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fn(user, level, msg);
+}
+
+/* ---- answers */
+
+static void stream_free(struct gstream *st)
+{
+	struct gconn *gc = st->conn;
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		gc->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	free(st->path);
+	free(st->encoding);
+	free(st->req);
+	free(st->body);
+	ttrpc__md_clear(&st->md);
+	ttrpc__grpc_reader_free(&st->reader);
+	free(st);
+}
+
+static void consume(struct gstream *st)
+{
+	if (!st->unconsumed || st->conn->h.closed)
+		return;
+	nghttp2_session_consume_stream(st->conn->h.ngh, st->stream_id, st->unconsumed);
+	st->unconsumed = 0;
+}
+
+static ssize_t read_body(nghttp2_session *ngh, int32_t stream_id, uint8_t *buf, size_t length, uint32_t *flags,
+			 nghttp2_data_source *source, void *user)
+{
+	(void)user;
+	struct gstream *st = source->ptr;
+	size_t n = st->body_len - st->body_off;
+	if (n > length)
+		n = length;
+	memcpy(buf, st->body + st->body_off, n);
+	st->body_off += n;
+	if (st->body_off == st->body_len) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		const nghttp2_nv trailer[] = { { (uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, 0 } };
+		if (nghttp2_submit_trailer(ngh, stream_id, trailer, 1))
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	}
+	return (ssize_t)n;
+}
+
+#define NV(n, v, vl)                                                                      \
+	{                                                                                 \
+		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vl), NGHTTP2_NV_FLAG_NONE \
+	}
+
+/* Trailers-only answer (or 415 with a gRPC status for non-gRPC content). */
+static int send_status(struct gstream *st, const char *http_status, int code, const char *message)
+{
+	char status[12];
+	snprintf(status, sizeof(status), "%d", code);
+	char *msg = ttrpc__grpc_percent_encode(message ? message : "");
+	nghttp2_nv nva[] = {
+		NV(":status", http_status, strlen(http_status)),
+		NV("content-type", "application/grpc", 16),
+		NV("grpc-status", status, strlen(status)),
+		NV("grpc-message", msg ? msg : "", msg ? strlen(msg) : 0),
+	};
+	size_t n = message && *message ? 4 : 3;
+	int rv = nghttp2_submit_response(st->conn->h.ngh, st->stream_id, nva, n, NULL);
+	free(msg);
+	return rv ? TTRPC_ENOMEM : 0;
+}
+
+/* Queue the answer of a stream; the caller flushes. */
+static int answer(struct gstream *st, int code, const char *message, const uint8_t *payload, size_t len)
+{
+	st->answered = true;
+	st->call = NULL;
+	consume(st);
+	if (code == TTRPC_CODE_OK && len > st->conn->g->max_message) {
+		send_status(st, "200", TTRPC_CODE_RESOURCE_EXHAUSTED, "grpc: response message larger than max");
+		return TTRPC_ETOOBIG;
+	}
+	if (code != TTRPC_CODE_OK)
+		return send_status(st, "200", code, message);
+	st->body_len = TTRPC__GRPC_PREFIX_SIZE + len;
+	st->body = malloc(st->body_len);
+	if (!st->body)
+		return send_status(st, "200", TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory");
+	ttrpc__grpc_prefix_pack(st->body, false, (uint32_t)len);
+	if (len)
+		memcpy(st->body + TTRPC__GRPC_PREFIX_SIZE, payload, len);
+	nghttp2_nv nva[] = { NV(":status", "200", 3), NV("content-type", "application/grpc", 16) };
+	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = read_body };
+	return nghttp2_submit_response(st->conn->h.ngh, st->stream_id, nva, 2, &prd) ? TTRPC_ENOMEM : 0;
+}
+
+static int op_finish(ttrpc_call *call, int code, const char *message, const uint8_t *payload, size_t len)
+{
+	struct gstream *st = call->tp;
+	int rc = answer(st, code, message, payload, len);
+	ttrpc__h2conn_flush(&st->conn->h);
+	return rc;
+}
+
+static int op_send(ttrpc_call *call, const uint8_t *msg, size_t len)
+{
+	(void)call;
+	(void)msg;
+	(void)len;
+	return TTRPC_ESTATE; /* streams over gRPC: not yet */
+}
+
+static bool op_congested(const ttrpc_call *call)
+{
+	(void)call;
+	return false;
+}
+
+static const struct ttrpc__call_ops grpc_call_ops = {
+	.send = op_send,
+	.finish = op_finish,
+	.congested = op_congested,
+};
+
+static void orphan(ttrpc_call *call)
+{
+	if (ttrpc__call_detach(call, TTRPC_CODE_CANCELLED))
+		ttrpc__call_run_orphan(call);
+}
+
+/* ---- requests */
+
+static bool is(const uint8_t *s, size_t len, const char *lit)
+{
+	return len == strlen(lit) && memcmp(s, lit, len) == 0;
+}
+
+static int on_begin_headers(nghttp2_session *ngh, const nghttp2_frame *frame, void *user)
+{
+	struct gconn *gc = user;
+	if (gc->h.closed)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	struct gstream *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets this stream */
+	st->conn = gc;
+	st->stream_id = frame->hd.stream_id;
+	st->reader.max = gc->g->max_message;
+	st->next = gc->streams;
+	if (gc->streams)
+		gc->streams->prev = st;
+	gc->streams = st;
+	nghttp2_session_set_stream_user_data(ngh, st->stream_id, st);
+	return 0;
+}
+
+static void add_metadata(struct gstream *st, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen)
+{
+	const char *k = (const char *)name;
+	if (ttrpc__grpc_md_key_reserved(k, namelen))
+		return;
+	if (ttrpc__grpc_md_key_binary(k, namelen)) {
+		size_t n;
+		uint8_t *raw = ttrpc__grpc_b64_decode((const char *)value, valuelen, &n);
+		if (raw) /* the value is a C string: bytes up to a NUL */
+			ttrpc__md_add_n(&st->md, k, namelen, (const char *)raw, strnlen((char *)raw, n));
+		free(raw);
+		return;
+	}
+	ttrpc__md_add_n(&st->md, k, namelen, (const char *)value, valuelen);
+}
+
+static int on_header(nghttp2_session *ngh, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+		     const uint8_t *value, size_t valuelen, uint8_t flags, void *user)
+{
+	(void)flags;
+	if (((struct gconn *)user)->h.closed)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (frame->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	struct gstream *st = nghttp2_session_get_stream_user_data(ngh, frame->hd.stream_id);
+	if (!st || st->dispatched || st->answered)
+		return 0;
+	st->header_bytes += namelen + valuelen + 32; /* RFC 7540 6.5.2 */
+	if (st->header_bytes > st->conn->g->max_header_list) {
+		st->headers_too_big = true;
+		return 0;
+	}
+	if (is(name, namelen, ":method")) {
+		st->post = is(value, valuelen, "POST");
+	} else if (is(name, namelen, ":path")) {
+		free(st->path);
+		st->path = strndup((const char *)value, valuelen);
+	} else if (is(name, namelen, "content-type")) {
+		st->content_type_ok = ttrpc__grpc_content_type_valid((const char *)value, valuelen);
+	} else if (is(name, namelen, "grpc-timeout")) {
+		st->timeout_bad = ttrpc__grpc_timeout_decode((const char *)value, valuelen, &st->timeout_ns) != 0;
+	} else if (is(name, namelen, "grpc-encoding")) {
+		st->encoding_bad = !is(value, valuelen, "identity");
+		free(st->encoding);
+		st->encoding = strndup((const char *)value, valuelen);
+	} else if (namelen > 0 && name[0] != ':') {
+		add_metadata(st, name, namelen, value, valuelen);
+	}
+	return 0;
+}
+
+/* Headers complete: refuse what is not a gRPC call we can take. true when answered. */
+static bool check_headers(struct gstream *st)
+{
+	if (st->headers_too_big) {
+		answer(st, TTRPC_CODE_RESOURCE_EXHAUSTED, "grpc: request header list too large", NULL, 0);
+	} else if (!st->content_type_ok || !st->post) {
+		st->answered = true;
+		send_status(st, st->post ? "415" : "405", TTRPC_CODE_INTERNAL,
+			    st->post ? "invalid gRPC request content-type" : "gRPC requires POST");
+	} else if (st->encoding_bad) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "grpc: Decompressor is not installed for grpc-encoding \"%.64s\"",
+			 st->encoding);
+		answer(st, TTRPC_CODE_UNIMPLEMENTED, msg, NULL, 0);
+	} else if (st->timeout_bad) {
+		answer(st, TTRPC_CODE_INTERNAL, "grpc: malformed grpc-timeout", NULL, 0);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void dispatch(struct gstream *st)
+{
+	st->dispatched = true;
+	if (ttrpc__grpc_reader_partial(&st->reader)) {
+		answer(st, TTRPC_CODE_INTERNAL, "grpc: request message truncated", NULL, 0);
+		return;
+	}
+	if (st->n_msgs != 1) {
+		answer(st, TTRPC_CODE_INTERNAL, "grpc: no request message for a unary call", NULL, 0);
+		return;
+	}
+	/* "/pkg.Service/Method" */
+	const char *p = st->path, *slash = p && p[0] == '/' ? strrchr(p, '/') : NULL;
+	if (!slash || slash == p || !slash[1]) {
+		answer(st, TTRPC_CODE_UNIMPLEMENTED, "grpc: malformed method name", NULL, 0);
+		return;
+	}
+	char *service = strndup(p + 1, (size_t)(slash - p - 1));
+	if (!service) {
+		answer(st, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
+		return;
+	}
+	consume(st);
+	struct gconn *gc = st->conn;
+	struct ttrpc__call_info info = {
+		.service = service,
+		.method = slash + 1,
+		.timeout_ns = st->timeout_ns,
+		.cred = gc->have_cred ? &gc->cred : NULL,
+	};
+	ttrpc_call *call =
+		ttrpc__call_new(ttrpc__server_registry(gc->g->srv), &grpc_call_ops, st, (uint32_t)st->stream_id, &info);
+	free(service);
+	if (!call) {
+		answer(st, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
+		return;
+	}
+	ttrpc__md_clear(&call->md);
+	call->md = st->md;
+	st->md = (struct ttrpc_md){ 0 };
+	st->call = call; /* the handler may answer (and the call go) from inside */
+	if (ttrpc__server_shutting_down(gc->g->srv))
+		ttrpc_call_respond_error(call, TTRPC_CODE_UNAVAILABLE, "ttrpc: server shutting down");
+	else
+		ttrpc__call_start(call, st->req, st->req_len, false);
+	free(st->req);
+	st->req = NULL;
+}
+
+static int keep_message(void *user, const uint8_t *msg, size_t len)
+{
+	struct gstream *st = user;
+	if (++st->n_msgs > 1)
+		return TTRPC_EEXIST;
+	st->req = malloc(len ? len : 1);
+	if (!st->req)
+		return TTRPC_ENOMEM;
+	memcpy(st->req, msg, len);
+	st->req_len = len;
+	return 0;
+}
+
+static int on_data(nghttp2_session *ngh, uint8_t flags, int32_t stream_id, const uint8_t *data, size_t len, void *user)
+{
+	(void)flags;
+	if (((struct gconn *)user)->h.closed)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	/* the connection window is given back at once (partial messages of many
+	 * streams must not block each other); a stream's only once its request
+	 * is handed over */
+	nghttp2_session_consume_connection(ngh, len);
+	struct gstream *st = nghttp2_session_get_stream_user_data(ngh, stream_id);
+	if (!st)
+		return 0;
+	st->unconsumed += len;
+	if (st->dispatched || st->answered) {
+		consume(st);
+		return 0;
+	}
+	int rc = ttrpc__grpc_reader_feed(&st->reader, data, len, keep_message, st);
+	char msg[96];
+	switch (rc) {
+	case 0:
+		return 0;
+	case TTRPC_ETOOBIG:
+		snprintf(msg, sizeof(msg), "grpc: received message larger than max (%u vs. %u)", st->reader.want,
+			 st->reader.max);
+		answer(st, TTRPC_CODE_RESOURCE_EXHAUSTED, msg, NULL, 0);
+		break;
+	case TTRPC_EPROTO:
+		answer(st, TTRPC_CODE_INTERNAL, "grpc: compressed flag set with identity or empty encoding", NULL, 0);
+		break;
+	case TTRPC_EEXIST:
+		answer(st, TTRPC_CODE_INTERNAL, "grpc: more than one request message for a unary call", NULL, 0);
+		break;
+	default:
+		answer(st, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
+		break;
+	}
+	return 0;
+}
+
+static int on_frame_recv(nghttp2_session *ngh, const nghttp2_frame *frame, void *user)
+{
+	if (((struct gconn *)user)->h.closed)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+		return 0;
+	struct gstream *st = nghttp2_session_get_stream_user_data(ngh, frame->hd.stream_id);
+	if (!st || st->answered || st->dispatched)
+		return 0;
+	if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST && check_headers(st))
+		return 0;
+	if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+		st->remote_closed = true;
+		dispatch(st);
+	}
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *ngh, int32_t stream_id, uint32_t error_code, void *user)
+{
+	(void)error_code;
+	if (((struct gconn *)user)->h.closed)
+		return 0; /* the conn frees its streams */
+	struct gstream *st = nghttp2_session_get_stream_user_data(ngh, stream_id);
+	if (!st)
+		return 0;
+	nghttp2_session_set_stream_user_data(ngh, stream_id, NULL);
+	ttrpc_call *call = st->call;
+	stream_free(st);
+	if (call) /* the handler still holds it: orphaned, its answer is dropped */
+		orphan(call);
+	return 0;
+}
+
+/* ---- connections */
+
+static void destroy_conn(struct gconn *gc)
+{
+	ttrpc__h2conn_destroy(&gc->h);
+	while (gc->streams)
+		stream_free(gc->streams);
+	free(gc);
+}
+
+static void reap(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)revents;
+	struct ttrpc__grpc_server *g = w->data;
+	ev_idle_stop(loop, w);
+	while (g->dead) {
+		struct gconn *gc = g->dead;
+		g->dead = gc->next;
+		destroy_conn(gc);
+	}
+	ttrpc__server_ext_conn_gone(g->srv);
+}
+
+static void conn_closed(struct ttrpc__h2conn *h, const char *reason)
+{
+	struct gconn *gc = (struct gconn *)h;
+	struct ttrpc__grpc_server *g = gc->g;
+	glog(g, TTRPC_LOG_DEBUG, "grpc: connection closed: %s", reason);
+	if (gc->prev)
+		gc->prev->next = gc->next;
+	else
+		g->conns = gc->next;
+	if (gc->next)
+		gc->next->prev = gc->prev;
+	g->n_conns--;
+	/* calls still held by handlers are orphaned now; the streams go with
+	 * the conn (we may be inside one of their callbacks) */
+	for (struct gstream *st = gc->streams; st; st = st->next) {
+		ttrpc_call *call = st->call;
+		st->call = NULL;
+		if (call)
+			orphan(call);
+	}
+	gc->next = g->dead;
+	g->dead = gc;
+	ev_idle_start(g->loop, &g->reaper);
+}
+
+static nghttp2_session *new_session(struct ttrpc__grpc_server *g, struct gconn *gc)
+{
+	nghttp2_session_callbacks *cbs;
+	nghttp2_option *opt;
+	if (nghttp2_session_callbacks_new(&cbs))
+		return NULL;
+	if (nghttp2_option_new(&opt)) {
+		nghttp2_session_callbacks_del(cbs);
+		return NULL;
+	}
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	nghttp2_session *ngh = NULL;
+	int rv = nghttp2_session_server_new2(&ngh, cbs, gc, opt);
+	nghttp2_session_callbacks_del(cbs);
+	nghttp2_option_del(opt);
+	if (rv)
+		return NULL;
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, g->max_streams },
+		/* a whole request fits: its stream window opens once it is taken */
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, g->max_message + STREAM_WINDOW_SLACK },
+		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, g->max_header_list },
+	};
+	if (nghttp2_submit_settings(ngh, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) ||
+	    nghttp2_session_set_local_window_size(ngh, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW)) {
+		nghttp2_session_del(ngh);
+		return NULL;
+	}
+	return ngh;
+}
+
+static int add_conn(struct ttrpc__grpc_server *g, int fd)
+{
+	struct gconn *gc = calloc(1, sizeof(*gc));
+	if (!gc) {
+		close(fd);
+		return TTRPC_ENOMEM;
+	}
+	if (!ttrpc__server_peer_ok(g->srv, fd, &gc->cred, &gc->have_cred)) {
+		close(fd);
+		free(gc);
+		return TTRPC_EPROTO;
+	}
+	gc->g = g;
+	nghttp2_session *ngh = new_session(g, gc);
+	if (!ngh || ttrpc__h2conn_init(&gc->h, g->loop, fd, ngh, conn_closed)) {
+		if (gc->h.ngh)
+			ttrpc__h2conn_destroy(&gc->h);
+		else if (ngh)
+			nghttp2_session_del(ngh);
+		close(fd);
+		free(gc);
+		return TTRPC_ENOMEM;
+	}
+	gc->next = g->conns;
+	if (g->conns)
+		g->conns->prev = gc;
+	g->conns = gc;
+	g->n_conns++;
+	ttrpc__h2conn_flush(&gc->h); /* our SETTINGS */
+	return 0;
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct glistener *l = (struct glistener *)w;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+				glog(l->g, TTRPC_LOG_ERROR, "grpc: accept: %s", strerror(errno));
+			return;
+		}
+		if (!l->path) {
+			int one = 1;
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		}
+		add_conn(l->g, fd);
+	}
+}
+
+static int add_listener(struct ttrpc__grpc_server *g, int fd, const char *path)
+{
+	struct glistener *l = calloc(1, sizeof(*l));
+	if (!l || (path && !(l->path = strdup(path)))) {
+		free(l);
+		close(fd);
+		return TTRPC_ENOMEM;
+	}
+	l->g = g;
+	ev_io_init(&l->io, on_accept, fd, EV_READ);
+	ev_io_start(g->loop, &l->io);
+	l->next = g->listeners;
+	g->listeners = l;
+	return 0;
+}
+
+static void close_listeners(struct ttrpc__grpc_server *g)
+{
+	while (g->listeners) {
+		struct glistener *l = g->listeners;
+		g->listeners = l->next;
+		ev_io_stop(g->loop, &l->io);
+		close(l->io.fd);
+		if (l->path)
+			unlink(l->path);
+		free(l->path);
+		free(l);
+	}
+}
+
+struct ttrpc__grpc_server *ttrpc__grpc_server_new(ttrpc_server *s)
+{
+	struct ttrpc__grpc_server *g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->srv = s;
+	g->loop = ttrpc__server_loop(s);
+	g->max_streams = TTRPC_GRPC_MAX_STREAMS_DEFAULT;
+	g->max_header_list = TTRPC_GRPC_MAX_HEADER_LIST_DEFAULT;
+	g->max_message = TTRPC_MAX_MESSAGE_SIZE;
+	ev_idle_init(&g->reaper, reap);
+	g->reaper.data = g;
+	return g;
+}
+
+void ttrpc__grpc_server_shutdown(struct ttrpc__grpc_server *g)
+{
+	close_listeners(g);
+	for (struct gconn *gc = g->conns, *next; gc; gc = next) {
+		next = gc->next; /* the flush may close gc */
+		if (!gc->goaway_sent) {
+			gc->goaway_sent = true;
+			nghttp2_submit_goaway(gc->h.ngh, NGHTTP2_FLAG_NONE,
+					      nghttp2_session_get_last_proc_stream_id(gc->h.ngh), NGHTTP2_NO_ERROR,
+					      NULL, 0);
+		}
+		ttrpc__h2conn_flush(&gc->h);
+	}
+}
+
+void ttrpc__grpc_server_close(struct ttrpc__grpc_server *g)
+{
+	close_listeners(g);
+	while (g->conns)
+		ttrpc__h2conn_close(&g->conns->h, "server closed");
+}
+
+size_t ttrpc__grpc_server_conn_count(const struct ttrpc__grpc_server *g)
+{
+	return g->n_conns;
+}
+
+void ttrpc__grpc_server_free(struct ttrpc__grpc_server *g)
+{
+	if (!g)
+		return;
+	ttrpc__grpc_server_close(g);
+	ev_idle_stop(g->loop, &g->reaper);
+	while (g->dead) {
+		struct gconn *gc = g->dead;
+		g->dead = gc->next;
+		destroy_conn(gc);
+	}
+	free(g);
+}
+
+/* ---- public */
+
+int ttrpc_server_set_grpc_opts(ttrpc_server *s, const struct ttrpc_grpc_server_opts *o)
+{
+	if (!s || !o || o->max_message > (16u << 20))
+		return TTRPC_EINVAL;
+	struct ttrpc__grpc_server *g = ttrpc__server_grpc(s);
+	if (!g)
+		return TTRPC_ENOMEM;
+	g->max_streams = o->max_concurrent_streams ? o->max_concurrent_streams : TTRPC_GRPC_MAX_STREAMS_DEFAULT;
+	g->max_header_list = o->max_header_list_size ? o->max_header_list_size : TTRPC_GRPC_MAX_HEADER_LIST_DEFAULT;
+	g->max_message = o->max_message ? (uint32_t)o->max_message : TTRPC_MAX_MESSAGE_SIZE;
+	return 0;
+}
+
+static int listen_tcp(const char *target, int *fd_out, int *port)
+{
+	char buf[512];
+	size_t n = strlen(target);
+	if (n == 0 || n >= sizeof(buf))
+		return TTRPC_EINVAL;
+	memcpy(buf, target, n + 1);
+	char *host = buf, *colon;
+	if (buf[0] == '[') {
+		char *end = strchr(buf, ']');
+		if (!end || end[1] != ':')
+			return TTRPC_EINVAL;
+		*end = '\0';
+		host = buf + 1;
+		colon = end + 1;
+	} else if (!(colon = strrchr(buf, ':'))) {
+		return TTRPC_EINVAL;
+	}
+	*colon = '\0';
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE },
+			*res = NULL;
+	if (getaddrinfo(*host ? host : NULL, colon + 1, &hints, &res) != 0 || !res)
+		return TTRPC_EINVAL;
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	int rc = fd < 0 ? TTRPC_ESYS : 0;
+	if (!rc) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, res->ai_addr, res->ai_addrlen) != 0)
+			rc = errno == EADDRINUSE ? TTRPC_EEXIST : TTRPC_ESYS;
+		else if (listen(fd, SOMAXCONN) != 0)
+			rc = TTRPC_ESYS;
+	}
+	freeaddrinfo(res);
+	if (!rc && port) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		getsockname(fd, (struct sockaddr *)&ss, &len);
+		*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+							 ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	if (rc && fd >= 0)
+		close(fd);
+	if (!rc)
+		*fd_out = fd;
+	return rc;
+}
+
+int ttrpc_server_listen_grpc(ttrpc_server *s, const char *target, int *port)
+{
+	if (!s || !target)
+		return TTRPC_EINVAL;
+	if (ttrpc__server_shutting_down(s))
+		return TTRPC_ESTATE;
+	struct ttrpc__grpc_server *g = ttrpc__server_grpc(s);
+	if (!g)
+		return TTRPC_ENOMEM;
+	int fd = -1, rc;
+	const char *path = NULL;
+	if (strncmp(target, "unix:", 5) == 0) {
+		path = target + 5;
+		if (strncmp(path, "//", 2) == 0)
+			path += 2;
+		rc = ttrpc__server_bind_unix(s, path, &fd);
+	} else {
+		rc = listen_tcp(target, &fd, port);
+	}
+	return rc ? rc : add_listener(g, fd, path);
+}
+
+int ttrpc_server_adopt_grpc_conn(ttrpc_server *s, int fd)
+{
+	if (fd < 0)
+		return TTRPC_EINVAL;
+	struct ttrpc__grpc_server *g = s && !ttrpc__server_shutting_down(s) ? ttrpc__server_grpc(s) : NULL;
+	if (!g) {
+		close(fd);
+		return !s ? TTRPC_EINVAL : ttrpc__server_shutting_down(s) ? TTRPC_ESTATE : TTRPC_ENOMEM;
+	}
+	return add_conn(g, fd);
+}
