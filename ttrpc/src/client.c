@@ -11,8 +11,23 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <ttrpc/stream.h>
+
 #include "conn.h"
 #include "grpc_client.h"
+#include "md.h"
+
+/* A unary call seen by interceptors: after runs on completion, in reverse
+ * order; a rejected call is not sent and completes before
+ * ttrpc_client_call returns. */
+struct ic_call {
+	ttrpc_client *client;
+	ttrpc_done_fn done;
+	void *user;
+	char *service, *method; /* one allocation */
+	int64_t start_ns;
+	size_t n_before;
+};
 
 struct pending {
 	struct ttrpc_client *client;
@@ -31,7 +46,14 @@ struct ttrpc_client {
 	void *log_user;
 	ev_timer sweep;			 /* idle: give back large buffers */
 	struct ttrpc__grpc_client *grpc; /* set: calls go over gRPC, c is unused */
+	struct ttrpc_client_interceptor *ics;
+	size_t n_ics;
+	int depth;	   /* user callbacks running */
+	bool free_pending; /* ttrpc_client_free from a callback: freed from the loop */
+	ev_timer reaper;
 };
+
+static void reap(struct ev_loop *loop, ev_timer *w, int revents);
 
 static void sweep(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -57,8 +79,10 @@ static void complete(struct pending *p, int code, const char *message, const uin
 static void on_response(struct ttrpc__session *s, void *stream_data, const struct ttrpc__response_in *r, void *user)
 {
 	(void)s;
-	(void)user;
+	ttrpc_client *cl = user;
+	cl->depth++;
 	complete(stream_data, r->code, r->message, r->payload, r->len);
+	cl->depth--;
 }
 
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
@@ -66,8 +90,11 @@ static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct pending *p = w->data;
-	ttrpc__session_forget(&p->client->c.session, p->stream_id);
+	ttrpc_client *cl = p->client;
+	ttrpc__session_forget(&cl->c.session, p->stream_id);
+	cl->depth++;
 	complete(p, TTRPC_CODE_DEADLINE_EXCEEDED, "context deadline exceeded", NULL, 0);
+	cl->depth--;
 }
 
 static void conn_closed(struct ttrpc__conn *c, const char *reason)
@@ -78,10 +105,12 @@ static void conn_closed(struct ttrpc__conn *c, const char *reason)
 	char msg[128];
 	snprintf(msg, sizeof(msg), "ttrpc: closed: %s", reason);
 	void *data;
+	cl->depth++;
 	while (ttrpc__session_pop_stream(&c->session, &data))
 		complete(data, TTRPC_CODE_UNAVAILABLE, msg, NULL, 0);
 	if (cl->on_close)
 		cl->on_close(cl, cl->on_close_user);
+	cl->depth--;
 }
 
 static void session_log(void *user, int level, const char *msg)
@@ -104,6 +133,8 @@ ttrpc_client *ttrpc_client_adopt(struct ev_loop *loop, int fd, int *err)
 	}
 	struct ttrpc__session_cbs cbs = { .on_response = on_response, .on_log = session_log };
 	ttrpc__conn_init(&cl->c, loop, fd, TTRPC__ROLE_CLIENT, &cbs, conn_closed);
+	ev_timer_init(&cl->reaper, reap, 0., 0.);
+	cl->reaper.data = cl;
 	ev_timer_init(&cl->sweep, sweep, 0., 0.);
 	cl->sweep.data = cl;
 	ttrpc__sweep_start(loop, &cl->sweep);
@@ -181,6 +212,18 @@ void ttrpc_client_free(ttrpc_client *cl)
 	if (!cl)
 		return;
 	cl->on_close = NULL;
+	if (cl->depth > 0 && !cl->grpc) {
+		/* from one of its own callbacks: close now, free from the loop */
+		ttrpc_client_close(cl);
+		if (!cl->free_pending) {
+			cl->free_pending = true;
+			ev_timer_set(&cl->reaper, 0., 0.);
+			ev_timer_start(cl->c.loop, &cl->reaper);
+		}
+		return;
+	}
+	ev_timer_stop(cl->c.loop, &cl->reaper);
+	free(cl->ics);
 	if (cl->grpc) {
 		ttrpc__grpc_client_free(cl->grpc);
 		if (cl->own_loop)
@@ -195,6 +238,15 @@ void ttrpc_client_free(ttrpc_client *cl)
 		ev_loop_destroy(cl->own_loop);
 	free(cl);
 	ttrpc__heap_trim_if_due();
+}
+
+static void reap(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	ttrpc_client *cl = w->data;
+	if (cl->depth == 0)
+		ttrpc_client_free(cl);
 }
 
 void ttrpc_client_set_log(ttrpc_client *cl, ttrpc_log_fn fn, void *user)
@@ -232,11 +284,24 @@ size_t ttrpc_client_pending(const ttrpc_client *cl)
 	return ttrpc__session_open_streams(&cl->c.session);
 }
 
+static int plain_call(ttrpc_client *cl, const char *service, const char *method, const uint8_t *req, size_t req_len,
+		      const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user);
+static int intercepted_call(ttrpc_client *cl, const char *service, const char *method, const uint8_t *req,
+			    size_t req_len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user);
+
 int ttrpc_client_call(ttrpc_client *cl, const char *service, const char *method, const uint8_t *req, size_t req_len,
 		      const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user)
 {
 	if (!cl || !service || !method || !done || (!req && req_len) || (opts && opts->timeout_ns < 0))
 		return TTRPC_EINVAL;
+	if (cl->n_ics)
+		return intercepted_call(cl, service, method, req, req_len, opts, done, user);
+	return plain_call(cl, service, method, req, req_len, opts, done, user);
+}
+
+static int plain_call(ttrpc_client *cl, const char *service, const char *method, const uint8_t *req, size_t req_len,
+		      const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user)
+{
 	if (cl->grpc)
 		return ttrpc__grpc_client_call(cl->grpc, service, method, req, req_len, opts, done, user);
 	if (cl->c.closed)
@@ -339,4 +404,106 @@ int ttrpc_client_call_sync(ttrpc_client *cl, const char *service, const char *me
 	while (!st.done)
 		ev_run(cl->c.loop, EVRUN_ONCE);
 	return result->code;
+}
+
+static void ic_free(struct ic_call *ic)
+{
+	free(ic->service);
+	free(ic);
+}
+
+static void ic_after(struct ic_call *ic, int code)
+{
+	ttrpc_client *cl = ic->client;
+	int64_t took = ttrpc_now_ns() - ic->start_ns;
+	for (size_t i = ic->n_before; i-- > 0;)
+		if (cl->ics[i].after)
+			cl->ics[i].after(ic->service, ic->method, TTRPC_KIND_UNARY, code, took, cl->ics[i].user);
+}
+
+static void ic_done(const struct ttrpc_result *r, void *user)
+{
+	struct ic_call *ic = user;
+	ic_after(ic, r->code);
+	ttrpc_done_fn done = ic->done;
+	void *u = ic->user;
+	ic_free(ic);
+	done(r, u);
+}
+
+static int intercepted_call(ttrpc_client *cl, const char *service, const char *method, const uint8_t *req,
+			    size_t req_len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user)
+{
+	struct ic_call *ic = calloc(1, sizeof(*ic));
+	size_t ls = strlen(service), lm = strlen(method);
+	if (ic)
+		ic->service = malloc(ls + lm + 2);
+	ttrpc_md *md = ttrpc_md_new();
+	if (!ic || !ic->service || !md) {
+		if (ic)
+			free(ic->service);
+		free(ic);
+		ttrpc_md_free(md);
+		return TTRPC_ENOMEM;
+	}
+	memcpy(ic->service, service, ls + 1);
+	ic->method = ic->service + ls + 1;
+	memcpy(ic->method, method, lm + 1);
+	ic->client = cl;
+	ic->done = done;
+	ic->user = user;
+	ic->start_ns = ttrpc_now_ns();
+	/* the call's own copy of the metadata, for interceptors to add to */
+	for (size_t i = 0; opts && i < ttrpc_md_count(opts->md); i++) {
+		const char *k, *v;
+		ttrpc_md_at(opts->md, i, &k, &v);
+		if (ttrpc_md_add(md, k, v)) {
+			ttrpc_md_free(md);
+			ic_free(ic);
+			return TTRPC_ENOMEM;
+		}
+	}
+	int code = TTRPC_CODE_OK;
+	char *message = NULL;
+	for (size_t i = 0; i < cl->n_ics && code == TTRPC_CODE_OK; i++) {
+		ic->n_before = i + 1;
+		if (cl->ics[i].before)
+			code = cl->ics[i].before(service, method, TTRPC_KIND_UNARY, md, &message, cl->ics[i].user);
+	}
+	if (code != TTRPC_CODE_OK) {
+		ttrpc_md_free(md);
+		struct ttrpc_result r = { .code = code, .message = message ? message : "" };
+		cl->depth++;
+		ic_done(&r, ic);
+		cl->depth--;
+		free(message);
+		return 0;
+	}
+	free(message);
+	struct ttrpc_call_opts o = { .timeout_ns = opts ? opts->timeout_ns : 0, .md = md };
+	int rc = plain_call(cl, service, method, req, req_len, &o, ic_done, ic);
+	ttrpc_md_free(md);
+	if (rc)
+		ic_free(ic);
+	return rc;
+}
+
+int ttrpc_client_add_interceptor(ttrpc_client *cl, const struct ttrpc_client_interceptor *ic)
+{
+	if (!cl || !ic || (!ic->before && !ic->after))
+		return TTRPC_EINVAL;
+	struct ttrpc_client_interceptor *v = realloc(cl->ics, (cl->n_ics + 1) * sizeof(*v));
+	if (!v)
+		return TTRPC_ENOMEM;
+	v[cl->n_ics++] = *ic;
+	cl->ics = v;
+	return 0;
+}
+
+int ttrpc_client_set_max_message(ttrpc_client *cl, size_t bytes)
+{
+	if (!cl || bytes == 0 || bytes > TTRPC_MAX_MESSAGE_LIMIT || cl->grpc)
+		return TTRPC_EINVAL;
+	ttrpc__session_set_max_message(&cl->c.session, (uint32_t)bytes);
+	return 0;
 }

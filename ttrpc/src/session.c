@@ -201,8 +201,29 @@ static int server_frame(struct ttrpc__session *s, const struct ttrpc__frame_head
 	}
 }
 
+static int client_data(struct ttrpc__session *s, const struct ttrpc__frame_header *h, const uint8_t *p)
+{
+	if (!s->cbs.on_stream_data) {
+		slog(s, TTRPC_LOG_DEBUG, "ttrpc: data frame on stream %u ignored", h->stream_id);
+		return 0;
+	}
+	int found;
+	bool end = h->flags & TTRPC__FLAG_REMOTE_CLOSED;
+	void *data = end ? ttrpc__streams_del(&s->streams, h->stream_id, &found) :
+			   ttrpc__streams_get(&s->streams, h->stream_id, &found);
+	if (!found) {
+		slog(s, TTRPC_LOG_DEBUG, "ttrpc: data for unknown stream %u dropped", h->stream_id);
+		return 0;
+	}
+	bool none = end && (h->flags & TTRPC__FLAG_NO_DATA);
+	s->cbs.on_stream_data(s, data, none ? NULL : (p ? p : (const uint8_t *)""), none ? 0 : h->length, end, s->user);
+	return 0;
+}
+
 static int client_frame(struct ttrpc__session *s, const struct ttrpc__frame_header *h, const uint8_t *p)
 {
+	if (h->type == TTRPC__FRAME_DATA)
+		return client_data(s, h, p);
 	if (h->type != TTRPC__FRAME_RESPONSE) {
 		slog(s, TTRPC_LOG_DEBUG, "ttrpc: frame type %u on stream %u ignored", h->type, h->stream_id);
 		return 0;
@@ -255,7 +276,7 @@ static int oversized(struct ttrpc__session *s)
 			s->last_stream_id = h->stream_id;
 		return reject(s, h->stream_id, TTRPC_CODE_RESOURCE_EXHAUSTED, text);
 	}
-	if (h->type != TTRPC__FRAME_RESPONSE)
+	if (h->type != TTRPC__FRAME_RESPONSE && (h->type != TTRPC__FRAME_DATA || !s->cbs.on_stream_data))
 		return 0;
 	int found;
 	void *data = ttrpc__streams_del(&s->streams, h->stream_id, &found);
@@ -356,6 +377,12 @@ int ttrpc__session_recv(struct ttrpc__session *s, const uint8_t *in, size_t len)
 int ttrpc__session_request(struct ttrpc__session *s, const struct ttrpc__request_out *req, void *stream_data,
 			   uint32_t *stream_id)
 {
+	return ttrpc__session_request_flags(s, req, 0, stream_data, stream_id);
+}
+
+int ttrpc__session_request_flags(struct ttrpc__session *s, const struct ttrpc__request_out *req, uint8_t flags,
+				 void *stream_data, uint32_t *stream_id)
+{
 	if (s->last_stream_id >= UINT32_MAX - 2)
 		return TTRPC_ESTATE; /* ids are never reused: this connection is spent */
 	uint32_t id = s->last_stream_id == 0 ? 1 : s->last_stream_id + 2;
@@ -363,7 +390,7 @@ int ttrpc__session_request(struct ttrpc__session *s, const struct ttrpc__request
 	if (rc)
 		return rc;
 	size_t before = ttrpc__buf_pending(&s->out);
-	rc = ttrpc__wire_put_request(&s->out, id, 0, req, s->max_message);
+	rc = ttrpc__wire_put_request(&s->out, id, flags, req, s->max_message);
 	s->out_total += ttrpc__buf_pending(&s->out) - before;
 	if (rc) {
 		ttrpc__streams_del(&s->streams, id, NULL);
@@ -403,7 +430,7 @@ int ttrpc__session_send_data(struct ttrpc__session *s, uint32_t stream_id, uint8
 	size_t before = ttrpc__buf_pending(&s->out);
 	int rc = ttrpc__wire_put_data(&s->out, stream_id, flags, payload, len);
 	s->out_total += ttrpc__buf_pending(&s->out) - before;
-	if (!rc && (flags & TTRPC__FLAG_REMOTE_CLOSED))
+	if (!rc && (flags & TTRPC__FLAG_REMOTE_CLOSED) && s->role == TTRPC__ROLE_SERVER)
 		ttrpc__streams_del(&s->streams, stream_id, NULL);
 	return rc;
 }

@@ -57,6 +57,12 @@ struct ttrpc__session_cbs {
 	 * pointers are valid during the callback only. The stream is closed. */
 	void (*on_response)(struct ttrpc__session *s, void *stream_data, const struct ttrpc__response_in *r,
 			    void *user);
+	/* Client: a Data frame on a stream opened with stream_data, as Go 1.2's
+	 * client reads it: msg/len is a message unless the frame is the end
+	 * without data (remote-closed|no-data: msg NULL); end says the server
+	 * closed the stream (it is removed). */
+	void (*on_stream_data)(struct ttrpc__session *s, void *stream_data, const uint8_t *msg, size_t len, bool end,
+			       void *user);
 	/* Diagnostics (optional). */
 	void (*on_log)(void *user, int level, const char *msg);
 };
@@ -99,6 +105,11 @@ int ttrpc__session_recv(struct ttrpc__session *s, const uint8_t *in, size_t len)
 int ttrpc__session_request(struct ttrpc__session *s, const struct ttrpc__request_out *req, void *stream_data,
 			   uint32_t *stream_id);
 
+/* Client: as ttrpc__session_request with frame flags (streams: REMOTE_OPEN
+ * when the client will send, REMOTE_CLOSED when it will not). */
+int ttrpc__session_request_flags(struct ttrpc__session *s, const struct ttrpc__request_out *req, uint8_t flags,
+				 void *stream_data, uint32_t *stream_id);
+
 /* Client: forget a stream (e.g. its deadline passed); a late answer is
  * dropped. Returns the stream's data or NULL. */
 void *ttrpc__session_forget(struct ttrpc__session *s, uint32_t stream_id);
@@ -109,8 +120,9 @@ void *ttrpc__session_forget(struct ttrpc__session *s, uint32_t stream_id);
 int ttrpc__session_respond(struct ttrpc__session *s, uint32_t stream_id, int code, const char *message,
 			   const uint8_t *payload, size_t len);
 
-/* Server: queue one Data frame (flags TTRPC__FLAG_*: REMOTE_CLOSED ends and
- * removes the stream, NO_DATA is added for an empty payload with it).
+/* Queue one Data frame (flags TTRPC__FLAG_*; NO_DATA is added for an empty
+ * payload with REMOTE_CLOSED). On a server, REMOTE_CLOSED ends and removes
+ * the stream; a client's (CloseSend) keeps it open for the answer.
  * TTRPC_ENOTFOUND for a stream that is not open; TTRPC_ETOOBIG (nothing
  * queued) over max_message. */
 int ttrpc__session_send_data(struct ttrpc__session *s, uint32_t stream_id, uint8_t flags, const uint8_t *payload,

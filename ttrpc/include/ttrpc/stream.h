@@ -119,6 +119,10 @@ struct ttrpc_server_interceptor {
 TTRPC_API int ttrpc_server_add_interceptor(ttrpc_server *server, const struct ttrpc_server_interceptor *ic);
 
 /* ---------------------------------------------------------------- client */
+/* Implemented: ttrpc_client_add_interceptor (unary calls) and
+ * ttrpc_client_set_max_message. Not implemented yet: client streams
+ * (ttrpc_client_stream_open*, ttrpc_stream_*, ttrpc_client_set_stream_buffer);
+ * the session engine already reads a server's Data frames for them. */
 
 typedef struct ttrpc_stream ttrpc_stream;
 
