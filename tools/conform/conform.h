@@ -132,6 +132,8 @@ struct cf_case {
 };
 extern const struct cf_case cf_server_cases[];
 extern const size_t cf_n_server_cases;
+extern const struct cf_case cf_stream_cases[];
+extern const size_t cf_n_stream_cases;
 
 void cf_pass(struct cf_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cf_fail(struct cf_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -267,5 +267,13 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "server") || (!ctx.socket && !list))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
-	return run_cases(cf_server_cases, cf_n_server_cases, &ctx, json, only, skip, list);
+	size_t n = cf_n_server_cases + cf_n_stream_cases;
+	struct cf_case *cases = calloc(n, sizeof(*cases));
+	if (!cases)
+		return 2;
+	memcpy(cases, cf_server_cases, cf_n_server_cases * sizeof(*cases));
+	memcpy(cases + cf_n_server_cases, cf_stream_cases, cf_n_stream_cases * sizeof(*cases));
+	int rc = run_cases(cases, n, &ctx, json, only, skip, list);
+	free(cases);
+	return rc;
 }
