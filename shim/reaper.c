@@ -26,7 +26,9 @@ struct shim_reaper {
 	struct watch *watches;
 	size_t nwatches, cap_watches;
 	struct shim_exit records[SHIM_REAPER_RECORDS]; /* ring; pid 0 = free slot */
+	int64_t recorded_ms[SHIM_REAPER_RECORDS];	/* CLOCK_MONOTONIC */
 	size_t next_record;
+	int ttl_ms;
 };
 
 int shim_wait_status_to_exit(int wstatus)
@@ -38,19 +40,37 @@ int shim_wait_status_to_exit(int wstatus)
 	return 255;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void shim_reaper_set_record_ttl(struct shim_reaper *r, int ttl_ms)
+{
+	r->ttl_ms = ttl_ms;
+}
+
 static void record(struct shim_reaper *r, const struct shim_exit *e)
 {
+	r->recorded_ms[r->next_record] = mono_ms();
 	r->records[r->next_record] = *e;
 	r->next_record = (r->next_record + 1) % SHIM_REAPER_RECORDS;
 }
 
 bool shim_reaper_take(struct shim_reaper *r, pid_t pid, struct shim_exit *exit)
 {
+	int64_t now;
 	size_t i;
 
 	if (!r || pid <= 0)
 		return false;
+	now = mono_ms();
 	for (i = 0; i < SHIM_REAPER_RECORDS; i++) {
+		if (r->records[i].pid && now - r->recorded_ms[i] > r->ttl_ms)
+			r->records[i].pid = 0; /* expired: the pid may be someone else's now */
 		if (r->records[i].pid == pid) {
 			if (exit)
 				*exit = r->records[i];
@@ -145,6 +165,7 @@ struct shim_reaper *shim_reaper_new(struct ev_loop *loop, struct shim_error *err
 		return NULL;
 	}
 	r->loop = loop;
+	r->ttl_ms = SHIM_REAPER_RECORD_TTL_MS;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
 		shim_error_errno(err, TTRPC_CODE_INTERNAL, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
 		free(r);

@@ -27,6 +27,11 @@
 #include "error.h"
 
 #define SHIM_REAPER_RECORDS 512 /* unclaimed exits kept; the oldest goes first */
+/* An unclaimed exit is forgotten after this long, so that a pid the kernel
+ * has since reused can never be matched with its old exit (the exits that
+ * matter, a container init dying before its pid file is read, are claimed
+ * within milliseconds). */
+#define SHIM_REAPER_RECORD_TTL_MS 60000
 
 struct shim_exit {
 	pid_t pid;
@@ -53,7 +58,10 @@ int shim_reaper_watch(struct shim_reaper *r, pid_t pid, shim_exit_fn fn, void *d
 /* Remove a watch (same pid, fn, data); no-op when absent. */
 void shim_reaper_unwatch(struct shim_reaper *r, pid_t pid, shim_exit_fn fn, void *data);
 
-/* Claim a recorded, unwatched exit: true with *exit filled, and the record is gone. */
+/* Change how long unclaimed exits are kept (ms; for tests). */
+void shim_reaper_set_record_ttl(struct shim_reaper *r, int ttl_ms);
+
+/* Claim a recorded, unwatched exit (younger than the record TTL): true with *exit filled, and the record is gone. */
 bool shim_reaper_take(struct shim_reaper *r, pid_t pid, struct shim_exit *exit);
 
 /* Reap everything that has exited now (what the signalfd callback does). Returns

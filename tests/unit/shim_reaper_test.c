@@ -214,6 +214,36 @@ Test(shim_reaper, exit_before_watch_is_not_lost)
 	ev_loop_destroy(loop);
 }
 
+/* An exit nobody claimed within the record TTL is forgotten: a later watch
+ * of the same pid (which the kernel may have reused) waits for a new exit. */
+Test(shim_reaper, unclaimed_exits_expire)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct shim_error err;
+	struct shim_reaper *r = shim_reaper_new(loop, &err);
+	struct seen s = { 0 };
+	struct shim_exit e;
+	pid_t young = child_exiting(4), old = child_exiting(5);
+	int64_t until;
+
+	cr_assert_not_null(r);
+	shim_reaper_set_record_ttl(r, 1000);
+	wait_exited_unreaped(old);
+	wait_exited_unreaped(young);
+	cr_assert_eq(shim_reaper_reap(r), 2);
+	/* within the TTL it is there */
+	cr_expect(shim_reaper_take(r, young, &e));
+	cr_expect_eq(e.status, 4);
+	until = now_ms() + 1200;
+	RUN_UNTIL(loop, now_ms() >= until);
+	cr_expect_not(shim_reaper_take(r, old, &e), "an exit older than the TTL was still claimable");
+	cr_expect_eq(shim_reaper_watch(r, old, on_exit_, &s, &e), 0, "the watch matched an expired exit");
+	shim_reaper_unwatch(r, old, on_exit_, &s);
+	cr_expect_eq(s.calls, 0);
+	shim_reaper_free(r);
+	ev_loop_destroy(loop);
+}
+
 Test(shim_reaper, several_watches_and_unwatch)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
