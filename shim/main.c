@@ -18,6 +18,7 @@
 
 #include "containerd/task/v2/shim.ttrpc-c.h"
 #include "shim/address.h"
+#include "shim/bootstrap.h"
 #include "shim/flags.h"
 #include "shim/ids.h"
 #include "shim/mount.h"
@@ -49,20 +50,41 @@ static const char *bundle_dir(const struct shim_flags *f, char *buf, size_t size
 	return getcwd(buf, size);
 }
 
-/* containerd hands the runtime options on stdin; Create carries them again. */
-static void drain_stdin(void)
+/* Everything containerd wrote on stdin (runtime options, or 2.3+'s
+ * BootstrapParams), at most SHIM_BOOTSTRAP_INPUT_MAX bytes. */
+static int read_stdin(uint8_t **out, size_t *out_len)
 {
-	char buf[4096];
-	int fl = fcntl(0, F_GETFL);
-	if (fl < 0)
-		return;
-	while (read(0, buf, sizeof(buf)) > 0)
-		;
+	size_t cap = 4096, len = 0;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= SHIM_BOOTSTRAP_INPUT_MAX)
+				break;
+			uint8_t *bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		ssize_t n = read(0, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* EOF, or no usable stdin: no options */
+		len += (size_t)n;
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
 }
 
 /* Fork the serving daemon: new session, the bundle as cwd, no stdio of
  * ours (containerd reads start's output to EOF), the socket as fd 3. */
-static int spawn_daemon(const struct shim_flags *f, const char *bundle, const char *address, int listen_fd,
+static int spawn_daemon(const struct shim_flags *f, bool debug, const char *bundle, const char *address, int listen_fd,
 			struct shim_error *err)
 {
 	char self[PATH_MAX];
@@ -103,7 +125,7 @@ static int spawn_daemon(const struct shim_flags *f, const char *bundle, const ch
 	argv[i++] = f->id;
 	argv[i++] = "-socket";
 	argv[i++] = address;
-	if (f->debug)
+	if (debug)
 		argv[i++] = "-debug";
 	argv[i] = NULL;
 	execv(self, (char *const *)argv);
@@ -136,6 +158,58 @@ static int join_sandbox(const char *address, const char *sandbox_id, struct shim
 	return rc;
 }
 
+/* The protocol version to announce: 2.3+ (binary) gets what we serve; the
+ * JSON of 1.7-2.2 carries 3 only to a daemon known to be 2.0+. */
+static int bootstrap_version(const struct shim_flags *f, const struct shim_bootstrap *b)
+{
+	if (b->format == SHIM_BOOTSTRAP_BINARY)
+		return SHIM_BOOTSTRAP_MAX_VERSION;
+	if (SHIM_BOOTSTRAP_MAX_VERSION < 3)
+		return 2;
+	int major = -1, minor = -1;
+	if (shim_bootstrap_daemon_version(f->publish_binary, SHIM_BOOTSTRAP_VERSION_TIMEOUT_MS, &major, &minor))
+		major = -1;
+	return shim_bootstrap_json_version(major);
+}
+
+/* Which shim serves the container (its group's, started now if needed);
+ * the address it listens on in *address. */
+static int start_or_join(const struct shim_flags *f, const struct shim_bootstrap *b, const char *bundle, char *address,
+			 size_t address_size, struct shim_error *err)
+{
+	struct shim_oci_config cfg;
+	if (shim_oci_config_load(bundle, &cfg, err))
+		return -1;
+	struct shim_group group;
+	int rc = shim_sandbox_group(f->id, cfg.annotations, cfg.nannotations, &group, err);
+	char group_id[SHIM_ID_MAX + 1] = "";
+	if (rc == 0)
+		snprintf(group_id, sizeof(group_id), "%s", group.group_id);
+	enum shim_group_mode mode = rc == 0 ? group.mode : SHIM_GROUP_REUSE_OR_NEW;
+	shim_oci_config_free(&cfg);
+	if (rc)
+		return -1;
+
+	const char *socket_dir = b->socket_dir[0] ? b->socket_dir : NULL;
+	if (shim_socket_address(socket_dir, f->address, f->namespace_, group_id, address, address_size, err))
+		return -1;
+	if (mode == SHIM_GROUP_JOIN_SANDBOX)
+		return join_sandbox(address, group_id, err) ? -1 : 0;
+	int fd = -1;
+	rc = shim_socket_acquire(address, &fd, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		rc = spawn_daemon(f, f->debug || b->debug, bundle, address, fd, err);
+		close(fd);
+		if (rc) {
+			shim_socket_remove(address, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int cmd_start(const struct shim_flags *f)
 {
 	if (need("namespace", f->namespace_) || need("address", f->address) || need("id", f->id))
@@ -143,49 +217,37 @@ static int cmd_start(const struct shim_flags *f)
 	struct shim_error err = { 0 };
 	if (shim_id_validate("container id", f->id, &err))
 		return die("start", &err);
-	drain_stdin();
-	char cwd[PATH_MAX];
-	const char *bundle = bundle_dir(f, cwd, sizeof(cwd));
-	if (!bundle) {
-		fprintf(stderr, "start: cannot determine the bundle directory: %s\n", strerror(errno));
+	uint8_t *input = NULL;
+	size_t input_len = 0;
+	if (read_stdin(&input, &input_len)) {
+		fprintf(stderr, "start: read stdin: out of memory\n");
 		return 1;
 	}
-	struct shim_oci_config cfg;
-	if (shim_oci_config_load(bundle, &cfg, &err))
-		return die("start", &err);
-	struct shim_group group;
-	int rc = shim_sandbox_group(f->id, cfg.annotations, cfg.nannotations, &group, &err);
-	char group_id[SHIM_ID_MAX + 1] = "";
-	if (rc == 0)
-		snprintf(group_id, sizeof(group_id), "%s", group.group_id);
-	enum shim_group_mode mode = rc == 0 ? group.mode : SHIM_GROUP_REUSE_OR_NEW;
-	shim_oci_config_free(&cfg);
+	struct shim_bootstrap b;
+	int rc = shim_bootstrap_read(input, input_len, f->id, f->namespace_, getenv("MAX_SHIM_VERSION"), &b, &err);
+	free(input);
 	if (rc)
 		return die("start", &err);
-
+	char cwd[PATH_MAX];
+	const char *bundle = bundle_dir(f, cwd, sizeof(cwd));
 	char address[SHIM_ADDRESS_MAX];
-	if (shim_socket_address(NULL, f->address, f->namespace_, group_id, address, sizeof(address), &err))
-		return die("start", &err);
-	if (mode == SHIM_GROUP_JOIN_SANDBOX) {
-		if (join_sandbox(address, group_id, &err))
-			return die("start", &err);
+	if (!bundle) {
+		shim_error_errno(&err, TTRPC_CODE_INTERNAL, errno, "cannot determine the bundle directory");
+		rc = -1;
 	} else {
-		int fd = -1;
-		rc = shim_socket_acquire(address, &fd, &err);
-		if (rc < 0)
-			return die("start", &err);
-		if (rc == 0) {
-			rc = spawn_daemon(f, bundle, address, fd, &err);
-			close(fd);
-			if (rc) {
-				shim_socket_remove(address, NULL);
-				return die("start", &err);
-			}
-		}
+		rc = start_or_join(f, &b, bundle, address, sizeof(address), &err);
 	}
-	if (shim_address_write(bundle, address, &err))
+	if (rc == 0)
+		rc = shim_address_write(bundle, address, &err);
+	uint8_t *answer = NULL;
+	size_t answer_len = 0;
+	if (rc == 0)
+		rc = shim_bootstrap_answer(&b, bootstrap_version(f, &b), address, &answer, &answer_len, &err);
+	shim_bootstrap_free(&b);
+	if (rc)
 		return die("start", &err);
-	fputs(address, stdout);
+	fwrite(answer, 1, answer_len, stdout);
+	free(answer);
 	return 0;
 }
 

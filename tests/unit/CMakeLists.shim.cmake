@@ -19,5 +19,21 @@ if(TARGET shim_core)
       SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_metrics_test.c ${CMAKE_SOURCE_DIR}/shim/metrics.c
       LIBS shim_core ttrpc_task ttrpc_static
       LABELS memcheck)
+    # bootstrap.c (start's input and answer) decodes BootstrapParams of ttrpc_task.
+    ttrpc_criterion_test(shim_bootstrap_test
+      SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_bootstrap_test.c ${CMAKE_SOURCE_DIR}/shim/bootstrap.c
+      LIBS shim_core ttrpc_task ttrpc_static
+      LABELS memcheck)
   endif()
+endif()
+
+# The shim binary's `start` for every containerd generation (plain, JSON,
+# binary BootstrapResult); stops the daemons it leaves by their pid.
+if(TARGET containerd-shim-tiny-v2)
+  ttrpc_criterion_test(shim_start_test
+    SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_start_test.c
+    LIBS shim_core ttrpc_task ttrpc_static
+    LABELS memcheck)
+  add_dependencies(shim_start_test containerd-shim-tiny-v2)
+  target_compile_definitions(shim_start_test PRIVATE SHIM_BINARY="$<TARGET_FILE:containerd-shim-tiny-v2>")
 endif()
