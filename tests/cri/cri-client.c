@@ -508,8 +508,11 @@ static int cmd_exec(int argc, char **argv)
 	int code = runtime_v1_runtime_service_exec_sync_call_sync(client, &req, &o, &resp, &st);
 	int ret = report("ExecSync", code, &st);
 	if (!ret) {
-		fwrite(resp->stdout.data, 1, resp->stdout.len, stdout);
-		fwrite(resp->stderr.data, 1, resp->stderr.len, stderr);
+		/* an empty bytes field has no data pointer */
+		if (resp->stdout.len)
+			fwrite(resp->stdout.data, 1, resp->stdout.len, stdout);
+		if (resp->stderr.len)
+			fwrite(resp->stderr.data, 1, resp->stderr.len, stderr);
 		ret = resp->exit_code;
 	}
 	if (resp)
