@@ -292,7 +292,11 @@ t_restart() {
 	shim=$(expect_one_shim tiny "$c1" "$c2")
 	cri_restart_containerd
 	e2e_log "containerd restarted"
-	[ "$(field "$(cri inspectp "$pod")" state)" = SANDBOX_READY ] || e2e_fail "pod not ready after the restart"
+	# CRI answers "server is not initialized yet" until it has recovered its pods
+	pod_known() { cri inspectp "$pod" >/dev/null 2>&1; }
+	e2e_wait_for 30 "CRI to recover the pod" pod_known
+	out=$(cri inspectp "$pod") || e2e_fail "PodSandboxStatus after the restart"
+	[ "$(field "$out" state)" = SANDBOX_READY ] || e2e_fail "pod not ready after the restart: $out (containers: $(cri ps | tr "\n" ";"))"
 	[ "$(cri ps --pod "$pod" --state running | wc -l)" = 2 ] || e2e_fail "containers after the restart: $(cri ps)"
 	[ "$(expect_one_shim tiny "$c1" "$c2")" = "$shim" ] || e2e_fail "the shim changed across the restart"
 	out=$(cri exec "$c1" -- echo still-here) || e2e_fail "ExecSync after the restart"
