@@ -231,9 +231,16 @@ int shim_process_open_stdio(struct shim_process *p, struct shim_error *err)
 				close(fd);
 			paths.stdout_path = paths.stderr_path = u[i].path;
 			break; /* stderr follows stdout */
+		} else if (u[i].kind == SHIM_LOG_URI_BINARY && i == 1) {
+			/* the logging binary (started by the launch) takes
+			 * stdout and stderr both, as runc-v2 does */
+			paths.stdout_path = paths.stderr_path = NULL;
+			break;
 		} else {
+			static const char *const names[] = { "stdin", "stdout", "stderr" };
 			rc = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-					    "stdio URI %s not supported here", *slot[i]);
+					    "%s \"%s\": file:// and binary:// are given as stdout (stderr follows it)",
+					    names[i], *slot[i]);
 		}
 	}
 	if (!rc)
@@ -293,6 +300,8 @@ void shim_process_release(struct shim_process *p)
 		shim_stdio_close(&p->stdio);
 		p->stdio_open = false;
 	}
+	shim_logger_stop(p->logger, 0);
+	p->logger = NULL;
 	free(p->exec_id);
 	free(p->stdin_path);
 	free(p->stdout_path);

@@ -434,6 +434,12 @@ fail:
 	return NULL;
 }
 
+void shim_logger_forget_ready(struct shim_logger *lg)
+{
+	if (lg)
+		lg->ready = NULL;
+}
+
 int shim_logger_pid(const struct shim_logger *lg)
 {
 	return lg ? (int)lg->pid : -1;

@@ -65,6 +65,9 @@ struct shim_logger *shim_logger_start(struct ev_loop *loop, struct shim_reaper *
 				      const char *id, const char *ns, int ready_timeout_ms, shim_logger_ready_fn ready,
 				      void *data, int *out_w, int *err_w, struct shim_error *err);
 
+/* Drop the ready callback (its data is going away); the logger runs on. */
+void shim_logger_forget_ready(struct shim_logger *lg);
+
 /* The logger's pid (for logs and tests). */
 int shim_logger_pid(const struct shim_logger *lg);
 

@@ -250,11 +250,14 @@ struct launch {
 	int console_rc;
 	struct shim_error console_err;
 	char *pid_file, *process_file; /* process_file: exec only, removed afterwards */
+	bool logger_wait;	       /* waiting for a binary:// logger to be ready */
 };
 
 static void launch_release(struct launch *l)
 {
 	struct ev_loop *loop = l->op->s->loop;
+	if (l->logger_wait)
+		shim_logger_forget_ready(l->p->logger);
 	ev_io_stop(loop, &l->accept_w);
 	if (l->conn_w.fd >= 0) {
 		ev_io_stop(loop, &l->conn_w);
@@ -410,9 +413,50 @@ static int write_process_file(struct launch *l, const struct shim_process *p, st
 	return 0;
 }
 
+static int launch_run(struct launch *l, struct shim_error *err);
+
+static void on_logger_ready(struct shim_logger *lg, int rc, const struct shim_error *lerr, void *data)
+{
+	struct launch *l = data;
+	struct shim_error err = { 0 };
+	l->logger_wait = false;
+	if (rc) {
+		err = *lerr;
+		return launch_complete(l, rc, &err);
+	}
+	shim_logf(&l->op->s->log, SHIM_LOG_DEBUG, "%s: logger %s (pid %d) ready", shim_process_name(l->p),
+		  l->p->stdout_path, shim_logger_pid(lg));
+	struct op *op = l->op;
+	launch_done_fn done = l->done;
+	op->launch = NULL;
+	if ((rc = launch_run(l, &err)))
+		done(op, rc, &err); /* launch_run released l */
+}
+
+/* binary:// stdout: start the logging binary; the container's stdout and
+ * stderr are the write ends of its pipes. */
+static int launch_logger(struct launch *l, struct shim_error *err)
+{
+	struct shim_process *p = l->p;
+	struct shim *s = l->op->s;
+	struct shim_log_uri u;
+	int rc = shim_log_uri_parse(p->stdout_path, &u, err);
+	if (rc)
+		return rc;
+	int ow = -1, ew = -1;
+	p->logger = shim_logger_start(s->loop, s->reaper, &u, p->container->id, s->ns, 0, on_logger_ready, l, &ow, &ew,
+				      err);
+	shim_log_uri_free(&u);
+	if (!p->logger)
+		return shim_error_wrap(err, -EIO, "stdout \"%s\"", p->stdout_path);
+	p->stdio.child_out = ow;
+	p->stdio.child_err = ew;
+	l->logger_wait = true;
+	return 0;
+}
+
 static int launch_start(struct op *op, struct shim_process *p, launch_done_fn done, struct shim_error *err)
 {
-	struct shim_container *c = p->container;
 	struct launch *l = calloc(1, sizeof(*l));
 	if (!l)
 		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
@@ -427,7 +471,31 @@ static int launch_start(struct op *op, struct shim_process *p, launch_done_fn do
 	l->accept_w.data = l->conn_w.data = l->console_timer.data = l;
 
 	int rc = shim_process_open_stdio(p, err);
-	if (rc == 0 && p->terminal && (rc = shim_console_socket_new(&l->cs, NULL, err)) == 0) {
+	if (rc == 0 && p->stdout_path && !strncmp(p->stdout_path, "binary://", 9)) {
+		if (p->terminal) {
+			rc = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+					    "stdout \"%s\": a binary:// logger needs terminal false", p->stdout_path);
+		} else if ((rc = launch_logger(l, err)) == 0) {
+			op->launch = l; /* launch_run once the logger is ready */
+			return 0;
+		}
+	}
+	if (rc) {
+		launch_release(l);
+		return rc;
+	}
+	return launch_run(l, err);
+}
+
+/* The rest of a launch: console socket, pid file, the runtime command. On
+ * an error l is released. */
+static int launch_run(struct launch *l, struct shim_error *err)
+{
+	struct op *op = l->op;
+	struct shim_process *p = l->p;
+	struct shim_container *c = p->container;
+	int rc = 0;
+	if (p->terminal && (rc = shim_console_socket_new(&l->cs, NULL, err)) == 0) {
 		ev_io_set(&l->accept_w, l->cs.fd, EV_READ);
 		ev_io_start(op->s->loop, &l->accept_w);
 	}
@@ -509,15 +577,18 @@ static int stdio_validate(const char *what, const char *path, struct shim_error 
 		if (rc)
 			return shim_error_set(err, perr.code, rc, "%s %s", what, perr.msg);
 		enum shim_log_uri_kind kind = u.kind;
+		if (kind == SHIM_LOG_URI_BINARY && access(u.path, X_OK)) {
+			rc = shim_error_errno(err, TTRPC_CODE_INVALID_ARGUMENT, errno, "%s \"%s\": logging binary %s",
+					      what, path, u.path);
+			shim_log_uri_free(&u);
+			return rc;
+		}
 		shim_log_uri_free(&u);
-		if (kind == SHIM_LOG_URI_BINARY)
-			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-					      "%s \"%s\": binary:// stdio URIs are not supported by %s yet", what, path,
-					      SHIM_RUNTIME_NAME);
-		if (kind == SHIM_LOG_URI_FILE) {
+		if (kind == SHIM_LOG_URI_FILE || kind == SHIM_LOG_URI_BINARY) {
 			if (!strcmp(what, "stdin"))
 				return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-						      "stdin \"%s\": a file:// URI is for stdout and stderr", path);
+						      "stdin \"%s\": a %s URI is for stdout and stderr", path,
+						      kind == SHIM_LOG_URI_FILE ? "file://" : "binary://");
 			return 0;
 		}
 		path += strlen("fifo://");

@@ -60,8 +60,9 @@ struct shim_process {
 	bool terminal;
 	struct shim_stdio stdio;
 	bool stdio_open;
-	ev_idle close_idle; /* closes stdio once output drained */
-	char *spec_json;    /* exec: the OCI process spec, until started */
+	struct shim_logger *logger; /* binary:// stdout/stderr: the logging binary */
+	ev_idle close_idle;	    /* closes stdio once output drained */
+	char *spec_json;	    /* exec: the OCI process spec, until started */
 	size_t spec_len;
 	struct shim_waiter *waiters;
 	struct shim_process *next; /* in container->execs */

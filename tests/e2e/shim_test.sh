@@ -465,6 +465,35 @@ t_log_uri() {
 	[ "$rc" != 0 ] && echo "$out" | grep -q 'stdout stdio URI "file://relative/x": a host part is not supported' ||
 		e2e_fail "a relative file URI: rc=$rc, $out"
 	e2e_ctr c rm lf3 >/dev/null 2>&1 || true
+	# binary://: a logging binary run as runc-v2 runs it (args from the query,
+	# CONTAINER_ID and CONTAINER_NAMESPACE, fds 3/4 the container's stdout and
+	# stderr, fd 5 closed when ready); ready only after 1 s, so Create waits.
+	local logger=$E2E_DIR/logger.sh bl=$E2E_DIR/blog
+	mkdir -p "$bl"
+	cat >"$logger" <<'SH'
+#!/bin/sh
+dir=$2
+echo "$CONTAINER_NAMESPACE/$CONTAINER_ID $*" >"$dir/meta"
+sleep 1
+exec 5>&-
+cat <&3 >"$dir/out" &
+cat <&4 >"$dir/err" &
+exec 3<&- 4<&-
+wait
+touch "$dir/done"
+SH
+	chmod +x "$logger"
+	e2e_ctr run --rm --runtime "$RT" --log-uri "binary://$logger?dir=$bl" --rootfs "$E2E_DIR/rootfs" lb1 \
+		/bin/sh -c 'echo to-stdout; echo to-stderr >&2' || e2e_fail "ctr run --log-uri binary:// failed"
+	e2e_wait_for 10 "the logger to finish" test -e "$bl/done"
+	expect_eq "$(cat "$bl/meta")" "$E2E_NS/lb1 dir $bl" "logger environment and arguments"
+	expect_eq "$(cat "$bl/out")" to-stdout "logger stdout"
+	expect_eq "$(cat "$bl/err")" to-stderr "logger stderr"
+	rc=0
+	out=$(e2e_ctr run --rm --runtime "$RT" --log-uri "binary://$E2E_DIR/no-such-logger" --rootfs "$E2E_DIR/rootfs" lb2 /bin/true 2>&1) || rc=$?
+	[ "$rc" != 0 ] && echo "$out" | grep -q "logging binary $E2E_DIR/no-such-logger: No such file or directory" ||
+		e2e_fail "a missing logger: rc=$rc, $out"
+	e2e_ctr c rm lb2 >/dev/null 2>&1 || true
 	expect_clean
 }
 
