@@ -26,7 +26,7 @@ struct shim_reaper {
 	struct watch *watches;
 	size_t nwatches, cap_watches;
 	struct shim_exit records[SHIM_REAPER_RECORDS]; /* ring; pid 0 = free slot */
-	int64_t recorded_ms[SHIM_REAPER_RECORDS];	/* CLOCK_MONOTONIC */
+	int64_t recorded_ms[SHIM_REAPER_RECORDS];      /* CLOCK_MONOTONIC */
 	size_t next_record;
 	int ttl_ms;
 };
