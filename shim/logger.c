@@ -409,8 +409,20 @@ struct shim_logger *shim_logger_start(struct ev_loop *loop, struct shim_reaper *
 	lg->data = data;
 	fcntl(lg->ready_fd, F_SETFL, O_NONBLOCK);
 	struct shim_exit ex;
-	if (shim_reaper_watch(reaper, pid, on_exit_, lg, &ex) == 1)
-		lg->exited = true;
+	int w = shim_reaper_watch(reaper, pid, on_exit_, lg, &ex);
+	if (w < 0) {
+		/* unwatched, its exit would never free lg: do not run it */
+		kill(pid, SIGKILL);
+		close(lg->ready_fd);
+		close(out[1]);
+		close(er[1]);
+		free(lg->path);
+		free(lg);
+		shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "watching logger %s: out of memory",
+			       u->path);
+		return NULL;
+	}
+	lg->exited = w == 1;
 	ev_io_init(&lg->ready_io, on_ready_io, lg->ready_fd, EV_READ);
 	ev_io_start(loop, &lg->ready_io);
 	double t = (ready_timeout_ms > 0 ? ready_timeout_ms : SHIM_LOGGER_READY_TIMEOUT_MS) / 1000.0;

@@ -109,6 +109,28 @@ Test(logger, file_uri_creates_and_appends)
 	shim_log_uri_free(&u);
 }
 
+/* The logging-binary tests: a loop and a reaper (the logger's exit is
+ * reaped through it, as in the shim), besides the temp dir. */
+static struct ev_loop *loop;
+static struct shim_reaper *r;
+
+static void with_loop(void)
+{
+	struct shim_error err = { 0 };
+	setup();
+	loop = ev_loop_new(EVFLAG_AUTO);
+	cr_assert_not_null(loop);
+	r = shim_reaper_new(loop, &err);
+	cr_assert_not_null(r, "%s", err.msg);
+}
+
+static void without_loop(void)
+{
+	shim_reaper_free(r);
+	ev_loop_destroy(loop);
+	teardown();
+}
+
 struct ctx {
 	int calls, rc;
 	struct shim_error err;
@@ -135,8 +157,7 @@ static void script(const char *name, const char *body)
 	cr_assert_eq(chmod(path, 0755), 0);
 }
 
-static struct shim_logger *start(struct ev_loop *loop, struct shim_reaper *r, const char *name, const char *query,
-				 int timeout_ms, struct ctx *c, int *o, int *e)
+static struct shim_logger *start(const char *name, const char *query, int timeout_ms, struct ctx *c, int *o, int *e)
 {
 	char uri[256];
 	struct shim_log_uri u;
@@ -149,7 +170,7 @@ static struct shim_logger *start(struct ev_loop *loop, struct shim_reaper *r, co
 	return lg;
 }
 
-static void run_until(struct ev_loop *loop, int *flag, int want, double seconds)
+static void run_until(int *flag, int want, double seconds)
 {
 	for (int i = 0; i < (int)(seconds * 100) && *flag < want; i++)
 		ev_run(loop, EVRUN_NOWAIT), usleep(10000);
@@ -179,12 +200,8 @@ static int wait_gone(pid_t pid, double seconds)
 	return -1;
 }
 
-Test(logger, binary_gets_args_env_and_fds)
+Test(logger, binary_gets_args_env_and_fds, .init = with_loop, .fini = without_loop)
 {
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-	struct shim_error err = { 0 };
-	struct shim_reaper *r = shim_reaper_new(loop, &err);
-	cr_assert_not_null(r, "%s", err.msg);
 	char body[512];
 	snprintf(
 		body, sizeof(body),
@@ -194,8 +211,8 @@ Test(logger, binary_gets_args_env_and_fds)
 	script("log", body);
 	struct ctx c = { 0 };
 	int o = -1, e = -1;
-	struct shim_logger *lg = start(loop, r, "log", "?tag=t1&v", 0, &c, &o, &e);
-	run_until(loop, &c.calls, 1, 10);
+	struct shim_logger *lg = start("log", "?tag=t1&v", 0, &c, &o, &e);
+	run_until(&c.calls, 1, 10);
 	cr_assert_eq(c.calls, 1);
 	cr_assert_eq(c.rc, 0, "%s", c.err.msg);
 	cr_assert_eq(write(o, "to stdout\n", 10), 10);
@@ -224,21 +241,15 @@ Test(logger, binary_gets_args_env_and_fds)
 	for (int i = 0; i < 300 && wait_gone(pid, 0.01); i++)
 		ev_run(loop, EVRUN_NOWAIT);
 	cr_assert_eq(wait_gone(pid, 1), 0);
-	shim_reaper_free(r);
-	ev_loop_destroy(loop);
 }
 
-Test(logger, ready_byte_then_stop_terms_it)
+Test(logger, ready_byte_then_stop_terms_it, .init = with_loop, .fini = without_loop)
 {
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-	struct shim_error err = { 0 };
-	struct shim_reaper *r = shim_reaper_new(loop, &err);
-	cr_assert_not_null(r);
 	script("log", "printf r >&5\nexec 5>&- 3<&- 4<&-\nexec sleep 30");
 	struct ctx c = { 0 };
 	int o, e;
-	struct shim_logger *lg = start(loop, r, "log", "", 0, &c, &o, &e);
-	run_until(loop, &c.calls, 1, 10);
+	struct shim_logger *lg = start("log", "", 0, &c, &o, &e);
+	run_until(&c.calls, 1, 10);
 	cr_assert_eq(c.rc, 0, "%s", c.err.msg);
 	close(o);
 	close(e);
@@ -248,22 +259,16 @@ Test(logger, ready_byte_then_stop_terms_it)
 	for (int i = 0; i < 300 && kill(pid, 0) == 0; i++)
 		ev_run(loop, EVRUN_NOWAIT), usleep(10000);
 	cr_assert_neq(kill(pid, 0), 0, "SIGTERM ended it");
-	shim_reaper_free(r);
-	ev_loop_destroy(loop);
 }
 
-Test(logger, never_ready_times_out_and_is_killed)
+Test(logger, never_ready_times_out_and_is_killed, .init = with_loop, .fini = without_loop)
 {
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-	struct shim_error err = { 0 };
-	struct shim_reaper *r = shim_reaper_new(loop, &err);
-	cr_assert_not_null(r);
 	script("log", "exec sleep 30");
 	struct ctx c = { 0 };
 	int o, e;
-	struct shim_logger *lg = start(loop, r, "log", "", 200, &c, &o, &e);
+	struct shim_logger *lg = start("log", "", 200, &c, &o, &e);
 	pid_t pid = shim_logger_pid(lg);
-	run_until(loop, &c.calls, 1, 5);
+	run_until(&c.calls, 1, 5);
 	cr_assert_eq(c.calls, 1);
 	cr_assert_lt(c.rc, 0);
 	cr_assert_eq(c.err.code, TTRPC_CODE_DEADLINE_EXCEEDED);
@@ -274,21 +279,15 @@ Test(logger, never_ready_times_out_and_is_killed)
 		ev_run(loop, EVRUN_NOWAIT), usleep(10000);
 	cr_assert_neq(kill(pid, 0), 0, "killed and reaped");
 	shim_logger_stop(lg, 1000); /* frees it */
-	shim_reaper_free(r);
-	ev_loop_destroy(loop);
 }
 
-Test(logger, ignores_term_gets_killed)
+Test(logger, ignores_term_gets_killed, .init = with_loop, .fini = without_loop)
 {
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-	struct shim_error err = { 0 };
-	struct shim_reaper *r = shim_reaper_new(loop, &err);
-	cr_assert_not_null(r);
 	script("log", "trap '' TERM\nexec 5>&-\nwhile :; do :; done");
 	struct ctx c = { 0 };
 	int o, e;
-	struct shim_logger *lg = start(loop, r, "log", "", 0, &c, &o, &e);
-	run_until(loop, &c.calls, 1, 10);
+	struct shim_logger *lg = start("log", "", 0, &c, &o, &e);
+	run_until(&c.calls, 1, 10);
 	cr_assert_eq(c.rc, 0, "%s", c.err.msg);
 	close(o);
 	close(e);
@@ -300,16 +299,11 @@ Test(logger, ignores_term_gets_killed)
 	for (int i = 0; i < 300 && kill(pid, 0) == 0; i++)
 		ev_run(loop, EVRUN_NOWAIT), usleep(10000);
 	cr_assert_neq(kill(pid, 0), 0, "SIGKILL after the term timeout");
-	shim_reaper_free(r);
-	ev_loop_destroy(loop);
 }
 
-Test(logger, missing_binary_is_a_clear_error)
+Test(logger, missing_binary_is_a_clear_error, .init = with_loop, .fini = without_loop)
 {
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct shim_error err = { 0 };
-	struct shim_reaper *r = shim_reaper_new(loop, &err);
-	cr_assert_not_null(r);
 	struct shim_log_uri u;
 	cr_assert_eq(shim_log_uri_parse("binary:///nonexistent/logger", &u, &err), 0);
 	int o = -1, e = -1;
@@ -319,6 +313,4 @@ Test(logger, missing_binary_is_a_clear_error)
 	cr_assert(strstr(err.msg, "No such file"), "%s", err.msg);
 	cr_assert_eq(o, -1);
 	shim_log_uri_free(&u);
-	shim_reaper_free(r);
-	ev_loop_destroy(loop);
 }
