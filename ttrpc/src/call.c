@@ -105,11 +105,17 @@ ttrpc_call *ttrpc__call_new(struct ttrpc__registry *reg, const struct ttrpc__cal
 	call->ops = ops;
 	call->tp = tp;
 	call->stream_id = stream_id;
+	call->service_cut = info->service_cut;
+	call->method_cut = info->method_cut;
 	call->start_ns = ttrpc_now_ns();
 	/* A negative timeout is a deadline already passed, as in Go (whose client
 	 * sends one when its context is just expiring). */
-	if (info->timeout_ns != 0)
+	if (info->timeout_ns > INT64_MAX - call->start_ns)
+		call->deadline_ns = INT64_MAX; /* saturated: the sum would overflow */
+	else if (info->timeout_ns != 0)
 		call->deadline_ns = call->start_ns + info->timeout_ns;
+	if (info->timeout_ns < 0 && call->deadline_ns <= 0)
+		call->deadline_ns = 1; /* passed, but not 0, which means none */
 	if (info->cred) {
 		call->cred = *info->cred;
 		call->have_cred = true;
@@ -196,9 +202,11 @@ static void unknown_method(ttrpc_call *call)
 	ttrpc__logf(reg->log, reg->log_user, TTRPC_LOG_DEBUG, "ttrpc: unknown method /%s/%s", call->service,
 		    call->method);
 	/* Go ttrpc's wording: "service X" or "method Y". */
-	bool known = ttrpc__registry_has_service(reg, call->service);
+	bool known = !call->service_cut && ttrpc__registry_has_service(reg, call->service);
+	const char *name = known ? call->method : call->service;
+	bool cut = known ? call->method_cut : call->service_cut;
 	char msg[512];
-	snprintf(msg, sizeof(msg), "%s %s", known ? "method" : "service", known ? call->method : call->service);
+	snprintf(msg, sizeof(msg), "%s %s%s", known ? "method" : "service", name, cut ? "\\x00..." : "");
 	end_call(call, TTRPC_CODE_UNIMPLEMENTED, msg, NULL, 0);
 }
 
@@ -207,7 +215,8 @@ static int deliver(ttrpc_call *call, const uint8_t *msg, size_t len, bool force)
 void ttrpc__call_start(ttrpc_call *call, const uint8_t *payload, size_t len, bool has_payload)
 {
 	const struct ttrpc__registry *reg = call->reg;
-	const struct ttrpc__method *found = ttrpc__registry_lookup(reg, call->service, call->method);
+	const struct ttrpc__method *found =
+		call->service_cut || call->method_cut ? NULL : ttrpc__registry_lookup(reg, call->service, call->method);
 	if (found) {
 		call->known = true;
 		call->m = *found;

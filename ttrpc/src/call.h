@@ -68,13 +68,14 @@ struct ttrpc__held; /* a message received while paused */
 
 struct ttrpc_call {
 	const struct ttrpc__call_ops *ops;
-	void *tp;		     /* the transport's connection; NULL once orphaned */
-	uint32_t stream_id;	     /* the transport's id of the call */
-	uint64_t tp_mark;	     /* transport's use (ttrpc: end of the last frame queued) */
-	struct ttrpc__registry *reg; /* referenced */
-	bool known;		     /* m below is the method's copy */
-	struct ttrpc__method m;	     /* names not copied (NULL) */
-	char *service, *method;	     /* one allocation */
+	void *tp;		      /* the transport's connection; NULL once orphaned */
+	uint32_t stream_id;	      /* the transport's id of the call */
+	uint64_t tp_mark;	      /* transport's use (ttrpc: end of the last frame queued) */
+	struct ttrpc__registry *reg;  /* referenced */
+	bool known;		      /* m below is the method's copy */
+	bool service_cut, method_cut; /* see ttrpc__call_info */
+	struct ttrpc__method m;	      /* names not copied (NULL) */
+	char *service, *method;	      /* one allocation */
 	struct ttrpc_md md;
 	int64_t deadline_ns, start_ns;
 	struct ucred cred;
@@ -99,8 +100,9 @@ struct ttrpc_call {
 /* What the transport knows of a new call. */
 struct ttrpc__call_info {
 	const char *service, *method;
-	int64_t timeout_ns;	  /* 0: none */
-	const struct ucred *cred; /* NULL: unknown */
+	bool service_cut, method_cut; /* the wire name held a NUL: it names no method */
+	int64_t timeout_ns;	      /* 0: none */
+	const struct ucred *cred;     /* NULL: unknown */
 };
 
 /* A new call (NULL when out of memory: the transport answers

@@ -347,6 +347,8 @@ static void on_request(struct ttrpc__session *ss, uint32_t stream_id, const stru
 	struct ttrpc__call_info info = {
 		.service = req->service,
 		.method = req->method,
+		.service_cut = req->service_cut,
+		.method_cut = req->method_cut,
 		.timeout_ns = req->timeout_ns,
 		.cred = sc->have_cred ? &sc->cred : NULL,
 	};

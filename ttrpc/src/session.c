@@ -74,11 +74,13 @@ int ttrpc__request_in_md(const struct ttrpc__request_in *req, struct ttrpc_md *m
 	return req->pb ? ttrpc__wire_request_md(req->pb, md) : 0;
 }
 
-/* protobuf-c leaves an empty bytes field looking absent; Go tells them apart
- * (an empty first message of a client stream is still delivered), so look
- * for field 3 on the wire. */
-static bool has_payload_field(const uint8_t *p, size_t len)
+/* The wire length of the last occurrence of length-delimited field `field`
+ * of a message, for what protobuf-c's decoding hides: an empty bytes field
+ * looks absent (Go tells them apart: an empty first message of a client
+ * stream is still delivered), and a string is cut at an embedded NUL. */
+static bool raw_field_len(const uint8_t *p, size_t len, uint32_t field, size_t *flen)
 {
+	bool found = false;
 	size_t i = 0;
 	while (i < len) {
 		uint64_t key = 0, v = 0;
@@ -106,17 +108,26 @@ static bool has_payload_field(const uint8_t *p, size_t len)
 				if (!(c & 0x80))
 					break;
 			}
-			if (key >> 3 == 3)
-				return true;
 			if (v > len - i)
-				return false;
+				return found;
+			if (key >> 3 == field) {
+				found = true;
+				*flen = (size_t)v;
+			}
 			i += (size_t)v;
 			break;
 		default:
-			return false;
+			return found;
 		}
 	}
-	return false;
+	return found;
+}
+
+/* A name that holds a NUL is not the C string protobuf-c hands us. */
+static bool name_cut(const uint8_t *p, size_t len, uint32_t field, const char *name)
+{
+	size_t flen = 0;
+	return raw_field_len(p, len, field, &flen) && flen != strlen(name);
 }
 
 static int server_request(struct ttrpc__session *s, const struct ttrpc__frame_header *h, const uint8_t *p)
@@ -142,7 +153,9 @@ static int server_request(struct ttrpc__session *s, const struct ttrpc__frame_he
 		.method = req->method,
 		.payload = req->payload.data,
 		.len = req->payload.len,
-		.has_payload = req->payload.len > 0 || has_payload_field(p, h->length),
+		.has_payload = req->payload.len > 0 || raw_field_len(p, h->length, 3, &(size_t){ 0 }),
+		.service_cut = name_cut(p, h->length, 1, req->service),
+		.method_cut = name_cut(p, h->length, 2, req->method),
 		.timeout_ns = req->timeout_nano,
 		.flags = h->flags,
 		.pb = req,

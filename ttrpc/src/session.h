@@ -24,7 +24,8 @@ struct ttrpc__request_in {
 	const char *method;
 	const uint8_t *payload;
 	size_t len;
-	bool has_payload; /* the payload field was on the wire (maybe empty) */
+	bool has_payload;	      /* the payload field was on the wire (maybe empty) */
+	bool service_cut, method_cut; /* the name held a NUL: service/method is only its start */
 	int64_t timeout_ns;
 	uint8_t flags;		  /* frame flags (TTRPC__FLAG_REMOTE_OPEN / _CLOSED) */
 	const Ttrpc__Request *pb; /* private: use ttrpc__request_in_md */
