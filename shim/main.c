@@ -316,6 +316,14 @@ static int cmd_delete(const struct shim_flags *f)
 	if (shim_unmount_all(rootfs, SHIM_UNMOUNT_RETRIES, &err) < 0)
 		fprintf(stderr, "delete %s: %s\n", f->id, err.msg);
 	remove_stale_socket(bundle, f->id);
+	/* The init pid, as runc-v2 reports it: containerd puts it into the exit
+	 * and delete events it publishes for a shim that died. */
+	pid_t pid = 0;
+	char pid_file[PATH_MAX + 16];
+	snprintf(pid_file, sizeof(pid_file), "%s/init.pid", bundle);
+	shim_error_clear(&err);
+	if (shim_read_pid_file(pid_file, &pid, &err))
+		fprintf(stderr, "delete %s: %s\n", f->id, err.msg);
 
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -323,6 +331,7 @@ static int cmd_delete(const struct shim_flags *f)
 	ts.seconds = now.tv_sec;
 	ts.nanos = (int32_t)now.tv_nsec;
 	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+	resp.pid = (uint32_t)pid;
 	resp.exit_status = 128 + SIGKILL;
 	resp.exited_at = &ts;
 	size_t n = containerd__task__v2__delete_response__get_packed_size(&resp);

@@ -980,7 +980,9 @@ static void answer_state(ttrpc_call *call, const struct shim_process *p)
 {
 	Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts;
-	resp.id = p->container->id;
+	/* as runc-v2: the process's own id (exec id, or the container id for
+	 * init), and exec_id left empty */
+	resp.id = (char *)shim_process_name(p);
 	resp.bundle = p->container->bundle;
 	resp.pid = (uint32_t)p->pid;
 	resp.status = (Containerd__V1__Types__Status)p->status;
@@ -988,7 +990,6 @@ static void answer_state(ttrpc_call *call, const struct shim_process *p)
 	resp.stdout = p->stdout_path ? p->stdout_path : "";
 	resp.stderr = p->stderr_path ? p->stderr_path : "";
 	resp.terminal = p->terminal;
-	resp.exec_id = p->exec_id ? p->exec_id : "";
 	if (p->status == SHIM_STATUS_STOPPED) {
 		shim_timestamp(&p->exited_at, &ts);
 		resp.exit_status = (uint32_t)p->exit_status;
@@ -1028,6 +1029,27 @@ static void state(ttrpc_call *call, const Containerd__Task__V2__StateRequest *re
 
 /* ---- Pids ---- */
 
+/* Pids tags an exec's pid with its exec id, as runc-v2 does: info is an Any
+ * of containerd.runc.v1.ProcessDetails. *any stays empty for other pids. */
+static int exec_details(const struct shim_container *c, pid_t pid, Google__Protobuf__Any *any)
+{
+	google__protobuf__any__init(any);
+	for (const struct shim_process *p = c->execs; p; p = p->next) {
+		if (p->pid != pid || pid <= 0)
+			continue;
+		Containerd__Runc__V1__ProcessDetails d = CONTAINERD__RUNC__V1__PROCESS_DETAILS__INIT;
+		d.exec_id = p->exec_id;
+		size_t len = containerd__runc__v1__process_details__get_packed_size(&d);
+		any->value.data = malloc(len ? len : 1);
+		if (!any->value.data)
+			return -ENOMEM;
+		any->value.len = containerd__runc__v1__process_details__pack(&d, any->value.data);
+		any->type_url = "containerd.runc.v1.ProcessDetails";
+		return 0;
+	}
+	return 0;
+}
+
 static void pids_done(struct op *op, const struct shim_cmd_result *res)
 {
 	struct shim_error err = res->err;
@@ -1039,25 +1061,32 @@ static void pids_done(struct op *op, const struct shim_cmd_result *res)
 		return op_fail(op, &err);
 	Containerd__V1__Types__ProcessInfo *infos = calloc(n ? n : 1, sizeof(*infos));
 	Containerd__V1__Types__ProcessInfo **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-	if (!infos || !ptrs) {
-		free(infos);
-		free(ptrs);
-		free(list);
-		shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-		return op_fail(op, &err);
-	}
-	for (size_t i = 0; i < n; i++) {
+	Google__Protobuf__Any *anys = calloc(n ? n : 1, sizeof(*anys));
+	int rc = infos && ptrs && anys ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		containerd__v1__types__process_info__init(&infos[i]);
 		infos[i].pid = (uint32_t)list[i];
 		ptrs[i] = &infos[i];
+		rc = exec_details(op->base.container, list[i], &anys[i]);
+		if (anys[i].value.data)
+			infos[i].info = &anys[i];
 	}
-	Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
-	resp.n_processes = n;
-	resp.processes = ptrs;
-	containerd_task_v2_task_pids_respond(op->base.call, &resp);
+	if (rc == 0) {
+		Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+		resp.n_processes = n;
+		resp.processes = ptrs;
+		containerd_task_v2_task_pids_respond(op->base.call, &resp);
+	}
+	for (size_t i = 0; anys && i < n; i++)
+		free(anys[i].value.data);
+	free(anys);
 	free(infos);
 	free(ptrs);
 	free(list);
+	if (rc) {
+		shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+		return op_fail(op, &err);
+	}
 	op_answered(op);
 }
 
@@ -1281,15 +1310,12 @@ static void resize_pty(ttrpc_call *call, const Containerd__Task__V2__ResizePtyRe
 	struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
 	if (!p)
 		return fail(s, call, &err);
-	if (p->terminal && p->status == SHIM_STATUS_STOPPED) {
-		/* ctr resizes as it starts; a short-lived process may be gone by then */
+	/* Nothing to resize is not an error (runc-v2: a process without a console
+	 * answers OK); nor is a terminal already closed: ctr resizes as it starts,
+	 * and a short-lived process may be gone by then. */
+	if (!p->terminal || !p->stdio_open || p->status == SHIM_STATUS_STOPPED) {
 		ttrpc_call_respond(call, NULL, 0);
 		return;
-	}
-	if (!p->stdio_open || !p->terminal) {
-		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -ENOTTY, "process %s: no terminal",
-			       shim_process_name(p));
-		return fail(s, call, &err);
 	}
 	if (shim_stdio_resize(&p->stdio, req->width, req->height, &err))
 		return fail(s, call, &err);
@@ -1386,12 +1412,10 @@ static void connect_(ttrpc_call *call, const Containerd__Task__V2__ConnectReques
 	Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
 	resp.shim_pid = (uint32_t)getpid();
 	resp.version = SHIM_VERSION;
+	/* An id this shim does not know (yet) is no error: runc-v2 answers
+	 * task_pid 0, and containerd uses Connect as its liveness check of a
+	 * shim when it reloads shims after a restart. */
 	struct shim_container *c = req->id && *req->id ? shim_container_find(s, req->id) : NULL;
-	if (req->id && *req->id && !c) {
-		struct shim_error err = { 0 };
-		shim_error_set(&err, TTRPC_CODE_NOT_FOUND, -ENOENT, "container %s: not found", req->id);
-		return fail(s, call, &err);
-	}
 	if (c)
 		resp.task_pid = (uint32_t)c->init.pid;
 	containerd_task_v2_task_connect_respond(call, &resp);

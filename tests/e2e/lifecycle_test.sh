@@ -110,6 +110,15 @@ expect_eq() { # got want what
 	[ "$1" = "$2" ] || e2e_fail "$3: got '$1', want '$2'"
 }
 
+varint_hex() { # n: its protobuf varint, in hex
+	local n=$1 out=""
+	while [ "$n" -ge 128 ]; do
+		out+=$(printf '%02x' $(((n & 127) | 128)))
+		n=$((n >> 7))
+	done
+	printf '%s%02x' "$out" "$n"
+}
+
 expect_match() { # text extended-regex what
 	printf '%s\n' "$1" | grep -Eq -- "$2" || e2e_fail "$3: '$1' does not match /$2/"
 }
@@ -198,7 +207,7 @@ t_delete_running() {
 	shim=$(e2e_shim_pids)
 	e2e_ctr task exec -d --exec-id x1 dr1 /bin/sleep 600
 	sc "$sock" state dr1 x1
-	expect_match "$OUT" '^id=dr1 pid=[0-9]+ status=2 ' "State of the exec"
+	expect_match "$OUT" '^id=x1 pid=[0-9]+ status=2 exit_status=0$' "State of the exec"
 	local xpid
 	xpid=$(echo "$OUT" | sed 's/.* pid=\([0-9]*\) .*/\1/')
 
@@ -221,7 +230,7 @@ t_delete_running() {
 	wait_status dr1 STOPPED
 	wait_for "exec $xpid to die with the init" not_alive "$xpid"
 	sc "$sock" state dr1 x1
-	expect_match "$OUT" '^id=dr1 pid=[0-9]+ status=3 exit_status=137$' "State of the exec after the init died"
+	expect_match "$OUT" '^id=x1 pid=[0-9]+ status=3 exit_status=137$' "State of the exec after the init died"
 	sc "$sock" delete dr1 x1
 	expect_match "$RC:$OUT" "^0:pid=$xpid exit_status=137 exited_at=[1-9][0-9]*\.[0-9]{9}$" "Delete of the stopped exec"
 	local out
@@ -410,8 +419,9 @@ t_delete_action_twice() {
 		bytes=$(cd "$b" && "$SHIM" -namespace "$E2E_NS" -address "$E2E_SOCK" -publish-binary "$(command -v containerd)" \
 			-id da1 delete 2>"$E2E_DIR/delete.$n.err" | od -An -tx1 | tr -d ' \n') || rc=$?
 		expect_eq "$rc" 0 "delete action $n: exit code ($(cat "$E2E_DIR/delete.$n.err"))"
-		# DeleteResponse: exit_status (field 2) 137 = 10 89 01, then exited_at (field 3): 1a LEN 08 seconds...
-		expect_match "$bytes" '^1089011a[0-9a-f]{2}08[0-9a-f]+$' "delete action $n: DeleteResponse"
+		# DeleteResponse: pid (field 1) = 08 varint, the init pid from the bundle's init.pid as
+		# runc-v2 reports it; exit_status (field 2) 137 = 10 89 01; exited_at (field 3): 1a LEN 08 seconds...
+		expect_match "$bytes" "^08$(varint_hex "$pid")1089011a[0-9a-f]{2}08[0-9a-f]+\$" "delete action $n: DeleteResponse"
 		# the action's work is done when it exits: checked without waiting
 		runc_has da1 && e2e_fail "delete action $n: runc state of da1 left"
 		mounted "$b/rootfs" && e2e_fail "delete action $n: rootfs still mounted"

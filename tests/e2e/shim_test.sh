@@ -49,6 +49,9 @@ not_running() { [ "$(task_field "$1" 3)" != RUNNING ]; }
 expect_eq() { # got want what
 	[ "$1" = "$2" ] || e2e_fail "$3: got '$1', want '$2'"
 }
+expect_match() { # text extended-regex what
+	[[ "$1" =~ $2 ]] || e2e_fail "$3: got '$1', want a match of /$2/"
+}
 
 # Nothing of ours is left: no shim, no container process, no mount, no shim
 # socket, no runtime state, no container cgroup, no bundle (lib.sh).
@@ -87,7 +90,7 @@ t_detached() {
 	expect_eq "$out" "shim_pid=$shim task_pid=$pid version=0.1.0" "Connect"
 	rc=0
 	out=$("$shimctl" "$sock" "$E2E_NS" connect nosuch) || rc=$?
-	expect_eq "$rc:$out" "1:NOT_FOUND: container nosuch: not found" "Connect of an unknown id"
+	expect_eq "$rc:$out" "0:shim_pid=$shim task_pid=0 version=0.1.0" "Connect of an unknown id (as runc-v2)"
 	rc=0
 	out=$("$shimctl" "$sock" "$E2E_NS" state d1 nosuch) || rc=$?
 	expect_eq "$rc:$out" "1:NOT_FOUND: process nosuch of container d1: not found" "State of an unknown exec"
@@ -447,6 +450,81 @@ PY
 	expect_clean
 }
 
+shimctl() { "${E2E_SHIMCTL:-$E2E_BIN_DIR/../tests/shimctl}" "$@"; }
+bundle_of() { echo "$E2E_DIR/state/io.containerd.runtime.v2.task/$E2E_NS/$1"; }
+
+# The answers where ours differed from containerd-shim-runc-v2's (issue 11),
+# asked of both shims in the same run, straight to each shim's socket and
+# through containerd: Connect for an id the shim does not know is OK with
+# task_pid 0; State of an exec has the exec id in id and exec_id empty; Pids
+# tags an exec's pid with Any containerd.runc.v1.ProcessDetails{exec_id} (ctr
+# task ps decodes it); ResizePty of processes without a terminal is OK; the
+# `delete` action of a killed shim reports the init pid from the bundle,
+# which containerd puts into the exit and delete events it publishes.
+t_runc_answers() {
+	setup
+	local id rt sock pid xpid out x shims=()
+	for id in ra1 rr1; do
+		rt=$RT
+		[ "$id" = rr1 ] && rt=io.containerd.runc.v2
+		e2e_ctr run -d --runtime "$rt" --rootfs "$E2E_DIR/rootfs" "$id" /bin/sleep 600 >/dev/null
+		wait_status "$id" RUNNING
+		e2e_ctr task exec -d --exec-id x1 "$id" /bin/sleep 600
+		sock=$(cat "$(bundle_of "$id")/address")
+		pid=$(task_field "$id" 2)
+
+		out=$(shimctl "$sock" "$E2E_NS" connect nosuch 2>&1) || e2e_fail "$rt: Connect of an unknown id: $out"
+		expect_match "$out" '^shim_pid=[1-9][0-9]* task_pid=0 ' "$rt: Connect of an unknown id"
+		shims+=("$(echo "$out" | sed 's/^shim_pid=\([0-9]*\) .*/\1/')")
+		out=$(shimctl "$sock" "$E2E_NS" connect "$id" 2>&1) || e2e_fail "$rt: Connect $id: $out"
+		expect_match "$out" "^shim_pid=${shims[-1]} task_pid=$pid " "$rt: Connect $id"
+
+		out=$(shimctl "$sock" "$E2E_NS" state "$id" x1 2>&1) || e2e_fail "$rt: State of exec x1: $out"
+		expect_match "$out" '^id=x1 pid=[1-9][0-9]* status=2 exit_status=0$' "$rt: State of exec x1"
+		xpid=$(echo "$out" | sed 's/.* pid=\([0-9]*\) .*/\1/')
+		out=$(shimctl "$sock" "$E2E_NS" state "$id" 2>&1) || e2e_fail "$rt: State of $id: $out"
+		expect_eq "$out" "id=$id pid=$pid status=2 exit_status=0" "$rt: State of the init"
+
+		out=$(shimctl "$sock" "$E2E_NS" pids "$id" 2>&1) || e2e_fail "$rt: Pids: $out"
+		echo "$out" | grep -qx "pid=$pid" || e2e_fail "$rt: Pids: no untagged init pid $pid: $out"
+		echo "$out" | grep -qx "pid=$xpid type=containerd.runc.v1.ProcessDetails exec_id=x1" ||
+			e2e_fail "$rt: Pids: exec pid $xpid not tagged with exec id x1: $out"
+		out=$(e2e_ctr task ps "$id" 2>&1) || e2e_fail "$rt: ctr task ps: $out"
+		echo "$out" | grep -Eq "^$xpid +&ProcessDetails\{ExecID:x1" || e2e_fail "$rt: ctr task ps: $out"
+
+		for x in "" x1; do
+			# shellcheck disable=SC2086
+			out=$(shimctl "$sock" "$E2E_NS" resize "$id" 100 40 $x 2>&1) ||
+				e2e_fail "$rt: ResizePty of ${x:-the init} without a terminal: $out"
+		done
+	done
+
+	# both shims killed: containerd runs each one's `delete` action
+	e2e_events_start "$E2E_DIR/events.txt"
+	local pids=() runc_sock
+	for id in ra1 rr1; do pids+=("$(task_field "$id" 2)"); done
+	runc_sock=$(cat "$(bundle_of rr1)/address")
+	kill -KILL "${shims[@]}"
+	local i=0
+	for id in ra1 rr1; do
+		e2e_events_wait "$E2E_DIR/events.txt" "/tasks/delete.*\"container_id\":\"$id\""
+		grep '/tasks/exit' "$E2E_DIR/events.txt" | grep "\"container_id\":\"$id\"" | grep -q "\"pid\":${pids[$i]}," ||
+			e2e_fail "$id: the exit event after its shim died lacks the init pid ${pids[$i]}: $(grep "$id" "$E2E_DIR/events.txt")"
+		grep '/tasks/delete' "$E2E_DIR/events.txt" | grep "\"container_id\":\"$id\"" | grep -q "\"pid\":${pids[$i]}," ||
+			e2e_fail "$id: the delete event after its shim died lacks the init pid ${pids[$i]}: $(grep "$id" "$E2E_DIR/events.txt")"
+		i=$((i + 1))
+	done
+	e2e_events_stop
+	for id in ra1 rr1; do
+		e2e_wait_for 20 "containerd to see $id stop" not_running "$id"
+		e2e_ctr task rm "$id" >/dev/null 2>&1 || true
+		e2e_ctr c rm "$id"
+	done
+	# runc-v2's delete leaves a killed shim's socket behind (ours removes it)
+	[ -S "${runc_sock#unix://}" ] && rm -f "${runc_sock#unix://}"
+	expect_clean
+}
+
 # ctr run --log-uri: file:// (stdout and stderr appended to one file the
 # shim creates with its directories, as runc-v2 does).
 t_log_uri() {
@@ -498,7 +576,7 @@ SH
 }
 
 case "$scenario" in
-run_rm | detached | image | stdio | events | containerd_restart | sigterm | shim_killed | crun | bad_input | oom | stats | log_uri)
+run_rm | detached | image | stdio | events | containerd_restart | sigterm | shim_killed | crun | bad_input | oom | stats | log_uri | runc_answers)
 	"t_$scenario"
 	e2e_sanitizer_verdict
 	e2e_log "PASS: $scenario"

@@ -5,7 +5,9 @@
  *   shimctl SOCKET NAMESPACE connect ID
  *   shimctl SOCKET NAMESPACE update ID RESOURCES_JSON
  *   shimctl SOCKET NAMESPACE stats ID   (prints "type=T pids=N memory_usage=N memory_limit=N cpu_usage_ns=N")
- *   shimctl SOCKET NAMESPACE state ID [EXEC_ID]
+ *   shimctl SOCKET NAMESPACE state ID [EXEC_ID]   (" exec_id=E" appended when the answer has one)
+ *   shimctl SOCKET NAMESPACE pids ID   (a line per process: "pid=N", then " type=URL exec_id=E" when tagged)
+ *   shimctl SOCKET NAMESPACE resize ID WIDTH HEIGHT [EXEC_ID]
  *   shimctl SOCKET NAMESPACE create ID BUNDLE [--mount TYPE SOURCE OPTS [--target T]]... [--config RUNTIME_JSON]
  *                                            [--runc-binary NAME] [--stdin PATH] [--stdout PATH] [--stderr PATH]
  *                                            [--checkpoint PATH] [--parent-checkpoint PATH]
@@ -95,6 +97,32 @@ static int print_stats(const Google__Protobuf__Any *any)
 	}
 	printf("stats: unexpected type %s\n", any->type_url);
 	return -1;
+}
+
+/* One process of a Pids answer; info, when there, must be a
+ * containerd.runc.v1.ProcessDetails (whatever prefix its type URL has). */
+static int print_process(const Containerd__V1__Types__ProcessInfo *pi)
+{
+	printf("pid=%u", pi->pid);
+	if (!pi->info) {
+		printf("\n");
+		return 0;
+	}
+	const char *url = pi->info->type_url ? pi->info->type_url : "";
+	const char *slash = strrchr(url, '/');
+	if (strcmp(slash ? slash + 1 : url, "containerd.runc.v1.ProcessDetails")) {
+		printf(" type=%s: not containerd.runc.v1.ProcessDetails\n", url);
+		return -1;
+	}
+	Containerd__Runc__V1__ProcessDetails *d =
+		containerd__runc__v1__process_details__unpack(NULL, pi->info->value.len, pi->info->value.data);
+	if (!d) {
+		printf(" type=%s: does not decode\n", url);
+		return -1;
+	}
+	printf(" type=%s exec_id=%s\n", url, d->exec_id);
+	containerd__runc__v1__process_details__free_unpacked(d, NULL);
+	return 0;
 }
 
 /* --as UID:GID[:dac]: become uid:gid (no supplementary groups); with dac,
@@ -402,8 +430,27 @@ int main(int argc, char **argv)
 		req.exec_id = (char *)arg5;
 		rc = report(containerd_task_v2_task_state_call_sync(c, &req, &opts, &resp, &st), &st);
 		if (resp)
-			printf("id=%s pid=%u status=%d exit_status=%u\n", resp->id, resp->pid, resp->status,
-			       resp->exit_status);
+			printf("id=%s pid=%u status=%d exit_status=%u%s%s\n", resp->id, resp->pid, resp->status,
+			       resp->exit_status, resp->exec_id && *resp->exec_id ? " exec_id=" : "",
+			       resp->exec_id ? resp->exec_id : "");
+		free_resp(resp);
+	} else if (!strcmp(verb, "pids")) {
+		Containerd__Task__V2__PidsRequest req = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
+		Containerd__Task__V2__PidsResponse *resp = NULL;
+		req.id = (char *)id;
+		rc = report(containerd_task_v2_task_pids_call_sync(c, &req, &opts, &resp, &st), &st);
+		for (size_t i = 0; resp && i < resp->n_processes; i++)
+			if (print_process(resp->processes[i]))
+				rc = 1;
+		free_resp(resp);
+	} else if (!strcmp(verb, "resize") && argc >= 7) {
+		Containerd__Task__V2__ResizePtyRequest req = CONTAINERD__TASK__V2__RESIZE_PTY_REQUEST__INIT;
+		Google__Protobuf__Empty *resp = NULL;
+		req.id = (char *)id;
+		req.width = (uint32_t)strtoul(argv[5], NULL, 10);
+		req.height = (uint32_t)strtoul(argv[6], NULL, 10);
+		req.exec_id = argc > 7 ? argv[7] : "";
+		rc = report(containerd_task_v2_task_resize_pty_call_sync(c, &req, &opts, &resp, &st), &st);
 		free_resp(resp);
 	} else if (!strcmp(verb, "exec")) {
 		rc = do_exec(c, &opts, argc - 4, argv + 4, &st);
