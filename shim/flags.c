@@ -30,6 +30,7 @@ static const struct flag_def flag_defs[] = {
 	STRING_FLAG("socket", socket),
 	BOOL_FLAG("debug", debug),
 	BOOL_FLAG("v", version),
+	BOOL_FLAG("info", info),
 	BOOL_FLAG("h", help),
 	BOOL_FLAG("help", help),
 };

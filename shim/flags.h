@@ -26,6 +26,7 @@ struct shim_flags {
 	const char *socket; /* -socket: accepted for compatibility with containerd's shim flags */
 	bool debug;
 	bool version; /* -v: print the version and exit */
+	bool info;    /* -info: options on stdin, a RuntimeInfo on stdout */
 	bool help;    /* -h / -help */
 	enum shim_action action;
 };

@@ -21,6 +21,7 @@
 #include "shim/bootstrap.h"
 #include "shim/flags.h"
 #include "shim/ids.h"
+#include "shim/info.h"
 #include "shim/mount.h"
 #include "shim/oci.h"
 #include "shim/runtime.h"
@@ -341,6 +342,29 @@ static int cmd_delete(const struct shim_flags *f)
 	return 0;
 }
 
+/* -info: the options on stdin, a RuntimeInfo on stdout (containerd 2.x). */
+static int cmd_info(void)
+{
+	uint8_t *input = NULL, *out = NULL;
+	size_t input_len = 0, out_len = 0;
+	if (read_stdin(&input, &input_len)) {
+		fprintf(stderr, "info: read stdin: out of memory\n");
+		return 1;
+	}
+	struct shim_error err = { 0 };
+	char warning[SHIM_ERROR_MSG_MAX + 64];
+	int rc = shim_info(input, input_len, NULL, SHIM_INFO_FEATURES_TIMEOUT_MS, &out, &out_len, warning,
+			   sizeof(warning), &err);
+	free(input);
+	if (rc)
+		return die("info", &err);
+	if (warning[0])
+		fprintf(stderr, "info: %s\n", warning);
+	fwrite(out, 1, out_len, stdout);
+	free(out);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int cmd_serve(const struct shim_flags *f)
 {
 	if (need("namespace", f->namespace_) || need("id", f->id) || need("socket", f->socket))
@@ -376,9 +400,11 @@ int main(int argc, char **argv)
 		printf("containerd-shim-tiny-v2:\n  Version:  %s\n  Runtime:  %s\n", SHIM_VERSION, SHIM_RUNTIME_NAME);
 		return 0;
 	}
+	if (f.info)
+		return cmd_info();
 	if (f.help) {
 		printf("usage: containerd-shim-tiny-v2 -namespace NS -address ADDR -publish-binary BIN -id ID "
-		       "[-bundle DIR] [-debug] [start|delete]\n");
+		       "[-bundle DIR] [-debug] [start|delete]\n       containerd-shim-tiny-v2 -info < options\n");
 		return 0;
 	}
 	switch (f.action) {

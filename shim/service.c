@@ -10,9 +10,7 @@
 #include <unistd.h>
 
 #include "containerd/events/task.pb-c.h"
-#include "containerd/runc/v1/options.pb-c.h"
 #include "containerd/task/v2/shim.ttrpc-c.h"
-#include "runtimeoptions/v1/api.pb-c.h"
 #include "shim/cmd.h"
 #include "shim/container.h"
 #include "shim/events.h"
@@ -21,6 +19,7 @@
 #include "shim/metrics.h"
 #include "shim/mount.h"
 #include "shim/oom.h"
+#include "shim/options.h"
 #include "shim/runtime.h"
 
 /* Answer call with err (its code, or UNKNOWN) and log it. */
@@ -30,49 +29,6 @@ static void fail(struct shim *s, ttrpc_call *call, const struct shim_error *err)
 	shim_logf(&s->log, code == TTRPC_CODE_NOT_FOUND ? SHIM_LOG_DEBUG : SHIM_LOG_WARN, "%s: %s: %s",
 		  ttrpc_call_method(call), ttrpc_code_name(code), err->msg);
 	ttrpc_call_respond_error(call, code, "%s", err->msg);
-}
-
-static bool is_type(const Google__Protobuf__Any *any, const char *full_name)
-{
-	const char *url = any->type_url ? any->type_url : "";
-	const char *slash = strrchr(url, '/');
-	return !strcmp(slash ? slash + 1 : url, full_name);
-}
-
-/* Runtime options from CreateTaskRequest.options: containerd.runc.v1.Options
- * (what CRI sends) or runtimeoptions.v1.Options pointing at our JSON file
- * (what `ctr --runtime-config-path` sends). */
-static int runtime_options(const Google__Protobuf__Any *any, struct shim_runtime_options *opts, struct shim_error *err)
-{
-	memset(opts, 0, sizeof(*opts));
-	if (!any || !any->type_url || !*any->type_url)
-		return 0;
-	if (is_type(any, "containerd.runc.v1.Options")) {
-		Containerd__Runc__V1__Options *o =
-			containerd__runc__v1__options__unpack(NULL, any->value.len, any->value.data);
-		if (!o)
-			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-					      "runtime options: bad containerd.runc.v1.Options");
-		snprintf(opts->binary_name, sizeof(opts->binary_name), "%s", o->binary_name ? o->binary_name : "");
-		snprintf(opts->root, sizeof(opts->root), "%s", o->root ? o->root : "");
-		opts->systemd_cgroup = o->systemd_cgroup;
-		containerd__runc__v1__options__free_unpacked(o, NULL);
-		return 0;
-	}
-	if (is_type(any, "runtimeoptions.v1.Options")) {
-		Runtimeoptions__V1__Options *o =
-			runtimeoptions__v1__options__unpack(NULL, any->value.len, any->value.data);
-		if (!o)
-			return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-					      "runtime options: bad runtimeoptions.v1.Options");
-		int rc = 0;
-		if (o->config_path && *o->config_path)
-			rc = shim_runtime_config_load(o->config_path, opts, err);
-		runtimeoptions__v1__options__free_unpacked(o, NULL);
-		return rc;
-	}
-	return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "runtime options: unsupported type %s",
-			      any->type_url);
 }
 
 /* The runtime a later `delete` action must use, saved in the bundle in the
@@ -741,7 +697,7 @@ static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskReque
 		return fail(s, call, &err);
 	}
 	struct shim_runtime_options opts;
-	if (runtime_options(req->options, &opts, &err))
+	if (shim_runtime_options_from_any(req->options, &opts, &err))
 		return fail(s, call, &err);
 
 	struct shim_container *c = calloc(1, sizeof(*c));

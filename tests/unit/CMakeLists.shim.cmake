@@ -19,6 +19,13 @@ if(TARGET shim_core)
       SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_metrics_test.c ${CMAKE_SOURCE_DIR}/shim/metrics.c
       LIBS shim_core ttrpc_task ttrpc_static
       LABELS memcheck)
+    # the containerd 2.x messages and services (-info, Task v3, Sandbox) against
+    # containerd's definitions, field by field
+    ttrpc_criterion_test(shim_proto_test
+      SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_proto_test.c
+      LIBS ttrpc_task ttrpc_static
+      LABELS memcheck
+      TIMEOUT 60)
     # bootstrap.c (start's input and answer) decodes BootstrapParams of ttrpc_task.
     ttrpc_criterion_test(shim_bootstrap_test
       SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_bootstrap_test.c ${CMAKE_SOURCE_DIR}/shim/bootstrap.c
@@ -36,4 +43,13 @@ if(TARGET containerd-shim-tiny-v2)
     LABELS memcheck)
   add_dependencies(shim_start_test containerd-shim-tiny-v2)
   target_compile_definitions(shim_start_test PRIVATE SHIM_BINARY="$<TARGET_FILE:containerd-shim-tiny-v2>")
+  # -info: info.c with fake runtimes, and the binary's stdout/stderr.
+  ttrpc_criterion_test(shim_info_test
+    SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_info_test.c ${CMAKE_SOURCE_DIR}/shim/info.c
+            ${CMAKE_SOURCE_DIR}/shim/options.c
+    LIBS shim_core ttrpc_task ttrpc_static
+    LABELS memcheck
+    TIMEOUT 120)
+  add_dependencies(shim_info_test containerd-shim-tiny-v2)
+  target_compile_definitions(shim_info_test PRIVATE SHIM_BINARY="$<TARGET_FILE:containerd-shim-tiny-v2>")
 endif()
