@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "containerd/events/task.pb-c.h"
+#include "containerd/runc/v1/options.pb-c.h"
 #include "containerd/task/v2/shim.ttrpc-c.h"
 #include "shim/cmd.h"
 #include "shim/container.h"
