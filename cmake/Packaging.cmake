@@ -112,7 +112,7 @@ of the stubs protoc-gen-ttrpc-c generates.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 # ttrpc.pc has Requires.private: libprotobuf-c; the API runs on a libev loop.
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libttrpc0 (= ${PROJECT_VERSION}), libprotobuf-c-dev, libev-dev, libnghttp2-dev, libssl-dev")
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libttrpc0 (= ${PROJECT_VERSION}), libprotobuf-c-dev, libev-dev, libnghttp2-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_RECOMMENDS "protoc-gen-ttrpc-c (= ${PROJECT_VERSION}), protobuf-compiler, protobuf-c-compiler, libprotobuf-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "nanopb, libnanopb-dev")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "ttrpc for C: development files

@@ -10,6 +10,7 @@
 #include "shim/address.h"
 #include "shim/container.h"
 #include "shim/events.h"
+#include "shim/offload.h"
 #include "shim/shim.h"
 
 static void on_exit_idle(struct ev_loop *loop, ev_idle *w, int revents)
@@ -113,6 +114,8 @@ int shim_serve(struct shim *s, int listen_fd)
 	while (!drained)
 		ev_run(s->loop, EVRUN_ONCE);
 	shim_socket_remove(s->socket_address, NULL);
+	shim_offload_free(s->offload); /* answers Stats calls still queued */
+	s->offload = NULL;
 	shim_events_flush(s->events, 2.0);
 	shim_logf(&s->log, SHIM_LOG_INFO, "exited");
 	ttrpc_server_free(s->server);

@@ -18,6 +18,7 @@
 #include "shim/logger.h"
 #include "shim/ids.h"
 #include "shim/metrics.h"
+#include "shim/offload.h"
 #include "shim/mount.h"
 #include "shim/oom.h"
 #include "shim/options.h"
@@ -1341,12 +1342,48 @@ static void wait_(ttrpc_call *call, const Containerd__Task__V2__WaitRequest *req
 	shim_process_add_waiter(p, call);
 }
 
-/* The container's cgroup statistics (metrics.c), found from its init pid. */
+/* The container's cgroup statistics (metrics.c), found from its init pid,
+ * read on the offload thread: the loop serves the sandbox's other containers
+ * meanwhile, however slow the cgroup files are. */
+struct stats_job {
+	struct shim *s;
+	ttrpc_call *call;
+	pid_t pid;
+	int rc;
+	Google__Protobuf__Any any;
+	struct shim_error err;
+};
+
+/* Jobs in flight at most; more Stats calls wait for them (UNAVAILABLE). */
+#define STATS_MAX_QUEUED 256
+
+static void stats_work(void *arg)
+{
+	struct stats_job *j = arg;
+	j->rc = shim_metrics_of_pid(j->pid, &j->any, &j->err);
+}
+
+static void stats_done(void *arg, bool ran)
+{
+	struct stats_job *j = arg;
+	if (!ran) {
+		shim_error_set(&j->err, TTRPC_CODE_UNAVAILABLE, -ECANCELED, "stats: the shim is exiting");
+		fail(j->s, j->call, &j->err);
+	} else if (j->rc) {
+		fail(j->s, j->call, &j->err);
+	} else {
+		Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+		resp.stats = &j->any;
+		containerd_task_v2_task_stats_respond(j->call, &resp);
+		free(j->any.value.data);
+	}
+	free(j);
+}
+
 static void stats(ttrpc_call *call, const Containerd__Task__V2__StatsRequest *req, void *user)
 {
 	struct shim *s = user;
 	struct shim_error err = { 0 };
-	Google__Protobuf__Any any;
 	struct shim_process *p = shim_process_find(s, req->id, NULL, &err);
 	if (!p)
 		return fail(s, call, &err);
@@ -1355,12 +1392,27 @@ static void stats(ttrpc_call *call, const Containerd__Task__V2__StatsRequest *re
 			       req->id);
 		return fail(s, call, &err);
 	}
-	if (shim_metrics_of_pid(p->pid, &any, &err))
+	if (!s->offload && !(s->offload = shim_offload_new(s->loop, STATS_MAX_QUEUED))) {
+		shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "stats %s: out of memory", req->id);
 		return fail(s, call, &err);
-	Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
-	resp.stats = &any;
-	containerd_task_v2_task_stats_respond(call, &resp);
-	free(any.value.data);
+	}
+	struct stats_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "stats %s: out of memory", req->id);
+		return fail(s, call, &err);
+	}
+	*j = (struct stats_job){ .s = s, .call = call, .pid = p->pid };
+	int rc = shim_offload_run(s->offload, stats_work, stats_done, j);
+	if (rc) {
+		free(j);
+		if (rc == -EAGAIN)
+			shim_error_set(&err, TTRPC_CODE_UNAVAILABLE, rc, "stats %s: %d Stats calls already in flight",
+				       req->id, STATS_MAX_QUEUED);
+		else
+			shim_error_errno(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -rc, "stats %s: start the stats thread",
+					 req->id);
+		return fail(s, call, &err);
+	}
 }
 
 static void connect_(ttrpc_call *call, const Containerd__Task__V2__ConnectRequest *req, void *user)

@@ -108,6 +108,7 @@ struct shim {
 	struct shim_reaper *reaper;
 	struct shim_log log;
 	struct shim_events *events;
+	struct shim_offload *offload; /* Stats off the loop; made at the first Stats */
 	const char *ns;
 	const char *containerd_address;
 	const char *ttrpc_address;

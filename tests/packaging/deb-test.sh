@@ -55,7 +55,6 @@ done
 expect_depends libttrpc0 '(^|, )libc6 \(>= [^)]+\)'
 expect_depends libttrpc0 '(^|, )libev4 '
 expect_depends libttrpc0 '(^|, )libprotobuf-c1 '
-expect_depends libttrpc0 '(^|, )libssl3 '
 expect_depends libttrpc-dev "(^|, )libttrpc0 \\(= $version\\)"
 expect_depends libttrpc-dev '(^|, )libprotobuf-c-dev'
 expect_depends protoc-gen-ttrpc-c '(^|, )libprotobuf-c1 '

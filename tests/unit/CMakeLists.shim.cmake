@@ -2,7 +2,7 @@
 # All of them also run in the ASan+UBSan tree (`ctest -L memcheck`), where any
 # sanitizer report fails them (ttrpc_criterion_test).
 if(TARGET shim_core)
-  foreach(mod ids flags address log logger oci sandbox reaper runtime cmd mount stdio oom)
+  foreach(mod ids flags address log logger oci offload sandbox reaper runtime cmd mount stdio oom)
     ttrpc_criterion_test(shim_${mod}_test
       SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_${mod}_test.c
       LIBS shim_core

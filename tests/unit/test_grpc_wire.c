@@ -101,6 +101,33 @@ Test(grpc_wire, base64_unpadded_out_both_in)
 	cr_assert_null(ttrpc__grpc_b64_decode("Z=g=", 4, &n));
 }
 
+/* Every byte value and every length remainder survive a round trip, and the
+ * alphabet is the standard one (the 64 values of 0x00..0xff in order). */
+Test(grpc_wire, base64_all_bytes)
+{
+	uint8_t all[258];
+	for (size_t i = 0; i < sizeof(all); i++)
+		all[i] = (uint8_t)i;
+	char *enc = ttrpc__grpc_b64_encode(all, 3);
+	cr_assert_str_eq(enc, "AAEC");
+	free(enc);
+	enc = ttrpc__grpc_b64_encode((const uint8_t *)"\xfb\xff\xbf", 3);
+	cr_assert_str_eq(enc, "+/+/");
+	free(enc);
+	for (size_t len = 255; len <= sizeof(all); len++) {
+		enc = ttrpc__grpc_b64_encode(all, len);
+		cr_assert_not_null(enc);
+		cr_assert_eq(strlen(enc), (len * 4 + 2) / 3);
+		size_t n;
+		uint8_t *dec = ttrpc__grpc_b64_decode(enc, strlen(enc), &n);
+		cr_assert_not_null(dec);
+		cr_assert_eq(n, len);
+		cr_assert_arr_eq(dec, all, len);
+		free(dec);
+		free(enc);
+	}
+}
+
 Test(grpc_wire, metadata_keys)
 {
 	cr_assert(ttrpc__grpc_md_key_valid("containerd-namespace", 20));

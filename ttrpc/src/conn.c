@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -246,13 +248,45 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 		c->on_progress(c);
 }
 
+/* One read buffer per thread that reads, made at its first read: a static
+ * thread-local array would cost every thread of the application its size
+ * (glibc clears each thread's TLS block when it creates the thread), and
+ * every process its pages at start-up. Freed with the thread. */
+static pthread_key_t chunk_key;
+static pthread_once_t chunk_once = PTHREAD_ONCE_INIT;
+static bool chunk_key_ok;
+
+static void chunk_key_make(void)
+{
+	chunk_key_ok = pthread_key_create(&chunk_key, free) == 0;
+}
+
+static uint8_t *read_chunk(void)
+{
+	static _Thread_local uint8_t *chunk;
+	if (!chunk) {
+		pthread_once(&chunk_once, chunk_key_make);
+		if (!chunk_key_ok || !(chunk = malloc(READ_CHUNK)))
+			return NULL;
+		if (pthread_setspecific(chunk_key, chunk)) {
+			free(chunk);
+			chunk = NULL;
+		}
+	}
+	return chunk;
+}
+
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	(void)revents;
 	struct ttrpc__conn *c = w->data;
-	static _Thread_local uint8_t chunk[READ_CHUNK];
-	ssize_t n = recv(c->fd, chunk, sizeof(chunk), 0);
+	uint8_t *chunk = read_chunk();
+	if (!chunk) {
+		ttrpc__conn_close(c, "out of memory");
+		return;
+	}
+	ssize_t n = recv(c->fd, chunk, READ_CHUNK, 0);
 	if (n == 0) {
 		ttrpc__conn_close(c, "connection closed by peer");
 		return;

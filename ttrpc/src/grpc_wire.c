@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "grpc_wire.h"
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -120,24 +119,53 @@ char *ttrpc__grpc_percent_decode(const uint8_t *s, size_t len)
 	return out;
 }
 
+static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 char *ttrpc__grpc_b64_encode(const uint8_t *in, size_t len)
 {
-	if (len > (size_t)INT32_MAX / 2)
+	if (len > SIZE_MAX / 2)
 		return NULL;
 	char *out = malloc(4 * ((len + 2) / 3) + 1);
 	if (!out)
 		return NULL;
-	int n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-	while (n > 0 && out[n - 1] == '=')
-		n--;
-	out[n] = '\0';
+	size_t o = 0, i = 0;
+	for (; i + 3 <= len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64_alphabet[v >> 18];
+		out[o++] = b64_alphabet[(v >> 12) & 63];
+		out[o++] = b64_alphabet[(v >> 6) & 63];
+		out[o++] = b64_alphabet[v & 63];
+	}
+	if (len - i == 1) {
+		out[o++] = b64_alphabet[in[i] >> 2];
+		out[o++] = b64_alphabet[(in[i] & 3) << 4];
+	} else if (len - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
+		out[o++] = b64_alphabet[v >> 10];
+		out[o++] = b64_alphabet[(v >> 4) & 63];
+		out[o++] = b64_alphabet[(v & 15) << 2];
+	}
+	out[o] = '\0';
 	return out;
+}
+
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
 }
 
 uint8_t *ttrpc__grpc_b64_decode(const char *in, size_t len, size_t *out_len)
 {
-	if (len > (size_t)INT32_MAX / 2)
-		return NULL;
 	size_t pads = 0;
 	while (len > 0 && in[len - 1] == '=' && pads < 2) {
 		len--;
@@ -145,31 +173,28 @@ uint8_t *ttrpc__grpc_b64_decode(const char *in, size_t len, size_t *out_len)
 	}
 	if (len % 4 == 1)
 		return NULL;
+	uint8_t *out = malloc(len / 4 * 3 + 3);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	uint32_t acc = 0;
+	unsigned bits = 0;
 	for (size_t i = 0; i < len; i++) {
-		char c = in[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-		      c == '/'))
+		int v = b64_value(in[i]);
+		if (v < 0) {
+			free(out);
 			return NULL;
+		}
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
 	}
-	/* EVP_DecodeBlock wants whole quads and counts padding as output */
-	size_t missing = (4 - len % 4) % 4;
-	char *padded = malloc(len + missing + 1);
-	uint8_t *out = malloc((len + missing) / 4 * 3 + 1);
-	if (!padded || !out) {
-		free(padded);
-		free(out);
-		return NULL;
-	}
-	memcpy(padded, in, len);
-	memset(padded + len, '=', missing);
-	int n = EVP_DecodeBlock(out, (const unsigned char *)padded, (int)(len + missing));
-	free(padded);
-	if (n < 0) {
-		free(out);
-		return NULL;
-	}
-	*out_len = (size_t)n - missing;
-	out[*out_len] = '\0';
+	*out_len = o;
+	out[o] = '\0';
 	return out;
 }
 
