@@ -22,7 +22,8 @@
  *                                    created_at=.. started_at=.. finished_at=..
  *   exec [--timeout S] ID -- CMD [ARG]...
  *                                    the command's stdout and stderr; exits with its exit code
- *   stats ID                         id=.. name=.. cpu_ns=.. working_set=.. memory_usage=..
+ *   stats ID                         id=.. name=.. cpu_ns=.. working_set=.. memory_usage=.. then
+ *                                    every CpuUsage/MemoryUsage/FilesystemUsage field (- = unset)
  *   statsall [--pod ID]              one stats line per container
  *   update ID --memory BYTES
  * POD options (the pod's config; create sends the same as the pod's sandbox_config):
@@ -526,16 +527,42 @@ static uint64_t value_of(const Runtime__V1__UInt64Value *v)
 	return v ? v->value : 0;
 }
 
+/* " key=value", or " key=-" when the field is absent (containerd leaves a
+ * wrapper unset when it has no value for it). */
+static void print_opt(const char *key, const Runtime__V1__UInt64Value *v)
+{
+	if (v)
+		printf(" %s=%" PRIu64, key, v->value);
+	else
+		printf(" %s=-", key);
+}
+
 static void print_stats(const Runtime__V1__ContainerStats *s)
 {
 	const Runtime__V1__ContainerAttributes *a = s->attributes;
+	const Runtime__V1__CpuUsage *cpu = s->cpu;
+	const Runtime__V1__MemoryUsage *mem = s->memory;
+	const Runtime__V1__FilesystemUsage *fs = s->writable_layer;
 
 	printf("id=%s name=%s cpu_ns=%" PRIu64 " cpu_ts=%" PRId64 " working_set=%" PRIu64 " memory_usage=%" PRIu64
-	       " memory_ts=%" PRId64 "\n",
+	       " memory_ts=%" PRId64,
 	       a ? a->id : "?", a && a->metadata ? a->metadata->name : "?",
-	       s->cpu ? value_of(s->cpu->usage_core_nano_seconds) : 0, s->cpu ? s->cpu->timestamp : 0,
-	       s->memory ? value_of(s->memory->working_set_bytes) : 0, s->memory ? value_of(s->memory->usage_bytes) : 0,
-	       s->memory ? s->memory->timestamp : 0);
+	       cpu ? value_of(cpu->usage_core_nano_seconds) : 0, cpu ? cpu->timestamp : 0,
+	       mem ? value_of(mem->working_set_bytes) : 0, mem ? value_of(mem->usage_bytes) : 0,
+	       mem ? mem->timestamp : 0);
+	/* Every field with its presence, for comparisons between runtimes. */
+	print_opt("cpu.usage_core_nano_seconds", cpu ? cpu->usage_core_nano_seconds : NULL);
+	print_opt("cpu.usage_nano_cores", cpu ? cpu->usage_nano_cores : NULL);
+	print_opt("memory.working_set_bytes", mem ? mem->working_set_bytes : NULL);
+	print_opt("memory.available_bytes", mem ? mem->available_bytes : NULL);
+	print_opt("memory.usage_bytes", mem ? mem->usage_bytes : NULL);
+	print_opt("memory.rss_bytes", mem ? mem->rss_bytes : NULL);
+	print_opt("memory.page_faults", mem ? mem->page_faults : NULL);
+	print_opt("memory.major_page_faults", mem ? mem->major_page_faults : NULL);
+	print_opt("writable_layer.used_bytes", fs ? fs->used_bytes : NULL);
+	print_opt("writable_layer.inodes_used", fs ? fs->inodes_used : NULL);
+	printf(" writable_layer.mountpoint=%s\n",
+	       fs && fs->fs_id && fs->fs_id->mountpoint && *fs->fs_id->mountpoint ? fs->fs_id->mountpoint : "-");
 }
 
 static int cmd_stats(int argc, char **argv)

@@ -15,6 +15,11 @@
 #                RemoveContainer, StopPodSandbox, RemovePodSandbox; the pod served
 #                by one shim process; nothing left afterwards
 #   pod20        a pod of 20 containers (tiny): one shim, all listed, all with stats
+#   stats        ContainerStats beside containerd-shim-runc-v2: the same container
+#                (same command, same memory limit) in a tiny pod and in a runc pod
+#                at once; every field runc-v2's gives, ours gives, with values of
+#                the same order; memory.available_bytes is the limit minus the
+#                working set on both; printed field by field
 #   restart      containerd restarted while a pod runs (tiny): the pod, its
 #                containers, its shim, exec and stats survive
 # Env: E2E_BIN_DIR (build/bin: our shim), CRI_CLIENT (build/tests/cri-client),
@@ -334,9 +339,74 @@ PY
 	cri_expect_clean
 }
 
+t_stats() {
+	cri_setup
+	local h pod id out
+	declare -A cid line
+	for h in tiny runc; do
+		pod_start "st-$h" "$h"
+		pod=$POD
+		cid[$h]=$(ctr_create "st-$h" "$pod" "c-$h" --memory 134217728 -- sh -c \
+			'i=0; while :; do i=$((i+1)); [ $((i % 1000)) = 0 ] && sleep 0.1; done')
+		cri start "${cid[$h]}" || e2e_fail "StartContainer c-$h"
+	done
+	# cpu usage in 10 ms ticks on v1: wait until both have used some
+	both_busy() {
+		local h
+		for h in tiny runc; do
+			[ "$(field "$(cri stats "${cid[$h]}")" cpu_ns)" -gt 20000000 ] || return 1
+		done
+	}
+	e2e_wait_for 30 "both containers to use cpu" both_busy
+	for h in tiny runc; do
+		line[$h]=$(cri stats "${cid[$h]}") || e2e_fail "ContainerStats c-$h"
+		expect_stats "${line[$h]}"
+		e2e_log "$h: ${line[$h]}"
+	done
+	out=$(/usr/bin/python3 - "${line[tiny]}" "${line[runc]}" 134217728 <<'PY'
+import sys
+def parse(l):
+    return dict(kv.split("=", 1) for kv in l.split() if "=" in kv)
+ours, runc, limit = parse(sys.argv[1]), parse(sys.argv[2]), int(sys.argv[3])
+keys = [k for k in runc if "." in k]
+bad = []
+print("%-30s %14s %14s" % ("field", "tiny", "runc-v2"))
+for k in keys:
+    o, r = ours.get(k, "-"), runc[k]
+    print("%-30s %14s %14s" % (k, o, r))
+    if (o == "-") != (r == "-"):
+        bad.append("%s: tiny %s, runc-v2 %s" % (k, o, r))
+    elif k.startswith("memory.") and r != "-" and not k.endswith("page_faults"):
+        o, r = int(o), int(r)
+        # same command, same image: the same order of magnitude
+        if not (r / 4 <= o <= r * 4 + 262144):
+            bad.append("%s: tiny %d, runc-v2 %d" % (k, o, r))
+for side, d in (("tiny", ours), ("runc-v2", runc)):
+    ws, av = int(d["memory.working_set_bytes"]), d["memory.available_bytes"]
+    if av != "-" and int(av) != limit - ws:
+        bad.append("%s: available %s is not the limit %d minus the working set %d" % (side, av, limit, ws))
+for b in bad:
+    print("DIFF " + b)
+sys.exit(1 if bad else 0)
+PY
+) || e2e_fail "ContainerStats differ from containerd-shim-runc-v2's:
+$out"
+	e2e_log "ContainerStats, tiny beside runc-v2:
+$out"
+	out=$(cri statsall)
+	[ "$(wc -l <<<"$out")" = 2 ] || e2e_fail "ListContainerStats of both pods: $out"
+	for h in tiny runc; do
+		pod=$(cri ps | awk -v id="${cid[$h]}" '$1 == id { print $4 }')
+		cri stop "${cid[$h]}" 0 || e2e_fail "StopContainer c-$h"
+		cri rm "${cid[$h]}" || e2e_fail "RemoveContainer c-$h"
+		cri stopp "$pod" && cri rmp "$pod" || e2e_fail "StopPodSandbox/RemovePodSandbox st-$h"
+	done
+	cri_expect_clean
+}
+
 scenario=${1:-}
 case "$scenario" in
-harness | pod | pod20 | restart)
+harness | pod | pod20 | restart | stats)
 	"t_$scenario" "${@:2}"
 	e2e_sanitizer_verdict
 	e2e_log "PASS: $scenario ${*:2}"
