@@ -91,15 +91,11 @@ ttrpc_call *ttrpc__call_new(struct ttrpc__registry *reg, const struct ttrpc__cal
 	ttrpc_call *call = calloc(1, sizeof(*call));
 	if (!call)
 		return NULL;
-	size_t ls = strlen(info->service), lm = strlen(info->method);
-	call->service = malloc(ls + lm + 2);
+	call->service = ttrpc__names_dup(info->service, info->method, &call->method);
 	if (!call->service) {
 		free(call);
 		return NULL;
 	}
-	memcpy(call->service, info->service, ls + 1);
-	call->method = call->service + ls + 1;
-	memcpy(call->method, info->method, lm + 1);
 	call->reg = reg;
 	reg->refs++;
 	call->ops = ops;

@@ -13,6 +13,7 @@
 
 #include <ttrpc/stream.h>
 
+#include "client_priv.h"
 #include "conn.h"
 #include "grpc_client.h"
 #include "md.h"
@@ -30,27 +31,12 @@ struct ic_call {
 };
 
 struct pending {
+	uint8_t type; /* TTRPC__CL_UNARY */
 	struct ttrpc_client *client;
 	uint32_t stream_id;
 	ev_timer timer;
 	ttrpc_done_fn done;
 	void *user;
-};
-
-struct ttrpc_client {
-	struct ttrpc__conn c; /* first: the session's user pointer is &c */
-	struct ev_loop *own_loop;
-	void (*on_close)(ttrpc_client *client, void *user);
-	void *on_close_user;
-	ttrpc_log_fn log;
-	void *log_user;
-	ev_timer sweep;			 /* idle: give back large buffers */
-	struct ttrpc__grpc_client *grpc; /* set: calls go over gRPC, c is unused */
-	struct ttrpc_client_interceptor *ics;
-	size_t n_ics;
-	int depth;	   /* user callbacks running */
-	bool free_pending; /* ttrpc_client_free from a callback: freed from the loop */
-	ev_timer reaper;
 };
 
 static void reap(struct ev_loop *loop, ev_timer *w, int revents);
@@ -80,8 +66,35 @@ static void on_response(struct ttrpc__session *s, void *stream_data, const struc
 {
 	(void)s;
 	ttrpc_client *cl = user;
+	if (*(uint8_t *)stream_data == TTRPC__CL_STREAM) {
+		ttrpc__client_stream_response(stream_data, r);
+		return;
+	}
 	cl->depth++;
 	complete(stream_data, r->code, r->message, r->payload, r->len);
+	cl->depth--;
+}
+
+static void on_stream_data(struct ttrpc__session *s, void *stream_data, const uint8_t *msg, size_t len, bool end,
+			   void *user)
+{
+	(void)s;
+	(void)user;
+	if (*(uint8_t *)stream_data == TTRPC__CL_STREAM) {
+		ttrpc__client_stream_data(stream_data, msg, len, end);
+		return;
+	}
+	/* Data on a unary call is dropped; one that closes the stream (the
+	 * session removed it) ends the call, as Go's dispatch takes only a
+	 * Response */
+	struct pending *p = stream_data;
+	ttrpc_client *cl = p->client;
+	ttrpc__logf(cl->log, cl->log_user, TTRPC_LOG_DEBUG, "ttrpc: data frame on unary stream %u %s", p->stream_id,
+		    end ? "ends it" : "dropped");
+	if (!end)
+		return;
+	cl->depth++;
+	complete(p, TTRPC_CODE_INTERNAL, "unexpected \"data\" message received: protocol error", NULL, 0);
 	cl->depth--;
 }
 
@@ -106,8 +119,12 @@ static void conn_closed(struct ttrpc__conn *c, const char *reason)
 	snprintf(msg, sizeof(msg), "ttrpc: closed: %s", reason);
 	void *data;
 	cl->depth++;
-	while (ttrpc__session_pop_stream(&c->session, &data))
-		complete(data, TTRPC_CODE_UNAVAILABLE, msg, NULL, 0);
+	while (ttrpc__session_pop_stream(&c->session, &data)) {
+		if (*(uint8_t *)data == TTRPC__CL_STREAM)
+			ttrpc__client_stream_lost(data, msg);
+		else
+			complete(data, TTRPC_CODE_UNAVAILABLE, msg, NULL, 0);
+	}
 	if (cl->on_close)
 		cl->on_close(cl, cl->on_close_user);
 	cl->depth--;
@@ -131,8 +148,12 @@ ttrpc_client *ttrpc_client_adopt(struct ev_loop *loop, int fd, int *err)
 		if (!loop)
 			goto fail;
 	}
-	struct ttrpc__session_cbs cbs = { .on_response = on_response, .on_log = session_log };
+	struct ttrpc__session_cbs cbs = { .on_response = on_response,
+					  .on_stream_data = on_stream_data,
+					  .on_log = session_log };
 	ttrpc__conn_init(&cl->c, loop, fd, TTRPC__ROLE_CLIENT, &cbs, conn_closed);
+	cl->c.on_progress = ttrpc__client_progress;
+	cl->stream_buffer = TTRPC_STREAM_BUFFER_DEFAULT;
 	ev_timer_init(&cl->reaper, reap, 0., 0.);
 	cl->reaper.data = cl;
 	ev_timer_init(&cl->sweep, sweep, 0., 0.);
@@ -311,6 +332,7 @@ static int plain_call(ttrpc_client *cl, const char *service, const char *method,
 	struct pending *p = calloc(1, sizeof(*p));
 	if (!p)
 		return TTRPC_ENOMEM;
+	p->type = TTRPC__CL_UNARY;
 	p->client = cl;
 	p->done = done;
 	p->user = user;
@@ -412,19 +434,40 @@ static void ic_free(struct ic_call *ic)
 	free(ic);
 }
 
-static void ic_after(struct ic_call *ic, int code)
+void ttrpc__client_ic_after(ttrpc_client *cl, const char *service, const char *method, enum ttrpc_stream_kind kind,
+			    size_t n_before, int64_t start_ns, int code)
 {
-	ttrpc_client *cl = ic->client;
-	int64_t took = ttrpc_now_ns() - ic->start_ns;
-	for (size_t i = ic->n_before; i-- > 0;)
+	int64_t took = ttrpc_now_ns() - start_ns;
+	for (size_t i = n_before; i-- > 0;)
 		if (cl->ics[i].after)
-			cl->ics[i].after(ic->service, ic->method, TTRPC_KIND_UNARY, code, took, cl->ics[i].user);
+			cl->ics[i].after(service, method, kind, code, took, cl->ics[i].user);
+}
+
+int ttrpc__client_ic_before(ttrpc_client *cl, const char *service, const char *method, enum ttrpc_stream_kind kind,
+			    const struct ttrpc_call_opts *opts, ttrpc_md *md, char **message, size_t *n_before)
+{
+	*message = NULL;
+	*n_before = 0;
+	for (size_t i = 0; opts && i < ttrpc_md_count(opts->md); i++) {
+		const char *k, *v;
+		ttrpc_md_at(opts->md, i, &k, &v);
+		if (ttrpc_md_add(md, k, v))
+			return TTRPC_ENOMEM;
+	}
+	int code = TTRPC_CODE_OK;
+	for (size_t i = 0; i < cl->n_ics && code == TTRPC_CODE_OK; i++) {
+		*n_before = i + 1;
+		if (cl->ics[i].before)
+			code = cl->ics[i].before(service, method, kind, md, message, cl->ics[i].user);
+	}
+	return code;
 }
 
 static void ic_done(const struct ttrpc_result *r, void *user)
 {
 	struct ic_call *ic = user;
-	ic_after(ic, r->code);
+	ttrpc__client_ic_after(ic->client, ic->service, ic->method, TTRPC_KIND_UNARY, ic->n_before, ic->start_ns,
+			       r->code);
 	ttrpc_done_fn done = ic->done;
 	void *u = ic->user;
 	ic_free(ic);
@@ -435,9 +478,8 @@ static int intercepted_call(ttrpc_client *cl, const char *service, const char *m
 			    size_t req_len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user)
 {
 	struct ic_call *ic = calloc(1, sizeof(*ic));
-	size_t ls = strlen(service), lm = strlen(method);
 	if (ic)
-		ic->service = malloc(ls + lm + 2);
+		ic->service = ttrpc__names_dup(service, method, &ic->method);
 	ttrpc_md *md = ttrpc_md_new();
 	if (!ic || !ic->service || !md) {
 		if (ic)
@@ -446,29 +488,17 @@ static int intercepted_call(ttrpc_client *cl, const char *service, const char *m
 		ttrpc_md_free(md);
 		return TTRPC_ENOMEM;
 	}
-	memcpy(ic->service, service, ls + 1);
-	ic->method = ic->service + ls + 1;
-	memcpy(ic->method, method, lm + 1);
 	ic->client = cl;
 	ic->done = done;
 	ic->user = user;
 	ic->start_ns = ttrpc_now_ns();
 	/* the call's own copy of the metadata, for interceptors to add to */
-	for (size_t i = 0; opts && i < ttrpc_md_count(opts->md); i++) {
-		const char *k, *v;
-		ttrpc_md_at(opts->md, i, &k, &v);
-		if (ttrpc_md_add(md, k, v)) {
-			ttrpc_md_free(md);
-			ic_free(ic);
-			return TTRPC_ENOMEM;
-		}
-	}
-	int code = TTRPC_CODE_OK;
-	char *message = NULL;
-	for (size_t i = 0; i < cl->n_ics && code == TTRPC_CODE_OK; i++) {
-		ic->n_before = i + 1;
-		if (cl->ics[i].before)
-			code = cl->ics[i].before(service, method, TTRPC_KIND_UNARY, md, &message, cl->ics[i].user);
+	char *message;
+	int code = ttrpc__client_ic_before(cl, service, method, TTRPC_KIND_UNARY, opts, md, &message, &ic->n_before);
+	if (code < 0) {
+		ttrpc_md_free(md);
+		ic_free(ic);
+		return code;
 	}
 	if (code != TTRPC_CODE_OK) {
 		ttrpc_md_free(md);

@@ -7,10 +7,38 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define READ_CHUNK (256u * 1024u)
+
+void ttrpc__wake_scan_add(struct ttrpc__wake_scan *w, uint32_t id)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		uint32_t *ids = realloc(w->ids, cap * sizeof(*ids));
+		if (!ids) {
+			w->waiting++;
+			return;
+		}
+		w->ids = ids;
+		w->cap = cap;
+	}
+	w->ids[w->n++] = id;
+}
+
+char *ttrpc__names_dup(const char *service, const char *method, char **method_copy)
+{
+	size_t ls = strlen(service), lm = strlen(method);
+	char *p = malloc(ls + lm + 2);
+	if (!p)
+		return NULL;
+	memcpy(p, service, ls + 1);
+	memcpy(p + ls + 1, method, lm + 1);
+	*method_copy = p + ls + 1;
+	return p;
+}
 
 void ttrpc__logf(ttrpc_log_fn fn, void *user, int level, const char *fmt, ...)
 {

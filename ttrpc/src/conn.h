@@ -95,6 +95,18 @@ void ttrpc__conn_close_when_flushed(struct ttrpc__conn *c);
 /* Release the session (after close). */
 void ttrpc__conn_destroy(struct ttrpc__conn *c);
 
+/* Ids of streams to wake once output was written (server calls, client
+ * streams): add grows the array; out of memory, the id counts as waiting
+ * (retried on the next progress). */
+struct ttrpc__wake_scan {
+	uint32_t *ids;
+	size_t n, cap, waiting;
+};
+void ttrpc__wake_scan_add(struct ttrpc__wake_scan *w, uint32_t id);
+
+/* service and method in one allocation (free the returned service only). */
+char *ttrpc__names_dup(const char *service, const char *method, char **method_copy);
+
 /* Log helper shared by server and client. */
 void ttrpc__logf(ttrpc_log_fn fn, void *user, int level, const char *fmt, ...) TTRPC_PRINTF(4, 5);
 

@@ -291,32 +291,16 @@ static const struct ttrpc__call_ops session_call_ops = {
 	.want_writable = op_want_writable,
 };
 
-struct wake_scan {
-	uint32_t *ids;
-	size_t n, cap, waiting;
-};
-
 static void collect_writable(uint32_t id, void *data, void *arg)
 {
-	struct wake_scan *w = arg;
+	struct ttrpc__wake_scan *w = arg;
 	ttrpc_call *call = data;
 	if (!call || !call->want_writable)
 		return;
-	if (unsent_over(call, TTRPC_STREAM_SEND_WINDOW / 2)) {
+	if (unsent_over(call, TTRPC_STREAM_SEND_WINDOW / 2))
 		w->waiting++;
-		return;
-	}
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 16;
-		uint32_t *ids = realloc(w->ids, cap * sizeof(*ids));
-		if (!ids) {
-			w->waiting++; /* retried on the next progress */
-			return;
-		}
-		w->ids = ids;
-		w->cap = cap;
-	}
-	w->ids[w->n++] = id;
+	else
+		ttrpc__wake_scan_add(w, id);
 }
 
 /* Output was written: wake the calls whose send window drained to half. */
@@ -326,7 +310,7 @@ static void conn_progress(struct ttrpc__conn *c)
 	if (!sc->n_blocked || sc->scanning)
 		return;
 	sc->scanning = true;
-	struct wake_scan w = { 0 };
+	struct ttrpc__wake_scan w = { 0 };
 	ttrpc__session_each_stream(&c->session, collect_writable, &w);
 	sc->n_blocked = w.waiting + w.n;
 	for (size_t i = 0; i < w.n && !c->closed; i++) {

@@ -43,11 +43,17 @@ TTRPC_API ttrpc_client *ttrpc_client_connect(struct ev_loop *loop, const char *p
 /* Wrap an already-connected socket fd (owned from now on). loop as above. */
 TTRPC_API ttrpc_client *ttrpc_client_adopt(struct ev_loop *loop, int fd, int *err);
 
-/* Close the connection and free. Every pending call's done runs exactly once
- * before this returns, with UNAVAILABLE "ttrpc: closed: closed by client"
- * (its deadline timer stopped; a new call from done gets TTRPC_ECLOSED);
- * the on_close hook does not run. NULL is a no-op. Not to be called from one
- * of this client's callbacks; use ttrpc_client_close there and free later. */
+/* Close the connection and free. Every pending call's done (and every async
+ * stream's on_done) runs exactly once before this returns, with UNAVAILABLE
+ * "ttrpc: closed: closed by client" (its deadline timer stopped; a new call
+ * from done gets TTRPC_ECLOSED); the on_close hook does not run. NULL is a
+ * no-op. Allowed from inside one of this client's own callbacks (done,
+ * on_msg, on_done, on_writable, on_close) as libuv's close is: the connection
+ * closes and the callbacks run then, and the memory is freed from the loop
+ * once the outermost callback returned (the loop must run once more: a
+ * zero-delay timer); the client must not be used after the call. Not yet for
+ * a gRPC client (ttrpc_client_connect_grpc): there use ttrpc_client_close and
+ * free later. */
 TTRPC_API void ttrpc_client_free(ttrpc_client *client);
 
 /* Close the connection now: every pending call completes with UNAVAILABLE

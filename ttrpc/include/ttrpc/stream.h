@@ -9,9 +9,12 @@
  * ttrpc_stream_pause); messages that arrive meanwhile are held for that
  * stream only, up to its receive bound (ttrpc_*_set_stream_buffer, default
  * TTRPC_STREAM_BUFFER_DEFAULT). A stream that goes over its bound fails at
- * once with RESOURCE_EXHAUSTED on both ends; the connection and its other
- * streams go on. Sending: *_send copies the message into the stream's send
- * queue and returns TTRPC_EAGAIN (nothing queued) once that queue holds
+ * once with RESOURCE_EXHAUSTED; the connection and its other streams go on.
+ * On a server both ends learn it (the status goes to the client); on a
+ * client only the client does (ttrpc has no frame a client could say it
+ * with: see ttrpc_stream_cancel, whose wire behaviour it shares).
+ * Sending: *_send copies the message into the stream's send queue and
+ * returns TTRPC_EAGAIN (nothing queued) once that queue holds
  * TTRPC_STREAM_SEND_WINDOW bytes or more that the peer has not read; the
  * on_writable callback runs when it has drained below half of it. A message
  * is always accepted when the queue is empty, whatever its size (up to the
@@ -119,10 +122,11 @@ struct ttrpc_server_interceptor {
 TTRPC_API int ttrpc_server_add_interceptor(ttrpc_server *server, const struct ttrpc_server_interceptor *ic);
 
 /* ---------------------------------------------------------------- client */
-/* Implemented: ttrpc_client_add_interceptor (unary calls) and
- * ttrpc_client_set_max_message. Not implemented yet: client streams
- * (ttrpc_client_stream_open*, ttrpc_stream_*, ttrpc_client_set_stream_buffer);
- * the session engine already reads a server's Data frames for them. */
+/* Client streams are framed as Go 1.2's client frames them: a Request with
+ * remote-closed for SERVER_STREAM (the request is the only message) or
+ * remote-open (CLIENT_STREAM, BIDI_STREAM: no payload, messages follow as
+ * Data frames), CloseSend as Data remote-closed|no-data. Not over gRPC yet
+ * (ttrpc_client_stream_open* gives TTRPC_ESTATE on a gRPC client). */
 
 typedef struct ttrpc_stream ttrpc_stream;
 
@@ -133,7 +137,11 @@ struct ttrpc_stream_cbs {
 	/* The stream ended, exactly once: OK after the server's end of stream (for
 	 * CLIENT_STREAM result carries the response payload), or the error status
 	 * (from the server, the deadline, cancellation, a lost connection or a
-	 * receive bound overrun). The stream is freed when this returns. */
+	 * receive bound overrun). Messages the server sent before its end are
+	 * delivered first (also after a pause); a local end drops held ones. An
+	 * OK Response ending a SERVER/BIDI stream (Go's server never sends one)
+	 * is read as Go's RecvMsg reads it: its payload, if not empty, is a last
+	 * message. The stream is freed when this returns. */
 	void (*on_done)(ttrpc_stream *st, const struct ttrpc_result *result, void *user);
 	/* The send queue drained below half of TTRPC_STREAM_SEND_WINDOW after a
 	 * ttrpc_stream_send returned TTRPC_EAGAIN. Optional. */
@@ -141,10 +149,13 @@ struct ttrpc_stream_cbs {
 };
 
 /* Open a stream of kind on service/method. For SERVER_STREAM, req/len is the
- * request (copied), for the other kinds it must be NULL/0. opts as for
- * ttrpc_client_call (deadline for the whole stream, metadata). On success
- * *out is the stream (valid until on_done returns). Errors as
- * ttrpc_client_call; on error on_done is never called. */
+ * request (copied), for the other kinds len must be 0. opts as for
+ * ttrpc_client_call (deadline for the whole stream, enforced locally too;
+ * metadata). On success *out (out may be NULL) is the stream, valid until
+ * on_done returns. A stream a client interceptor rejects is not sent: its
+ * on_done runs before this returns 0, and *out is NULL. Errors as
+ * ttrpc_client_call (TTRPC_EINVAL also for a bad kind or a missing on_done);
+ * on error on_done is never called. */
 TTRPC_API int ttrpc_client_stream_open(ttrpc_client *client, const char *service, const char *method,
 				       enum ttrpc_stream_kind kind, const uint8_t *req, size_t len,
 				       const struct ttrpc_call_opts *opts, const struct ttrpc_stream_cbs *cbs,
@@ -156,32 +167,55 @@ TTRPC_API int ttrpc_stream_send(ttrpc_stream *st, const uint8_t *msg, size_t len
 TTRPC_API bool ttrpc_stream_writable(const ttrpc_stream *st);
 /* Close the sending side (CloseSend: Data remote-closed|no-data). */
 TTRPC_API int ttrpc_stream_close_send(ttrpc_stream *st);
-/* Cancel: the stream is closed on both ends now (the server's call becomes
- * orphaned); on_done runs before this returns with CANCELLED. */
+/* Cancel the stream. Locally it ends now: on_done runs before this returns,
+ * with CANCELLED "context canceled" (messages held for it are dropped; from
+ * inside one of its own callbacks on_done runs nested and the stream is freed
+ * once that callback returns), and whatever the server still sends for it is
+ * read and dropped. On the wire NOTHING is sent: ttrpc has no frame that
+ * resets one stream, and Go 1.2's client sends nothing either when a
+ * stream's context is cancelled (RecvMsg just returns ctx.Err()). So the
+ * server is not told: its call goes on (not orphaned) until its handler ends
+ * it, its own deadline passes (the timeout_ns sent when the stream opened),
+ * or the connection closes. No CloseSend is sent in its place: a
+ * client-streaming handler would take the input it got so far as complete.
+ * To free the server's end at once, close the connection
+ * (ttrpc_client_close): every call of this connection is orphaned there. A
+ * no-op once the stream ended (before on_done returned). */
 TTRPC_API void ttrpc_stream_cancel(ttrpc_stream *st);
 /* Stop (true) or resume (false) delivering on_msg; while paused, messages
  * are held up to the client's stream buffer bound. */
 TTRPC_API void ttrpc_stream_pause(ttrpc_stream *st, bool paused);
+/* The user pointer the callbacks get (initially open's user). */
 TTRPC_API void ttrpc_stream_set_user(ttrpc_stream *st, void *user);
 TTRPC_API void *ttrpc_stream_user(const ttrpc_stream *st);
+/* Per-stream receive bound of the client's streams, bytes (> 0); counts
+ * each held message as its size plus 32 bytes. */
 TTRPC_API int ttrpc_client_set_stream_buffer(ttrpc_client *client, size_t bytes);
 /* Largest message the client sends and accepts; as ttrpc_server_set_max_message. */
 TTRPC_API int ttrpc_client_set_max_message(ttrpc_client *client, size_t bytes);
 
 /* Blocking streams: run the client's (private) loop; not from a callback on
  * the same loop. A sync stream keeps received messages in its own queue
- * (bounded by the stream buffer) instead of calling back. */
+ * (bounded by the stream buffer: a reader that falls behind gets
+ * RESOURCE_EXHAUSTED) instead of calling back. It is freed only by
+ * ttrpc_stream_finish_sync, which may come after the client was freed (the
+ * stream then ended with UNAVAILABLE). A stream a client interceptor rejects
+ * is returned too, already ended with the interceptor's status. */
 TTRPC_API int ttrpc_client_stream_open_sync(ttrpc_client *client, const char *service, const char *method,
 					    enum ttrpc_stream_kind kind, const uint8_t *req, size_t len,
 					    const struct ttrpc_call_opts *opts, ttrpc_stream **out);
 /* Send, waiting while the send queue is full. 0 or a TTRPC_E* code (the
  * stream's status then comes from ttrpc_stream_finish_sync). */
 TTRPC_API int ttrpc_stream_send_sync(ttrpc_stream *st, const uint8_t *msg, size_t len);
-/* Next message: 1 with *msg (malloc'd, caller frees) and *len; 0 at the end
- * of the stream (then call ttrpc_stream_finish_sync); TTRPC_E* on error. */
+/* Next message: 1 with *msg (malloc'd, caller frees; not NULL even when
+ * *len is 0) and *len; 0 at the end of the stream when it ended with OK,
+ * TTRPC_ECLOSED when it ended with an error status (then call
+ * ttrpc_stream_finish_sync for it); TTRPC_EINVAL on a bad argument. */
 TTRPC_API int ttrpc_stream_recv_sync(ttrpc_stream *st, uint8_t **msg, size_t *len);
 /* Wait for the end, fill result (release with ttrpc_result_clear), free the
- * stream. Messages not yet received are dropped. Returns result->code. */
+ * stream. Messages not yet received are dropped; a send side still open is
+ * closed first (CloseSend: a client-streaming server answers only then).
+ * Returns result->code. */
 TTRPC_API int ttrpc_stream_finish_sync(ttrpc_stream *st, struct ttrpc_result *result);
 
 /* Client interceptors, for unary calls and streams, in the order added.
