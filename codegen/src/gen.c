@@ -96,6 +96,28 @@ static char *desc_name(const struct gen *g, const char *full)
 	return s;
 }
 
+/* The identifiers of a streaming method's stubs. */
+static void claim_stream(struct gen *g, const struct method *m)
+{
+	static const char *const common[] = { "_stream_handlers", "_stream_cbs", "_open",     "_open_sync",
+					      "__open",		  "__handler",	 "__on_done", "__cbs" };
+	static const char *const sends[] = { "_send", "__writable", "_stream_recv_sync", "__on_msg" };
+	static const char *const receives[] = { "_stream_send", "_stream_send_sync", "__msg", "__close_send",
+						"__on_writable" };
+	size_t i;
+
+	for (i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		claim(g, xasprintf("%s%s", m->fn, common[i]));
+	for (i = 0; m->server_streaming && i < sizeof(sends) / sizeof(sends[0]); i++)
+		claim(g, xasprintf("%s%s", m->fn, sends[i]));
+	for (i = 0; m->client_streaming && i < sizeof(receives) / sizeof(receives[0]); i++)
+		claim(g, xasprintf("%s%s", m->fn, receives[i]));
+	if (!m->server_streaming) {
+		claim(g, xasprintf("%s_respond", m->fn));
+		claim(g, xasprintf("%s_stream_finish_sync", m->fn));
+	}
+}
+
 static void method_init(struct gen *g, struct service *svc, struct method *m,
 			const Google__Protobuf__MethodDescriptorProto *md)
 {
@@ -126,15 +148,17 @@ static void method_init(struct gen *g, struct service *svc, struct method *m,
 		svc->n_unary++;
 
 	claim(g, xasprintf("%s_METHOD_%s", svc->upper, m->upper));
-	if (m->streaming)
+	claim(g, xasprintf("%s.%s", svc->prefix, m->member)); /* member names within the service */
+	if (m->streaming) {
+		claim_stream(g, m);
 		return;
+	}
 	claim(g, xasprintf("%s_respond", m->fn));
 	claim(g, xasprintf("%s_done_fn", m->fn));
 	claim(g, xasprintf("%s_call", m->fn));
 	claim(g, xasprintf("%s_call_sync", m->fn));
 	claim(g, xasprintf("%s__dispatch", m->fn));
 	claim(g, xasprintf("%s__done", m->fn));
-	claim(g, xasprintf("%s.%s", svc->prefix, m->member)); /* member names within the service */
 }
 
 static void service_init(struct gen *g, struct service *svc, const Google__Protobuf__ServiceDescriptorProto *sd)
@@ -204,6 +228,64 @@ static void emit_rpc_comment(struct sb *out, const char *indent, const struct me
 		  m->in_full + 1, m->server_streaming ? "stream " : "", m->out_full + 1);
 }
 
+/* The typed server handlers of one streaming method (a member of the
+ * service's handler table). */
+static void emit_header_stream_handlers(struct sb *h, const struct method *m)
+{
+	emit_rpc_comment(h, "", m);
+	sb_printf(h,
+		  "/* Server side of %s (%s).\n"
+		  " * The handlers run from the loop; call stays valid until it is\n"
+		  " * finished exactly once: %s.\n"
+		  " * A NULL on_open answers UNIMPLEMENTED. */\n"
+		  "struct %s_stream_handlers {\n",
+		  m->name, streaming_kind(m),
+		  m->server_streaming ? "send with _send, end with ttrpc_call_finish()" :
+					"answer with _respond or\n * ttrpc_call_respond_error()",
+		  m->fn);
+	if (m->client_streaming) {
+		sb_puts(h, "\t/* The stream opened; messages follow through on_msg. */\n"
+			   "\tvoid (*on_open)(ttrpc_call *call, void *user);\n");
+		sb_printf(h,
+			  "\t/* One decoded message (valid during the callback); NULL when it did\n"
+			  "\t * not decode (finish the call, e.g. INVALID_ARGUMENT, or go on). */\n"
+			  "\tvoid (*on_msg)(ttrpc_call *call, const %s *msg, void *user);\n"
+			  "\t/* The client closed its side: no more on_msg. */\n"
+			  "\tvoid (*on_close_send)(ttrpc_call *call, void *user);\n",
+			  m->in_type);
+	} else {
+		sb_printf(h,
+			  "\t/* The stream opened with the decoded request (valid during the\n"
+			  "\t * callback); one that does not decode is answered INVALID_ARGUMENT. */\n"
+			  "\tvoid (*on_open)(ttrpc_call *call, const %s *req, void *user);\n",
+			  m->in_type);
+	}
+	if (m->server_streaming)
+		sb_puts(h, "\t/* _send may send again after it returned TTRPC_EAGAIN. Optional. */\n"
+			   "\tvoid (*on_writable)(ttrpc_call *call, void *user);\n");
+	sb_puts(h, "};\n\n");
+}
+
+/* The functions of one streaming method: server send/respond. */
+static void emit_header_stream_funcs(const struct gen *g, struct sb *h, const struct method *m)
+{
+	(void)g;
+	emit_rpc_comment(h, "", m);
+	if (m->server_streaming)
+		sb_printf(h,
+			  "/* Send msg (NULL: the empty message) on the stream; ttrpc_call_send()'s\n"
+			  " * codes (TTRPC_EAGAIN: wait for on_writable) or the encoder's. */\n"
+			  "int %s_send(ttrpc_call *call, const %s *msg);\n",
+			  m->fn, m->out_type);
+	else
+		sb_printf(h,
+			  "/* Answer the stream with resp (NULL: the empty message); frees the call.\n"
+			  " * As the unary _respond functions. */\n"
+			  "int %s_respond(ttrpc_call *call, const %s *resp);\n",
+			  m->fn, m->out_type);
+	sb_puts(h, "\n");
+}
+
 /* The declarations of one service in the header. */
 static void emit_header_service(const struct gen *g, struct sb *h, const struct service *svc)
 {
@@ -215,18 +297,11 @@ static void emit_header_service(const struct gen *g, struct sb *h, const struct 
 	for (i = 0; i < svc->n_methods; i++)
 		sb_printf(h, "#define %s_METHOD_%s \"%s\"\n", svc->upper, svc->methods[i].upper, svc->methods[i].name);
 	sb_puts(h, "\n");
-	for (i = 0; i < svc->n_methods; i++) {
-		const struct method *m = &svc->methods[i];
-
-		if (!m->streaming)
-			continue;
-		emit_rpc_comment(h, "", m);
-		sb_printf(h,
-			  "/* %s: %s method, skipped: protoc-gen-ttrpc-c does not generate streaming stubs yet. */\n\n",
-			  m->name, streaming_kind(m));
-	}
-	if (!svc->n_unary)
+	if (!svc->n_methods)
 		return;
+	for (i = 0; i < svc->n_methods; i++)
+		if (svc->methods[i].streaming)
+			emit_header_stream_handlers(h, &svc->methods[i]);
 
 	sb_printf(h,
 		  "/* Server side. Each handler gets the call and the decoded request, which\n"
@@ -234,16 +309,20 @@ static void emit_header_service(const struct gen *g, struct sb *h, const struct 
 		  " * needs). The handler answers the call exactly once, now or from a later\n"
 		  " * loop iteration, with the method's _respond function or with\n"
 		  " * ttrpc_call_respond_error(). A NULL handler answers UNIMPLEMENTED; a\n"
-		  " * request that cannot be decoded is answered INVALID_ARGUMENT. */\n"
+		  " * request that cannot be decoded is answered INVALID_ARGUMENT.%s */\n"
 		  "struct %s_handlers {\n",
+		  svc->n_unary < svc->n_methods ? "\n * Streaming methods have a table of handlers each (see above)." :
+						  "",
 		  svc->prefix);
 	for (i = 0; i < svc->n_methods; i++) {
 		const struct method *m = &svc->methods[i];
 
-		if (m->streaming)
-			continue;
 		emit_rpc_comment(h, "\t", m);
-		sb_printf(h, "\tvoid (*%s)(ttrpc_call *call, const %s *req, void *user);\n", m->member, m->in_type);
+		if (m->streaming)
+			sb_printf(h, "\tstruct %s_stream_handlers %s;\n", m->fn, m->member);
+		else
+			sb_printf(h, "\tvoid (*%s)(ttrpc_call *call, const %s *req, void *user);\n", m->member,
+				  m->in_type);
 	}
 	sb_puts(h, "};\n\n");
 	sb_printf(h,
@@ -264,8 +343,10 @@ static void emit_header_service(const struct gen *g, struct sb *h, const struct 
 	for (i = 0; i < svc->n_methods; i++) {
 		const struct method *m = &svc->methods[i];
 
-		if (m->streaming)
+		if (m->streaming) {
+			emit_header_stream_funcs(g, h, m);
 			continue;
+		}
 		emit_rpc_comment(h, "", m);
 		sb_printf(h,
 			  "/* Answer call with resp (NULL: the empty message); frees the call. Returns\n"
@@ -308,14 +389,11 @@ static void emit_header_service(const struct gen *g, struct sb *h, const struct 
 	}
 }
 
-static void emit_dispatch(const struct gen *g, struct sb *c, const struct service *svc, const struct method *m)
+/* The body of a handler trampoline that decodes the request (answering
+ * INVALID_ARGUMENT when it does not decode) and calls service->handlers->
+ * <handler> with it, or answers UNIMPLEMENTED when that is NULL. */
+static void emit_decode_request(const struct gen *g, struct sb *c, const struct method *m, const char *handler)
 {
-	sb_printf(c,
-		  "static void %s__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,\n"
-		  "\t\tvoid *user)\n"
-		  "{\n"
-		  "\tconst struct %s_service *service = user;\n",
-		  m->fn, svc->prefix);
 	if (g->backend == GEN_BACKEND_PROTOBUF_C) {
 		sb_printf(c,
 			  "\tProtobufCMessage *req;\n\n"
@@ -329,7 +407,7 @@ static void emit_dispatch(const struct gen *g, struct sb *c, const struct servic
 			  "\tservice->handlers->%s(call, (const %s *)req, service->user);\n"
 			  "\tprotobuf_c_message_free_unpacked(req, NULL);\n"
 			  "}\n\n",
-			  m->member, m->in_desc, m->member, m->in_type);
+			  handler, m->in_desc, handler, m->in_type);
 	} else {
 		sb_printf(c,
 			  "\t%s req = %s_init_zero;\n\n"
@@ -343,8 +421,19 @@ static void emit_dispatch(const struct gen *g, struct sb *c, const struct servic
 			  "\tservice->handlers->%s(call, &req, service->user);\n"
 			  "\tttrpc_codec_nanopb_release(%s, &req);\n"
 			  "}\n\n",
-			  m->in_type, m->in_type, m->member, m->in_desc, m->in_full + 1, m->member, m->in_desc);
+			  m->in_type, m->in_type, handler, m->in_desc, m->in_full + 1, handler, m->in_desc);
 	}
+}
+
+static void emit_dispatch(const struct gen *g, struct sb *c, const struct service *svc, const struct method *m)
+{
+	sb_printf(c,
+		  "static void %s__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,\n"
+		  "\t\tvoid *user)\n"
+		  "{\n"
+		  "\tconst struct %s_service *service = user;\n",
+		  m->fn, svc->prefix);
+	emit_decode_request(g, c, m, m->member);
 }
 
 static void emit_client(const struct gen *g, struct sb *c, const struct service *svc, const struct method *m)
@@ -424,16 +513,155 @@ static void emit_client(const struct gen *g, struct sb *c, const struct service 
 		  m->fn, m->in_type, m->out_type, svc->upper, svc->upper, m->upper, m->in_desc, m->out_desc);
 }
 
+static const char *kind_constant(const struct method *m)
+{
+	if (m->client_streaming && m->server_streaming)
+		return "TTRPC_KIND_BIDI_STREAM";
+	return m->client_streaming ? "TTRPC_KIND_CLIENT_STREAM" : "TTRPC_KIND_SERVER_STREAM";
+}
+
+/* "encoder, type, message" arguments of a codec_stream.h function for the
+ * message variable var of C type desc. */
+static char *encode_args(const struct gen *g, const char *desc, const char *var)
+{
+	if (g->backend == GEN_BACKEND_PROTOBUF_C)
+		return xasprintf("ttrpc_codec_pbc_encoder(), NULL, %s ? &%s->base : NULL", var, var);
+	return xasprintf("ttrpc_codec_nanopb_encoder(), %s, %s", desc, var);
+}
+
+/* Decode buf/len of type (type, desc) into a local `msg`, call `callee`
+ * with it (NULL when it does not decode) and release it. */
+static void emit_decode_and_call(const struct gen *g, struct sb *c, const char *type, const char *desc,
+				 const char *callee)
+{
+	if (g->backend == GEN_BACKEND_PROTOBUF_C) {
+		sb_printf(c,
+			  "\tmsg = ttrpc_codec_pbc_decode_msg(&%s, buf, len);\n"
+			  "\t%s(const %s *)msg, user);\n"
+			  "\tif (msg)\n"
+			  "\t\tprotobuf_c_message_free_unpacked(msg, NULL);\n"
+			  "}\n\n",
+			  desc, callee, type);
+		return;
+	}
+	sb_printf(c,
+		  "\tok = ttrpc_codec_nanopb_decode_msg(%s, &msg, buf, len);\n"
+		  "\t%sok ? &msg : NULL, user);\n"
+		  "\tif (ok)\n"
+		  "\t\tttrpc_codec_nanopb_release(%s, &msg);\n"
+		  "}\n\n",
+		  desc, callee, desc);
+}
+
+static void emit_msg_locals(const struct gen *g, struct sb *c, const char *type)
+{
+	if (g->backend == GEN_BACKEND_PROTOBUF_C)
+		sb_puts(c, "\tProtobufCMessage *msg;\n\n");
+	else
+		sb_printf(c, "\t%s msg = %s_init_zero;\n\tbool ok;\n\n", type, type);
+}
+
+/* Server side of a streaming method: the trampolines between libttrpc's
+ * byte-level stream handler and the typed table, the handler, send/respond. */
+static void emit_stream_server(const struct gen *g, struct sb *c, const struct service *svc, const struct method *m)
+{
+	bool pbc = g->backend == GEN_BACKEND_PROTOBUF_C;
+	char *args;
+
+	sb_printf(c,
+		  "static void %s__open(ttrpc_call *call, const uint8_t *buf, size_t len, void *user)\n"
+		  "{\n"
+		  "\tconst struct %s_service *service = user;\n",
+		  m->fn, svc->prefix);
+	if (m->client_streaming) {
+		sb_printf(c,
+			  "\n\t(void)buf;\n\t(void)len;\n"
+			  "\tif (!service->handlers->%s.on_open)\n"
+			  "\t\tttrpc_codec_unimplemented(call);\n"
+			  "\telse\n"
+			  "\t\tservice->handlers->%s.on_open(call, service->user);\n"
+			  "}\n\n",
+			  m->member, m->member);
+		sb_printf(c,
+			  "static void %s__msg(ttrpc_call *call, const uint8_t *buf, size_t len, void *user)\n"
+			  "{\n"
+			  "\tconst struct %s_service *service = user;\n",
+			  m->fn, svc->prefix);
+		emit_msg_locals(g, c, m->in_type);
+		sb_printf(c, "\tif (!service->handlers->%s.on_msg)\n\t\treturn;\n\tuser = service->user;\n", m->member);
+		args = xasprintf("service->handlers->%s.on_msg(call, ", m->member);
+		emit_decode_and_call(g, c, m->in_type, m->in_desc, args);
+		free(args);
+		sb_printf(c,
+			  "static void %s__close_send(ttrpc_call *call, void *user)\n"
+			  "{\n"
+			  "\tconst struct %s_service *service = user;\n\n"
+			  "\tif (service->handlers->%s.on_close_send)\n"
+			  "\t\tservice->handlers->%s.on_close_send(call, service->user);\n"
+			  "}\n\n",
+			  m->fn, svc->prefix, m->member, m->member);
+	} else {
+		char *on_open = xasprintf("%s.on_open", m->member);
+
+		emit_decode_request(g, c, m, on_open);
+		free(on_open);
+	}
+	if (m->server_streaming)
+		sb_printf(c,
+			  "static void %s__writable(ttrpc_call *call, void *user)\n"
+			  "{\n"
+			  "\tconst struct %s_service *service = user;\n\n"
+			  "\tif (service->handlers->%s.on_writable)\n"
+			  "\t\tservice->handlers->%s.on_writable(call, service->user);\n"
+			  "}\n\n",
+			  m->fn, svc->prefix, m->member, m->member);
+	sb_printf(c,
+		  "static const struct ttrpc_stream_handler %s__handler = {\n"
+		  "\t%s, %s__open, %s%s, %s%s, %s%s\n"
+		  "};\n\n",
+		  m->fn, kind_constant(m), m->fn, m->client_streaming ? m->fn : "NULL",
+		  m->client_streaming ? "__msg" : "", m->client_streaming ? m->fn : "NULL",
+		  m->client_streaming ? "__close_send" : "", m->server_streaming ? m->fn : "NULL",
+		  m->server_streaming ? "__writable" : "");
+	if (m->server_streaming) {
+		args = encode_args(g, m->out_desc, "msg");
+		sb_printf(c,
+			  "int %s_send(ttrpc_call *call, const %s *msg)\n"
+			  "{\n"
+			  "\treturn ttrpc_codec_call_send(call, %s);\n"
+			  "}\n\n",
+			  m->fn, m->out_type, args);
+		free(args);
+	} else if (pbc) {
+		sb_printf(c,
+			  "int %s_respond(ttrpc_call *call, const %s *resp)\n"
+			  "{\n"
+			  "\treturn ttrpc_codec_pbc_respond(call, resp ? &resp->base : NULL);\n"
+			  "}\n\n",
+			  m->fn, m->out_type);
+	} else {
+		sb_printf(c,
+			  "int %s_respond(ttrpc_call *call, const %s *resp)\n"
+			  "{\n"
+			  "\treturn ttrpc_codec_nanopb_respond(call, %s, resp);\n"
+			  "}\n\n",
+			  m->fn, m->out_type, m->out_desc);
+	}
+}
+
 static void emit_source_service(const struct gen *g, struct sb *c, const struct service *svc)
 {
 	size_t i;
 
-	if (!svc->n_unary)
+	if (!svc->n_methods)
 		return;
 	sb_printf(c, "/* ---- service %s ---- */\n\n", svc->wire);
-	for (i = 0; i < svc->n_methods; i++)
-		if (!svc->methods[i].streaming)
+	for (i = 0; i < svc->n_methods; i++) {
+		if (svc->methods[i].streaming)
+			emit_stream_server(g, c, svc, &svc->methods[i]);
+		else
 			emit_dispatch(g, c, svc, &svc->methods[i]);
+	}
 	sb_printf(c,
 		  "int %s_register(ttrpc_server *server,\n\t\tconst struct %s_service *service)\n"
 		  "{\n"
@@ -445,18 +673,22 @@ static void emit_source_service(const struct gen *g, struct sb *c, const struct 
 		const struct method *m = &svc->methods[i];
 
 		if (m->streaming)
-			continue;
-		sb_printf(c,
-			  "\trc = ttrpc_server_register(server, %s_SERVICE, %s_METHOD_%s,\n"
-			  "\t\t\t\t   %s__dispatch, (void *)service);\n"
-			  "\tif (rc < 0)\n"
-			  "\t\treturn rc;\n",
-			  svc->upper, svc->upper, m->upper, m->fn);
+			sb_printf(c,
+				  "\trc = ttrpc_server_register_stream(server, %s_SERVICE, %s_METHOD_%s,\n"
+				  "\t\t\t\t\t  &%s__handler, (void *)service);\n",
+				  svc->upper, svc->upper, m->upper, m->fn);
+		else
+			sb_printf(c,
+				  "\trc = ttrpc_server_register(server, %s_SERVICE, %s_METHOD_%s,\n"
+				  "\t\t\t\t   %s__dispatch, (void *)service);\n",
+				  svc->upper, svc->upper, m->upper, m->fn);
+		sb_puts(c, "\tif (rc < 0)\n\t\treturn rc;\n");
 	}
 	sb_puts(c, "\treturn 0;\n}\n\n");
-	for (i = 0; i < svc->n_methods; i++)
+	for (i = 0; i < svc->n_methods; i++) {
 		if (!svc->methods[i].streaming)
 			emit_client(g, c, svc, &svc->methods[i]);
+	}
 }
 
 static const char *backend_name(enum gen_backend backend)
@@ -472,6 +704,16 @@ static void emit_banner(const struct gen *g, struct sb *out)
 		  g->file->name, backend_name(g->backend));
 }
 
+static bool has_streams(const struct gen *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n_services; i++)
+		if (g->services[i].n_unary < g->services[i].n_methods)
+			return true;
+	return false;
+}
+
 static char *emit_header(const struct gen *g, const char *base)
 {
 	struct sb h = { 0 };
@@ -480,7 +722,8 @@ static char *emit_header(const struct gen *g, const char *base)
 
 	emit_banner(g, &h);
 	sb_printf(&h, "#ifndef %s\n#define %s\n\n", guard, guard);
-	sb_puts(&h, "#include <ttrpc/client.h>\n#include <ttrpc/server.h>\n\n");
+	sb_puts(&h, "#include <ttrpc/client.h>\n#include <ttrpc/server.h>\n");
+	sb_puts(&h, has_streams(g) ? "#include <ttrpc/stream.h>\n\n" : "\n");
 	sb_printf(&h, "#include \"%s%s\"\n\n", base, g->backend == GEN_BACKEND_NANOPB ? ".pb.h" : ".pb-c.h");
 	sb_puts(&h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
 	for (i = 0; i < g->n_services; i++)
@@ -493,20 +736,22 @@ static char *emit_header(const struct gen *g, const char *base)
 static char *emit_source(const struct gen *g, const char *base)
 {
 	struct sb c = { 0 };
-	size_t i, n_unary = 0;
+	size_t i, n_methods = 0;
+	bool streams = has_streams(g);
 
 	for (i = 0; i < g->n_services; i++)
-		n_unary += g->services[i].n_unary;
+		n_methods += g->services[i].n_methods;
 	emit_banner(g, &c);
 	sb_printf(&c, "#include \"%s.ttrpc-c.h\"\n\n", base);
-	if (!n_unary) {
-		sb_puts(&c, "/* Only streaming methods here: nothing to generate yet. */\n");
+	if (!n_methods) {
+		sb_puts(&c, "/* No methods here: nothing to generate. */\n");
 		return sb_take(&c);
 	}
 	/* The shared code is libttrpc's codec runtime; only per-method code here. */
 	sb_puts(&c, "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
-	sb_puts(&c, g->backend == GEN_BACKEND_NANOPB ? "#include <ttrpc/codec_nanopb.h>\n\n" :
-						       "#include <ttrpc/codec.h>\n\n");
+	sb_puts(&c,
+		g->backend == GEN_BACKEND_NANOPB ? "#include <ttrpc/codec_nanopb.h>\n" : "#include <ttrpc/codec.h>\n");
+	sb_puts(&c, streams ? "#include <ttrpc/codec_stream.h>\n\n" : "\n");
 	for (i = 0; i < g->n_services; i++)
 		emit_source_service(g, &c, &g->services[i]);
 	/* One trailing newline, not two. */

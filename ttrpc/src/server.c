@@ -352,6 +352,13 @@ static void on_request(struct ttrpc__session *ss, uint32_t stream_id, const stru
 		return;
 	}
 	ttrpc__call_start(call, req->payload, req->len, req->has_payload);
+	/* A Request flagged remote-closed is also the client's close-send
+	 * (PROTOCOL.md Request flags: a client stream with no more messages). */
+	if (req->flags & TTRPC__FLAG_REMOTE_CLOSED) {
+		int found;
+		if (ttrpc__session_stream_data(ss, stream_id, &found) == call && found)
+			ttrpc__call_close_send(call);
+	}
 }
 
 static int on_data(struct ttrpc__session *ss, uint32_t stream_id, void *stream_data, const uint8_t *msg, size_t len,

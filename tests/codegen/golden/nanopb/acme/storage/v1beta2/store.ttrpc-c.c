@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <ttrpc/codec_nanopb.h>
+#include <ttrpc/codec_stream.h>
 
 /* ---- service acme.storage.v1beta2.Store ---- */
 
@@ -113,6 +114,135 @@ static void acme_storage_v1beta2_store_get_v2_stats__dispatch(ttrpc_call *call, 
 	ttrpc_codec_nanopb_release(google_protobuf_Empty_fields, &req);
 }
 
+static void acme_storage_v1beta2_store_watch__open(ttrpc_call *call, const uint8_t *buf, size_t len, void *user)
+{
+	const struct acme_storage_v1beta2_store_service *service = user;
+	acme_storage_v1beta2_GetRequest req = acme_storage_v1beta2_GetRequest_init_zero;
+
+	if (!service->handlers->watch.on_open) {
+		ttrpc_codec_unimplemented(call);
+		return;
+	}
+	if (!ttrpc_codec_nanopb_decode_request(call, acme_storage_v1beta2_GetRequest_fields, &req,
+							"acme.storage.v1beta2.GetRequest", buf, len))
+		return;
+	service->handlers->watch.on_open(call, &req, service->user);
+	ttrpc_codec_nanopb_release(acme_storage_v1beta2_GetRequest_fields, &req);
+}
+
+static void acme_storage_v1beta2_store_watch__writable(ttrpc_call *call, void *user)
+{
+	const struct acme_storage_v1beta2_store_service *service = user;
+
+	if (service->handlers->watch.on_writable)
+		service->handlers->watch.on_writable(call, service->user);
+}
+
+static const struct ttrpc_stream_handler acme_storage_v1beta2_store_watch__handler = {
+	TTRPC_KIND_SERVER_STREAM, acme_storage_v1beta2_store_watch__open, NULL, NULL, acme_storage_v1beta2_store_watch__writable
+};
+
+int acme_storage_v1beta2_store_watch_send(ttrpc_call *call, const acme_common_Blob *msg)
+{
+	return ttrpc_codec_call_send(call, ttrpc_codec_nanopb_encoder(), acme_common_Blob_fields, msg);
+}
+
+static void acme_storage_v1beta2_store_upload__open(ttrpc_call *call, const uint8_t *buf, size_t len, void *user)
+{
+	const struct acme_storage_v1beta2_store_service *service = user;
+
+	(void)buf;
+	(void)len;
+	if (!service->handlers->upload.on_open)
+		ttrpc_codec_unimplemented(call);
+	else
+		service->handlers->upload.on_open(call, service->user);
+}
+
+static void acme_storage_v1beta2_store_upload__msg(ttrpc_call *call, const uint8_t *buf, size_t len, void *user)
+{
+	const struct acme_storage_v1beta2_store_service *service = user;
+	acme_common_Blob msg = acme_common_Blob_init_zero;
+	bool ok;
+
+	if (!service->handlers->upload.on_msg)
+		return;
+	user = service->user;
+	ok = ttrpc_codec_nanopb_decode_msg(acme_common_Blob_fields, &msg, buf, len);
+	service->handlers->upload.on_msg(call, ok ? &msg : NULL, user);
+	if (ok)
+		ttrpc_codec_nanopb_release(acme_common_Blob_fields, &msg);
+}
+
+static void acme_storage_v1beta2_store_upload__close_send(ttrpc_call *call, void *user)
+{
+	const struct acme_storage_v1beta2_store_service *service = user;
+
+	if (service->handlers->upload.on_close_send)
+		service->handlers->upload.on_close_send(call, service->user);
+}
+
+static const struct ttrpc_stream_handler acme_storage_v1beta2_store_upload__handler = {
+	TTRPC_KIND_CLIENT_STREAM, acme_storage_v1beta2_store_upload__open, acme_storage_v1beta2_store_upload__msg, acme_storage_v1beta2_store_upload__close_send, NULL
+};
+
+int acme_storage_v1beta2_store_upload_respond(ttrpc_call *call, const google_protobuf_Empty *resp)
+{
+	return ttrpc_codec_nanopb_respond(call, google_protobuf_Empty_fields, resp);
+}
+
+static void acme_storage_v1beta2_store_sync__open(ttrpc_call *call, const uint8_t *buf, size_t len, void *user)
+{
+	const struct acme_storage_v1beta2_store_service *service = user;
+
+	(void)buf;
+	(void)len;
+	if (!service->handlers->sync.on_open)
+		ttrpc_codec_unimplemented(call);
+	else
+		service->handlers->sync.on_open(call, service->user);
+}
+
+static void acme_storage_v1beta2_store_sync__msg(ttrpc_call *call, const uint8_t *buf, size_t len, void *user)
+{
+	const struct acme_storage_v1beta2_store_service *service = user;
+	acme_storage_v1beta2_PutRequest msg = acme_storage_v1beta2_PutRequest_init_zero;
+	bool ok;
+
+	if (!service->handlers->sync.on_msg)
+		return;
+	user = service->user;
+	ok = ttrpc_codec_nanopb_decode_msg(acme_storage_v1beta2_PutRequest_fields, &msg, buf, len);
+	service->handlers->sync.on_msg(call, ok ? &msg : NULL, user);
+	if (ok)
+		ttrpc_codec_nanopb_release(acme_storage_v1beta2_PutRequest_fields, &msg);
+}
+
+static void acme_storage_v1beta2_store_sync__close_send(ttrpc_call *call, void *user)
+{
+	const struct acme_storage_v1beta2_store_service *service = user;
+
+	if (service->handlers->sync.on_close_send)
+		service->handlers->sync.on_close_send(call, service->user);
+}
+
+static void acme_storage_v1beta2_store_sync__writable(ttrpc_call *call, void *user)
+{
+	const struct acme_storage_v1beta2_store_service *service = user;
+
+	if (service->handlers->sync.on_writable)
+		service->handlers->sync.on_writable(call, service->user);
+}
+
+static const struct ttrpc_stream_handler acme_storage_v1beta2_store_sync__handler = {
+	TTRPC_KIND_BIDI_STREAM, acme_storage_v1beta2_store_sync__open, acme_storage_v1beta2_store_sync__msg, acme_storage_v1beta2_store_sync__close_send, acme_storage_v1beta2_store_sync__writable
+};
+
+int acme_storage_v1beta2_store_sync_send(ttrpc_call *call, const acme_common_Blob *msg)
+{
+	return ttrpc_codec_call_send(call, ttrpc_codec_nanopb_encoder(), acme_common_Blob_fields, msg);
+}
+
 int acme_storage_v1beta2_store_register(ttrpc_server *server,
 		const struct acme_storage_v1beta2_store_service *service)
 {
@@ -142,6 +272,18 @@ int acme_storage_v1beta2_store_register(ttrpc_server *server,
 		return rc;
 	rc = ttrpc_server_register(server, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_GET_V2_STATS,
 				   acme_storage_v1beta2_store_get_v2_stats__dispatch, (void *)service);
+	if (rc < 0)
+		return rc;
+	rc = ttrpc_server_register_stream(server, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_WATCH,
+					  &acme_storage_v1beta2_store_watch__handler, (void *)service);
+	if (rc < 0)
+		return rc;
+	rc = ttrpc_server_register_stream(server, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_UPLOAD,
+					  &acme_storage_v1beta2_store_upload__handler, (void *)service);
+	if (rc < 0)
+		return rc;
+	rc = ttrpc_server_register_stream(server, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_SYNC,
+					  &acme_storage_v1beta2_store_sync__handler, (void *)service);
 	if (rc < 0)
 		return rc;
 	return 0;
@@ -395,4 +537,53 @@ int acme_storage_v1beta2_store_admin_compact_call_sync(ttrpc_client *client, con
 {
 	return ttrpc_codec_nanopb_call_sync(client, ACME_STORAGE_V1BETA2_STORE_ADMIN_SERVICE, ACME_STORAGE_V1BETA2_STORE_ADMIN_METHOD_COMPACT,
 					    google_protobuf_Empty_fields, req, opts, google_protobuf_Empty_fields, resp, status);
+}
+
+/* ---- service acme.storage.v1beta2.Feed ---- */
+
+static void acme_storage_v1beta2_feed_subscribe__open(ttrpc_call *call, const uint8_t *buf, size_t len, void *user)
+{
+	const struct acme_storage_v1beta2_feed_service *service = user;
+	acme_storage_v1beta2_GetRequest req = acme_storage_v1beta2_GetRequest_init_zero;
+
+	if (!service->handlers->subscribe.on_open) {
+		ttrpc_codec_unimplemented(call);
+		return;
+	}
+	if (!ttrpc_codec_nanopb_decode_request(call, acme_storage_v1beta2_GetRequest_fields, &req,
+							"acme.storage.v1beta2.GetRequest", buf, len))
+		return;
+	service->handlers->subscribe.on_open(call, &req, service->user);
+	ttrpc_codec_nanopb_release(acme_storage_v1beta2_GetRequest_fields, &req);
+}
+
+static void acme_storage_v1beta2_feed_subscribe__writable(ttrpc_call *call, void *user)
+{
+	const struct acme_storage_v1beta2_feed_service *service = user;
+
+	if (service->handlers->subscribe.on_writable)
+		service->handlers->subscribe.on_writable(call, service->user);
+}
+
+static const struct ttrpc_stream_handler acme_storage_v1beta2_feed_subscribe__handler = {
+	TTRPC_KIND_SERVER_STREAM, acme_storage_v1beta2_feed_subscribe__open, NULL, NULL, acme_storage_v1beta2_feed_subscribe__writable
+};
+
+int acme_storage_v1beta2_feed_subscribe_send(ttrpc_call *call, const acme_common_Blob *msg)
+{
+	return ttrpc_codec_call_send(call, ttrpc_codec_nanopb_encoder(), acme_common_Blob_fields, msg);
+}
+
+int acme_storage_v1beta2_feed_register(ttrpc_server *server,
+		const struct acme_storage_v1beta2_feed_service *service)
+{
+	int rc;
+
+	if (!server || !service || !service->handlers)
+		return TTRPC_EINVAL;
+	rc = ttrpc_server_register_stream(server, ACME_STORAGE_V1BETA2_FEED_SERVICE, ACME_STORAGE_V1BETA2_FEED_METHOD_SUBSCRIBE,
+					  &acme_storage_v1beta2_feed_subscribe__handler, (void *)service);
+	if (rc < 0)
+		return rc;
+	return 0;
 }

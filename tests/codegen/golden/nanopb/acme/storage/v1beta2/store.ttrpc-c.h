@@ -6,6 +6,7 @@
 
 #include <ttrpc/client.h>
 #include <ttrpc/server.h>
+#include <ttrpc/stream.h>
 
 #include "acme/storage/v1beta2/store.pb.h"
 
@@ -27,20 +28,58 @@ extern "C" {
 #define ACME_STORAGE_V1BETA2_STORE_METHOD_SYNC "Sync"
 
 /* rpc Watch(acme.storage.v1beta2.GetRequest) returns (stream acme.common.Blob) */
-/* Watch: server streaming method, skipped: protoc-gen-ttrpc-c does not generate streaming stubs yet. */
+/* Server side of Watch (server streaming).
+ * The handlers run from the loop; call stays valid until it is
+ * finished exactly once: send with _send, end with ttrpc_call_finish().
+ * A NULL on_open answers UNIMPLEMENTED. */
+struct acme_storage_v1beta2_store_watch_stream_handlers {
+	/* The stream opened with the decoded request (valid during the
+	 * callback); one that does not decode is answered INVALID_ARGUMENT. */
+	void (*on_open)(ttrpc_call *call, const acme_storage_v1beta2_GetRequest *req, void *user);
+	/* _send may send again after it returned TTRPC_EAGAIN. Optional. */
+	void (*on_writable)(ttrpc_call *call, void *user);
+};
 
 /* rpc Upload(stream acme.common.Blob) returns (google.protobuf.Empty) */
-/* Upload: client streaming method, skipped: protoc-gen-ttrpc-c does not generate streaming stubs yet. */
+/* Server side of Upload (client streaming).
+ * The handlers run from the loop; call stays valid until it is
+ * finished exactly once: answer with _respond or
+ * ttrpc_call_respond_error().
+ * A NULL on_open answers UNIMPLEMENTED. */
+struct acme_storage_v1beta2_store_upload_stream_handlers {
+	/* The stream opened; messages follow through on_msg. */
+	void (*on_open)(ttrpc_call *call, void *user);
+	/* One decoded message (valid during the callback); NULL when it did
+	 * not decode (finish the call, e.g. INVALID_ARGUMENT, or go on). */
+	void (*on_msg)(ttrpc_call *call, const acme_common_Blob *msg, void *user);
+	/* The client closed its side: no more on_msg. */
+	void (*on_close_send)(ttrpc_call *call, void *user);
+};
 
 /* rpc Sync(stream acme.storage.v1beta2.PutRequest) returns (stream acme.common.Blob) */
-/* Sync: bidirectional streaming method, skipped: protoc-gen-ttrpc-c does not generate streaming stubs yet. */
+/* Server side of Sync (bidirectional streaming).
+ * The handlers run from the loop; call stays valid until it is
+ * finished exactly once: send with _send, end with ttrpc_call_finish().
+ * A NULL on_open answers UNIMPLEMENTED. */
+struct acme_storage_v1beta2_store_sync_stream_handlers {
+	/* The stream opened; messages follow through on_msg. */
+	void (*on_open)(ttrpc_call *call, void *user);
+	/* One decoded message (valid during the callback); NULL when it did
+	 * not decode (finish the call, e.g. INVALID_ARGUMENT, or go on). */
+	void (*on_msg)(ttrpc_call *call, const acme_storage_v1beta2_PutRequest *msg, void *user);
+	/* The client closed its side: no more on_msg. */
+	void (*on_close_send)(ttrpc_call *call, void *user);
+	/* _send may send again after it returned TTRPC_EAGAIN. Optional. */
+	void (*on_writable)(ttrpc_call *call, void *user);
+};
 
 /* Server side. Each handler gets the call and the decoded request, which
  * is valid only until the handler returns (copy what a later answer
  * needs). The handler answers the call exactly once, now or from a later
  * loop iteration, with the method's _respond function or with
  * ttrpc_call_respond_error(). A NULL handler answers UNIMPLEMENTED; a
- * request that cannot be decoded is answered INVALID_ARGUMENT. */
+ * request that cannot be decoded is answered INVALID_ARGUMENT.
+ * Streaming methods have a table of handlers each (see above). */
 struct acme_storage_v1beta2_store_handlers {
 	/* rpc Get(acme.storage.v1beta2.GetRequest) returns (acme.common.Blob) */
 	void (*get)(ttrpc_call *call, const acme_storage_v1beta2_GetRequest *req, void *user);
@@ -54,6 +93,12 @@ struct acme_storage_v1beta2_store_handlers {
 	void (*resize_pty)(ttrpc_call *call, const google_protobuf_Empty *req, void *user);
 	/* rpc get_v2Stats(google.protobuf.Empty) returns (google.protobuf.Empty) */
 	void (*get_v2_stats)(ttrpc_call *call, const google_protobuf_Empty *req, void *user);
+	/* rpc Watch(acme.storage.v1beta2.GetRequest) returns (stream acme.common.Blob) */
+	struct acme_storage_v1beta2_store_watch_stream_handlers watch;
+	/* rpc Upload(stream acme.common.Blob) returns (google.protobuf.Empty) */
+	struct acme_storage_v1beta2_store_upload_stream_handlers upload;
+	/* rpc Sync(stream acme.storage.v1beta2.PutRequest) returns (stream acme.common.Blob) */
+	struct acme_storage_v1beta2_store_sync_stream_handlers sync;
 };
 
 /* One registration of the service: the handler table (not copied) and
@@ -195,6 +240,21 @@ int acme_storage_v1beta2_store_get_v2_stats_call(ttrpc_client *client, const goo
 int acme_storage_v1beta2_store_get_v2_stats_call_sync(ttrpc_client *client, const google_protobuf_Empty *req,
 		const struct ttrpc_call_opts *opts, google_protobuf_Empty *resp, struct ttrpc_result *status);
 
+/* rpc Watch(acme.storage.v1beta2.GetRequest) returns (stream acme.common.Blob) */
+/* Send msg (NULL: the empty message) on the stream; ttrpc_call_send()'s
+ * codes (TTRPC_EAGAIN: wait for on_writable) or the encoder's. */
+int acme_storage_v1beta2_store_watch_send(ttrpc_call *call, const acme_common_Blob *msg);
+
+/* rpc Upload(stream acme.common.Blob) returns (google.protobuf.Empty) */
+/* Answer the stream with resp (NULL: the empty message); frees the call.
+ * As the unary _respond functions. */
+int acme_storage_v1beta2_store_upload_respond(ttrpc_call *call, const google_protobuf_Empty *resp);
+
+/* rpc Sync(stream acme.storage.v1beta2.PutRequest) returns (stream acme.common.Blob) */
+/* Send msg (NULL: the empty message) on the stream; ttrpc_call_send()'s
+ * codes (TTRPC_EAGAIN: wait for on_writable) or the encoder's. */
+int acme_storage_v1beta2_store_sync_send(ttrpc_call *call, const acme_common_Blob *msg);
+
 /* ---- service acme.storage.v1beta2.StoreAdmin ---- */
 
 #define ACME_STORAGE_V1BETA2_STORE_ADMIN_SERVICE "acme.storage.v1beta2.StoreAdmin"
@@ -251,7 +311,47 @@ int acme_storage_v1beta2_store_admin_compact_call_sync(ttrpc_client *client, con
 #define ACME_STORAGE_V1BETA2_FEED_METHOD_SUBSCRIBE "Subscribe"
 
 /* rpc Subscribe(acme.storage.v1beta2.GetRequest) returns (stream acme.common.Blob) */
-/* Subscribe: server streaming method, skipped: protoc-gen-ttrpc-c does not generate streaming stubs yet. */
+/* Server side of Subscribe (server streaming).
+ * The handlers run from the loop; call stays valid until it is
+ * finished exactly once: send with _send, end with ttrpc_call_finish().
+ * A NULL on_open answers UNIMPLEMENTED. */
+struct acme_storage_v1beta2_feed_subscribe_stream_handlers {
+	/* The stream opened with the decoded request (valid during the
+	 * callback); one that does not decode is answered INVALID_ARGUMENT. */
+	void (*on_open)(ttrpc_call *call, const acme_storage_v1beta2_GetRequest *req, void *user);
+	/* _send may send again after it returned TTRPC_EAGAIN. Optional. */
+	void (*on_writable)(ttrpc_call *call, void *user);
+};
+
+/* Server side. Each handler gets the call and the decoded request, which
+ * is valid only until the handler returns (copy what a later answer
+ * needs). The handler answers the call exactly once, now or from a later
+ * loop iteration, with the method's _respond function or with
+ * ttrpc_call_respond_error(). A NULL handler answers UNIMPLEMENTED; a
+ * request that cannot be decoded is answered INVALID_ARGUMENT.
+ * Streaming methods have a table of handlers each (see above). */
+struct acme_storage_v1beta2_feed_handlers {
+	/* rpc Subscribe(acme.storage.v1beta2.GetRequest) returns (stream acme.common.Blob) */
+	struct acme_storage_v1beta2_feed_subscribe_stream_handlers subscribe;
+};
+
+/* One registration of the service: the handler table (not copied) and
+ * the user pointer passed to every handler. Both must stay valid while
+ * the server may dispatch calls. */
+struct acme_storage_v1beta2_feed_service {
+	const struct acme_storage_v1beta2_feed_handlers *handlers;
+	void *user;
+};
+
+/* Register every method of acme.storage.v1beta2.Feed on server. Returns 0 or a
+ * TTRPC_E* code (TTRPC_EEXIST: a method is registered already). */
+int acme_storage_v1beta2_feed_register(ttrpc_server *server,
+		const struct acme_storage_v1beta2_feed_service *service);
+
+/* rpc Subscribe(acme.storage.v1beta2.GetRequest) returns (stream acme.common.Blob) */
+/* Send msg (NULL: the empty message) on the stream; ttrpc_call_send()'s
+ * codes (TTRPC_EAGAIN: wait for on_writable) or the encoder's. */
+int acme_storage_v1beta2_feed_subscribe_send(ttrpc_call *call, const acme_common_Blob *msg);
 
 #ifdef __cplusplus
 }
