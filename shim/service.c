@@ -956,20 +956,11 @@ static void answer_state(ttrpc_call *call, const struct shim_process *p)
 	containerd_task_v2_task_state_respond(call, &resp);
 }
 
-static void state_run(struct shim_op *base)
-{
-	struct op *op = op_of(base);
-	const Containerd__Task__V2__StateRequest *req = (const void *)op->req;
-	struct shim_error err = { 0 };
-	struct shim_process *p = op_process(op, req->exec_id, &err);
-	if (!p)
-		return op_fail(op, &err);
-	answer_state(op->base.call, p);
-	op_answered(op);
-}
-
-/* State answers at once from what the shim knows, behind nothing; only a
- * container whose Create is still running has nothing to tell yet. */
+/* State answers at once from what the shim knows, behind nothing. A
+ * container whose Create is still running is not there yet: NOT_FOUND at
+ * once, which containerd's task List skips (it lists the shim's ids as soon
+ * as the shim started, and would hold every `ctr task ls` for its 2 s State
+ * timeout behind a slow create). */
 static void state(ttrpc_call *call, const Containerd__Task__V2__StateRequest *req, void *user)
 {
 	struct shim *s = user;
@@ -977,8 +968,11 @@ static void state(ttrpc_call *call, const Containerd__Task__V2__StateRequest *re
 	struct shim_container *c = container_for(s, call, req->id);
 	if (!c)
 		return;
-	if (c->creating)
-		return queue(s, call, c, &req->base, state_run);
+	if (c->creating) {
+		shim_error_set(&err, TTRPC_CODE_NOT_FOUND, -ENOENT, "container %s: not created yet (its Create runs)",
+			       c->id);
+		return fail(s, call, &err);
+	}
 	struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
 	if (!p)
 		return fail(s, call, &err);

@@ -268,6 +268,232 @@ SH
 	expect_gone
 }
 
+# ms of each run of a command into FILE: timed_to FILE cmd...
+timed_to() {
+	local f=$1 t rc=0
+	shift
+	t=$(now_ms)
+	"$@" >/dev/null 2>"$E2E_DIR/timed.err" || rc=$?
+	[ "$rc" = 0 ] || e2e_fail "$* failed: $(cat "$E2E_DIR/timed.err")"
+	echo $(($(now_ms) - t)) >>"$f"
+}
+
+# "n=N p50=MS p99=MS max=MS" of the numbers in FILE (nearest rank).
+pct_of() {
+	sort -n "$1" | awk '{ v[NR] = $1 } END {
+		if (!NR) { print "n=0"; exit }
+		r50 = int(NR * 0.50 + 0.999999); r99 = int(NR * 0.99 + 0.999999)
+		printf "n=%d p50=%d p99=%d max=%d\n", NR, v[r50], v[r99], v[NR] }'
+}
+field_of() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
+
+# Through containerd and ctr: State of every task (ctr task ls), an exec of
+# /bin/true start to end (ctr task exec: Exec, Start, Wait, Delete) and a
+# SIGWINCH (ctr task kill) for each id, round after round until FILE exists
+# (at least one round), into $E2E_DIR/ctr.<label>.<verb>.
+ctr_rounds() { # label stop-file max-rounds ids...
+	local label=$1 stop=$2 max=$3 round=0 id
+	shift 3
+	while :; do
+		for id in "$@"; do
+			timed_to "$E2E_DIR/ctr.$label.State" e2e_ctr task ls
+			timed_to "$E2E_DIR/ctr.$label.Exec" e2e_ctr task exec --exec-id "c$round" "$id" /bin/true
+			timed_to "$E2E_DIR/ctr.$label.Kill" e2e_ctr task kill -s SIGWINCH "$id"
+		done
+		round=$((round + 1))
+		[ ! -e "$stop" ] && [ "$round" -lt "$max" ] || break
+	done
+}
+
+# A group of 10 whose runtime hangs for 10 s creating the tenth (issue 11):
+# meanwhile State, Exec, Kill and Wait on the other nine answer within 100 ms
+# (p99) straight to the shim (shimlat, round after round until the create
+# ends), and through containerd and ctr they take no more than 100 ms (p99)
+# longer than the same calls took before the hang. The same run, the same
+# runtime wrapper, under containerd-shim-runc-v2 too: its numbers are logged
+# (it holds calls behind its Create: that is the difference), not checked.
+t_hung_runtime() {
+	setup
+	local wrapper=$E2E_DIR/hang-runtime lat="${E2E_SHIMLAT:-$E2E_BIN_DIR/../tests/shimlat}"
+	cat >"$wrapper" <<SH
+#!/bin/sh
+# runc, but \`create\` of a container whose id starts with "hung" first takes 10 s
+last=""
+for a in "\$@"; do last=\$a; done
+for a in "\$@"; do
+	case "\$a" in
+	create)
+		case "\$last" in hung*)
+			echo "create-begin \$last" >>"$E2E_DIR/wrapper.log"
+			sleep 10
+			runc "\$@"
+			rc=\$?
+			echo "create-end \$last \$rc" >>"$E2E_DIR/wrapper.log"
+			touch "$E2E_DIR/\$last.done"
+			exit \$rc ;;
+		esac
+		break ;;
+	start|kill|delete|state|exec|pause|resume|ps|update) break ;;
+	esac
+done
+exec runc "\$@"
+SH
+	chmod +x "$wrapper"
+	printf '{"binary_name": "%s"}\n' "$wrapper" >"$E2E_DIR/hang.json"
+	local which rt opt ids i id sock out
+	local -A summary
+	for which in tiny runc; do
+		if [ "$which" = tiny ]; then
+			rt=$RT opt=(--runtime-config-path "$E2E_DIR/hang.json")
+		else
+			rt=io.containerd.runc.v2 opt=(--runc-binary "$wrapper")
+		fi
+		ids=()
+		for i in 1 2 3 4 5 6 7 8 9; do
+			id=$which$i
+			e2e_ctr run -d --runtime "$rt" "${opt[@]}" --annotation io.containerd.runc.v2.group="g$which" \
+				--rootfs "$E2E_DIR/rootfs" "$id" /bin/sh -c "$TRAP_SLEEP" >/dev/null
+			ids+=("$id")
+		done
+		sock=$(cat "$E2E_DIR/state/io.containerd.runtime.v2.task/$E2E_NS/${which}1/address")
+		"$lat" "$sock" "$E2E_NS" setup "${ids[@]}" || e2e_fail "$which: shimlat setup failed"
+		ctr_rounds "$which-before" /nonexistent 3 "${ids[@]}"
+
+		# the runtime hangs creating one more container twice: shimlat
+		# measures during the first hang, ctr during the second (apart, so
+		# neither loads the machine under the other)
+		local phase hid bg
+		for phase in direct ctr; do
+			hid=hung$which$phase
+			e2e_ctr run -d --runtime "$rt" "${opt[@]}" --annotation io.containerd.runc.v2.group="g$which" \
+				--rootfs "$E2E_DIR/rootfs" "$hid" /bin/sh -c "$TRAP_SLEEP" >"$E2E_DIR/hung.out" 2>&1 &
+			bg=$!
+			e2e_bg_helper "$bg"
+			creating() { grep -q "^create-begin $1\$" "$E2E_DIR/wrapper.log" 2>/dev/null; }
+			e2e_wait_for 20 "the runtime to begin creating $hid" creating "$hid"
+			if [ "$phase" = direct ]; then
+				"$lat" "$sock" "$E2E_NS" measure "$E2E_DIR/$hid.done" 15 "${ids[@]}" >"$E2E_DIR/lat.$which" 2>&1 ||
+					e2e_fail "$which: shimlat measure failed: $(cat "$E2E_DIR/lat.$which")"
+			else
+				ctr_rounds "$which-during" "$E2E_DIR/$hid.done" 1000 "${ids[@]:0:9}"
+			fi
+			wait "$bg" || e2e_fail "$which: ctr run $hid failed: $(cat "$E2E_DIR/hung.out")"
+			grep -q "^create-end $hid 0" "$E2E_DIR/wrapper.log" || e2e_fail "the hung create of $hid did not succeed"
+			ids+=("$hid")
+		done
+		local verb
+		while read -r verb out; do
+			summary[$which.direct.$verb]=$out
+			e2e_log "$which direct while the runtime hangs: $verb $out"
+		done <"$E2E_DIR/lat.$which"
+		for verb in State Exec Kill; do
+			summary[$which.before.$verb]=$(pct_of "$E2E_DIR/ctr.$which-before.$verb")
+			summary[$which.during.$verb]=$(pct_of "$E2E_DIR/ctr.$which-during.$verb")
+			e2e_log "$which through ctr: $verb before ${summary[$which.before.$verb]}, while hung ${summary[$which.during.$verb]}"
+		done
+		"$lat" "$sock" "$E2E_NS" cleanup "${ids[@]:0:9}" || e2e_fail "$which: shimlat cleanup failed"
+		for id in "${ids[@]}"; do remove "$id"; done
+	done
+	local p99 before
+	for verb in State Exec Kill Wait; do
+		p99=$(field_of "${summary[tiny.direct.$verb]}" p99)
+		[ -n "$p99" ] && less_than 9 "$(field_of "${summary[tiny.direct.$verb]}" n)" ||
+			e2e_fail "direct $verb: no numbers: ${summary[tiny.direct.$verb]}"
+		less_than "$p99" 100 ||
+			e2e_fail "direct $verb p99 $p99 ms while the runtime hung (want < 100): ${summary[tiny.direct.$verb]}"
+	done
+	for verb in State Exec Kill; do
+		p99=$(field_of "${summary[tiny.during.$verb]}" p99)
+		before=$(field_of "${summary[tiny.before.$verb]}" p99)
+		less_than "$p99" $((before + 100)) ||
+			e2e_fail "ctr $verb p99 $p99 ms while the runtime hung, $before ms before (want < before + 100)"
+	done
+	expect_gone
+}
+
+# jiffies (10 ms) the whole machine was busy, and one process used
+cpu_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+proc_cpu() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# 50 containers created concurrently in one group (issue 11) finish well
+# below 50 times one container alone. With plain runc on this 2-core machine
+# the 50 are bound by CPU (runc, containerd and ctr keep every core busy;
+# the shim itself uses ~2 ms per container): logged with the CPU figures
+# (35-40x one here, for both shims). With a runtime whose create waits 0.5 s
+# without using CPU (like one that sets up a VM or a network), what the shim
+# serializes shows: checked to be under a quarter of 50x one. Both also
+# under containerd-shim-runc-v2 in the same run (logged, not checked: its
+# Create holds a mutex).
+t_concurrent_50() {
+	setup
+	local wrapper=$E2E_DIR/wait-runtime n=50
+	cat >"$wrapper" <<'SH'
+#!/bin/sh
+# runc, but `create` first waits 0.5 s
+for a in "$@"; do
+	case "$a" in
+	create) sleep 0.5; break ;;
+	start|kill|delete|state|exec|pause|resume|ps|update) break ;;
+	esac
+done
+exec runc "$@"
+SH
+	chmod +x "$wrapper"
+	printf '{"binary_name": "%s"}\n' "$wrapper" >"$E2E_DIR/wait.json"
+	local which kind rt opt i t one all ids g
+	local -A res
+	for kind in plain wait; do
+		for which in tiny runc; do
+			rt=$RT opt=()
+			[ "$which" = runc ] && rt=io.containerd.runc.v2
+			if [ "$kind" = wait ]; then
+				opt=(--runtime-config-path "$E2E_DIR/wait.json")
+				[ "$which" = runc ] && opt=(--runc-binary "$wrapper")
+			fi
+			g=$which$kind
+			group_run() { # id
+				e2e_ctr run -d --runtime "$rt" "${opt[@]}" --annotation io.containerd.runc.v2.group="g$g" \
+					--rootfs "$E2E_DIR/rootfs" "$1" /bin/sh -c "$TRAP_SLEEP" >/dev/null
+			}
+			group_run "${g}sb" # the group's shim runs from here on
+			: >"$E2E_DIR/one.$g"
+			for i in 1 2 3; do timed_to "$E2E_DIR/one.$g" group_run "${g}one$i"; done
+			one=$(field_of "$(pct_of "$E2E_DIR/one.$g")" p50)
+			local pids=() busy0 busy1 shim_cpu0 shim_cpu1 shim=""
+			[ "$which" = tiny ] && shim=$(cat "$E2E_DIR/state/io.containerd.runtime.v2.task/$E2E_NS/${g}sb/shim.pid")
+			busy0=$(cpu_busy)
+			shim_cpu0=$(proc_cpu "$shim")
+			t=$(now_ms)
+			for i in $(seq 1 $n); do
+				group_run "${g}c$i" &
+				pids+=($!)
+			done
+			for i in "${pids[@]}"; do wait "$i" || e2e_fail "$g: a concurrent run failed"; done
+			all=$(($(now_ms) - t))
+			busy1=$(cpu_busy)
+			shim_cpu1=$(proc_cpu "$shim")
+			[ "$(e2e_ctr task ls | awk -v p="^${g}c" 'NR > 1 && $1 ~ p && $3 == "RUNNING"' | wc -l)" = $n ] ||
+				e2e_fail "$g: want $n running"
+			e2e_log "$which, $kind runtime: one container alone $one ms (median of 3); $n at once $all ms" \
+				"($((all / (one > 0 ? one : 1)))x one); CPU busy $(((busy1 - busy0) * 10)) of" \
+				"$((all * $(nproc))) ms on $(nproc) cores${shim:+, the shim itself $(((shim_cpu1 - shim_cpu0) * 10)) ms}"
+			res[$g.all]=$all res[$g.one]=$one
+			ids=("${g}sb" "${g}one1" "${g}one2" "${g}one3")
+			for i in $(seq 1 $n); do ids+=("${g}c$i"); done
+			for i in "${ids[@]}"; do e2e_ctr task kill -s KILL "$i"; done
+			for i in "${ids[@]}"; do
+				e2e_wait_for 20 "$i to stop" stopped "$i"
+				e2e_ctr task rm "$i" >/dev/null
+				e2e_ctr c rm "$i"
+			done
+		done
+	done
+	[ $((res[tinywait.all] * 4)) -lt $((n * res[tinywait.one])) ] ||
+		e2e_fail "$n concurrent creates (a runtime waiting 0.5 s) took ${res[tinywait.all]} ms, not under a quarter of $n x ${res[tinywait.one]} ms"
+	expect_gone
+}
+
 t_bad_sandbox() {
 	setup
 	local out rc=0
@@ -280,7 +506,7 @@ t_bad_sandbox() {
 }
 
 case "$scenario" in
-runc_group | cri_sandbox_id | hcsshim | concurrent_start | sandbox_killed | bad_sandbox | slow_create)
+runc_group | cri_sandbox_id | hcsshim | concurrent_start | sandbox_killed | bad_sandbox | slow_create | hung_runtime | concurrent_50)
 	"t_$scenario"
 	e2e_sanitizer_verdict
 	e2e_log "PASS: $scenario"
