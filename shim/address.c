@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "address.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -14,8 +14,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #define UNIX_PREFIX "unix://"
 
@@ -105,37 +103,93 @@ int shim_path_join(char *out, size_t out_size, ...)
 	return shim_path_clean(joined, out, out_size);
 }
 
-#define STRINGIFY_(x) #x
-#define STRINGIFY(x) STRINGIFY_(x)
-#define LIBCRYPTO_VERSION STRINGIFY(OPENSSL_SHLIB_VERSION)
+/* SHA-256 (FIPS 180-4), our own: the address is the only hash the shim
+ * needs, and loading libcrypto for it cost `start` ~2 ms (its relocations and
+ * openssl.cnf) and every shim that did ~400 KiB of private memory. */
+static const uint32_t sha256_k[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
 
-/* SHA-256 through OpenSSL's libcrypto, loaded only when needed: the serving
- * shim never hashes, and a libcrypto linked at start-up costs ~1.4 MiB of
- * private RSS (its relocated tables) in every shim process. */
-static int sha256(const void *data, size_t len, unsigned char *digest, unsigned int *digest_len)
+static uint32_t ror32(uint32_t x, unsigned n)
 {
-	typedef const EVP_MD *(*sha256_fn)(void);
-	typedef int (*digest_fn)(const void *, size_t, unsigned char *, unsigned int *, const EVP_MD *, ENGINE *);
-	void *lib = dlopen("libcrypto.so." LIBCRYPTO_VERSION, RTLD_NOW | RTLD_LOCAL);
-	*digest_len = 0;
-	if (!lib)
-		return -1;
-	sha256_fn md = (sha256_fn)dlsym(lib, "EVP_sha256");
-	digest_fn fn = (digest_fn)dlsym(lib, "EVP_Digest");
-	int rc = md && fn && fn(data, len, digest, digest_len, md(), NULL) ? 0 : -1;
-	if (rc)
-		*digest_len = 1; /* loaded, but the digest failed */
-	/* stays loaded: OpenSSL does not support being unloaded */
-	return rc;
+	return x >> n | x << (32 - n);
+}
+
+static void sha256_block(uint32_t h[8], const uint8_t *p)
+{
+	uint32_t w[64];
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+		       p[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+	for (int i = 0; i < 64; i++) {
+		uint32_t t1 =
+			hh + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
+		uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+		hh = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = c;
+		c = b;
+		b = a;
+		a = t1 + t2;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+	h[4] += e;
+	h[5] += f;
+	h[6] += g;
+	h[7] += hh;
+}
+
+void shim_sha256(const void *data, size_t len, uint8_t digest[32])
+{
+	uint32_t h[8] = {
+		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
+	};
+	const uint8_t *p = data;
+	size_t left = len;
+	for (; left >= 64; left -= 64, p += 64)
+		sha256_block(h, p);
+	uint8_t tail[128] = { 0 };
+	memcpy(tail, p, left);
+	tail[left] = 0x80;
+	size_t tail_len = left + 9 <= 64 ? 64 : 128;
+	uint64_t bits = (uint64_t)len * 8;
+	for (int i = 0; i < 8; i++)
+		tail[tail_len - 1 - i] = (uint8_t)(bits >> (8 * i));
+	sha256_block(h, tail);
+	if (tail_len == 128)
+		sha256_block(h, tail + 64);
+	for (int i = 0; i < 8; i++) {
+		digest[4 * i] = (uint8_t)(h[i] >> 24);
+		digest[4 * i + 1] = (uint8_t)(h[i] >> 16);
+		digest[4 * i + 2] = (uint8_t)(h[i] >> 8);
+		digest[4 * i + 3] = (uint8_t)h[i];
+	}
 }
 
 int shim_socket_address(const char *socket_dir, const char *containerd_address, const char *ns, const char *group_id,
 			char *out, size_t out_size, struct shim_error *err)
 {
-	unsigned char digest[EVP_MAX_MD_SIZE];
+	uint8_t digest[32];
 	char hex[2 * 32 + 1];
 	char key[PATH_MAX * 2];
-	unsigned int digest_len = 0, i;
 	int n;
 
 	if (!ns || !ns[0])
@@ -144,10 +198,8 @@ int shim_socket_address(const char *socket_dir, const char *containerd_address, 
 		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "shim id is required");
 	if (shim_path_join(key, sizeof(key), containerd_address ? containerd_address : "", ns, group_id, NULL) < 0)
 		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "socket key too long");
-	if (sha256(key, strlen(key), digest, &digest_len) != 0 || digest_len != 32)
-		return shim_error_set(err, TTRPC_CODE_INTERNAL, -EIO, "sha256 of \"%s\" failed: %s", key,
-				      digest_len ? "bad digest" : "libcrypto.so." LIBCRYPTO_VERSION " not loadable");
-	for (i = 0; i < digest_len; i++)
+	shim_sha256(key, strlen(key), digest);
+	for (size_t i = 0; i < sizeof(digest); i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 	n = snprintf(out, out_size, UNIX_PREFIX "%s/%s", socket_dir ? socket_dir : SHIM_SOCKET_DIR, hex);
 	if (n < 0 || (size_t)n >= out_size ||

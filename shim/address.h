@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -22,6 +23,9 @@ int shim_path_clean(const char *in, char *out, size_t out_size);
 
 /* Go's filepath.Join of the non-NULL, non-empty parts (NULL-terminated list), cleaned. */
 int shim_path_join(char *out, size_t out_size, ...);
+
+/* SHA-256 of data (FIPS 180-4). */
+void shim_sha256(const void *data, size_t len, uint8_t digest[32]);
 
 /* "unix://<socket_dir>/<hex sha256 of Join(containerd_address, ns, group_id)>".
  * socket_dir NULL means SHIM_SOCKET_DIR (tests pass a temp dir). */

@@ -63,6 +63,37 @@ Test(shim_address, clean_matches_go)
 	cr_expect_str_eq(out, "/run/x.sock/id");
 }
 
+static void expect_sha256(const void *data, size_t len, const char *want)
+{
+	uint8_t d[32];
+	char hex[65];
+	shim_sha256(data, len, d);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	cr_assert_str_eq(hex, want, "sha256 of %zu bytes", len);
+}
+
+/* FIPS 180-4 / NIST CAVP vectors, and every padding boundary (55, 56, 63,
+ * 64 bytes) against values from sha256sum. */
+Test(shim_address, sha256_vectors)
+{
+	expect_sha256("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	expect_sha256("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	const char *m448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	expect_sha256(m448, strlen(m448), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	char *million = malloc(1000000);
+	cr_assert_not_null(million);
+	memset(million, 'a', 1000000);
+	expect_sha256(million, 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	free(million);
+	char buf[64];
+	memset(buf, 'x', sizeof(buf));
+	expect_sha256(buf, 55, "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072");
+	expect_sha256(buf, 56, "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e");
+	expect_sha256(buf, 63, "75220b47218278e656f2013bb8f0c455a25eaf01e86c64924e9d48d89776d6f2");
+	expect_sha256(buf, 64, "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c");
+}
+
 Test(shim_address, socket_address_matches_containerd)
 {
 	/* Golden values printed by containerd 1.6's runtime/v2/shim.SocketAddress. */
