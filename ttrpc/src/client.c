@@ -327,7 +327,7 @@ static int plain_call(ttrpc_client *cl, const char *service, const char *method,
 		return ttrpc__grpc_client_call(cl->grpc, service, method, req, req_len, opts, done, user);
 	if (cl->c.closed)
 		return TTRPC_ECLOSED;
-	if (req_len > cl->c.session.max_message)
+	if (req_len > ttrpc__session_max_message(&cl->c.session))
 		return TTRPC_ETOOBIG;
 	struct pending *p = calloc(1, sizeof(*p));
 	if (!p)

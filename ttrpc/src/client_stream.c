@@ -303,7 +303,7 @@ static int stream_open(ttrpc_client *cl, const char *service, const char *method
 		return TTRPC_ESTATE; /* streams over gRPC: not yet */
 	if (cl->c.closed)
 		return TTRPC_ECLOSED;
-	if (len > cl->c.session.max_message)
+	if (len > ttrpc__session_max_message(&cl->c.session))
 		return TTRPC_ETOOBIG;
 	ttrpc_stream *st = calloc(1, sizeof(*st));
 	if (st)
@@ -400,7 +400,7 @@ int ttrpc_stream_send(ttrpc_stream *st, const uint8_t *msg, size_t len)
 	ttrpc_client *cl = st->client;
 	if (cl->c.closed || !st->in_session)
 		return TTRPC_ECLOSED;
-	if (len > cl->c.session.max_message)
+	if (len > ttrpc__session_max_message(&cl->c.session))
 		return TTRPC_ETOOBIG;
 	if (unsent_over(st, TTRPC_STREAM_SEND_WINDOW)) {
 		if (!st->want_writable) {

@@ -364,7 +364,7 @@ void ttrpc__conn_close(struct ttrpc__conn *c, const char *reason)
 	if (c->closed)
 		return;
 	c->closed = true;
-	c->session.halted = true;
+	ttrpc__session_halt(&c->session);
 	ev_io_stop(c->loop, &c->rio);
 	ev_io_stop(c->loop, &c->wio);
 	close(c->fd);

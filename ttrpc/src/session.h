@@ -175,6 +175,17 @@ static inline void ttrpc__session_set_max_message(struct ttrpc__session *s, uint
 	s->max_message = max;
 }
 
+static inline uint32_t ttrpc__session_max_message(const struct ttrpc__session *s)
+{
+	return s->max_message;
+}
+
+/* The owner closed: input already buffered or arriving is ignored. */
+static inline void ttrpc__session_halt(struct ttrpc__session *s)
+{
+	s->halted = true;
+}
+
 /* Number of open streams. */
 static inline size_t ttrpc__session_open_streams(const struct ttrpc__session *s)
 {
