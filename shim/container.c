@@ -342,8 +342,10 @@ static void free_now(struct shim_container *c, struct shim_op *self, int code, c
 	}
 	shim_process_release(&c->init);
 	shim_oom_free(c->oom);
+	shim_runtime_release(&c->rt);
 	free(c->id);
 	free(c->bundle);
+	free(c->rootfs);
 	free(c);
 }
 

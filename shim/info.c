@@ -68,10 +68,12 @@ int shim_info(const uint8_t *in, size_t len, const char *path_env, int timeout_m
 	}
 	/* the runtime Create would use: not found fails -info as it would fail Create */
 	struct shim_runtime rt;
+	char binary[PATH_MAX];
 	memset(&rt, 0, sizeof(rt));
 	rt.timeout_ms = timeout_ms;
+	rt.binary = binary;
 	rc = shim_runtime_find_binary(opts.binary_name[0] ? opts.binary_name : NULL,
-				      path_env ? path_env : getenv("PATH"), rt.binary, sizeof(rt.binary), err);
+				      path_env ? path_env : getenv("PATH"), binary, sizeof(binary), err);
 	if (rc) {
 		google__protobuf__any__free_unpacked(options, NULL);
 		return rc;

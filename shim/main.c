@@ -308,6 +308,7 @@ static int cmd_delete(const struct shim_flags *f)
 	if (shim_runtime_init(&rt, &opts, f->namespace_, bundle, NULL, NULL, &err) == 0) {
 		if (shim_runtime_delete(&rt, f->id, true, &err))
 			fprintf(stderr, "delete %s: %s\n", f->id, err.msg); /* gone already is fine */
+		shim_runtime_release(&rt);
 	} else {
 		fprintf(stderr, "delete %s: %s\n", f->id, err.msg);
 	}

@@ -18,9 +18,9 @@ struct shim_oom {
 	ev_io io;
 	int fd; /* eventfd (v1) or inotify (v2) */
 	bool v2;
-	char events_path[PATH_MAX + 32];  /* v2: memory.events */
-	char control_path[PATH_MAX + 32]; /* v1: memory.oom_control, to tell removal from OOM */
-	unsigned long long kills;	  /* v2: last oom_kill count */
+	char *events_path;	  /* v2: memory.events */
+	char *control_path;	  /* v1: memory.oom_control, to tell removal from OOM */
+	unsigned long long kills; /* v2: last oom_kill count */
 	shim_oom_fn fn;
 	void *data;
 };
@@ -125,10 +125,21 @@ static void on_event(struct ev_loop *loop, ev_io *w, int revents)
 		o->fn(o->data);
 }
 
+/* <dir>/<name>, sized to fit; NULL without memory. */
+static char *join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *path = malloc(n);
+	if (path)
+		snprintf(path, n, "%s/%s", dir, name);
+	return path;
+}
+
 static int watch_v1(struct shim_oom *o, const char *memcg, struct shim_error *err)
 {
 	char path[PATH_MAX + 32], line[64];
-	snprintf(o->control_path, sizeof(o->control_path), "%s/memory.oom_control", memcg);
+	if (!(o->control_path = join(memcg, "memory.oom_control")))
+		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
 	int ofd = open(o->control_path, O_RDONLY | O_CLOEXEC);
 	if (ofd < 0)
 		return shim_error_errno(err, TTRPC_CODE_NOT_FOUND, errno, "open %s", o->control_path);
@@ -147,7 +158,8 @@ static int watch_v1(struct shim_oom *o, const char *memcg, struct shim_error *er
 
 static int watch_v2(struct shim_oom *o, const char *memcg, struct shim_error *err)
 {
-	snprintf(o->events_path, sizeof(o->events_path), "%s/memory.events", memcg);
+	if (!(o->events_path = join(memcg, "memory.events")))
+		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
 	o->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (o->fd < 0 || inotify_add_watch(o->fd, o->events_path, IN_MODIFY) < 0)
 		return shim_error_errno(err, TTRPC_CODE_NOT_FOUND, errno, "watch %s", o->events_path);
@@ -199,5 +211,7 @@ void shim_oom_free(struct shim_oom *o)
 		ev_io_stop(o->loop, &o->io);
 		close(o->fd);
 	}
+	free(o->events_path);
+	free(o->control_path);
 	free(o);
 }

@@ -225,32 +225,68 @@ int shim_runtime_find_binary(const char *name, const char *path_env, char *out, 
 			      "runtime binary \"%s\" not found in PATH %s", name, path_env);
 }
 
+/* Copy src into the block at *at, return where it went. */
+static const char *put(char **at, const char *src)
+{
+	char *dst = *at;
+	size_t n = strlen(src) + 1;
+	memcpy(dst, src, n);
+	*at += n;
+	return dst;
+}
+
 int shim_runtime_init(struct shim_runtime *rt, const struct shim_runtime_options *opts, const char *ns,
 		      const char *bundle, const char *path_env, struct shim_reaper *reaper, struct shim_error *err)
 {
 	const char *root = opts && opts->root[0] ? opts->root : SHIM_RUNTIME_DEFAULT_ROOT;
+	char binary[PATH_MAX];
 	int ret;
 
 	memset(rt, 0, sizeof(*rt));
 	rt->timeout_ms = SHIM_RUNTIME_TIMEOUT_MS;
 	rt->reaper = reaper;
 	rt->systemd_cgroup = opts && opts->systemd_cgroup;
-	if (opts) {
-		memcpy(rt->global_args, opts->global_args, sizeof(rt->global_args));
-		rt->nglobal_args = opts->nglobal_args;
-	}
 	if (!ns || !ns[0] || strchr(ns, '/') || !strcmp(ns, "..") || !strcmp(ns, "."))
 		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "invalid namespace \"%s\"",
 				      ns ? ns : "");
-	ret = shim_runtime_find_binary(opts ? opts->binary_name : NULL, path_env ? path_env : getenv("PATH"),
-				       rt->binary, sizeof(rt->binary), err);
+	ret = shim_runtime_find_binary(opts ? opts->binary_name : NULL, path_env ? path_env : getenv("PATH"), binary,
+				       sizeof(binary), err);
 	if (ret < 0)
 		return ret;
-	if (snprintf(rt->root, sizeof(rt->root), "%s/%s", root, ns) >= (int)sizeof(rt->root) ||
-	    snprintf(rt->log_path, sizeof(rt->log_path), "%s/log.json", bundle) >= (int)sizeof(rt->log_path))
+	size_t nargs = opts ? opts->nglobal_args : 0;
+	if (nargs > SHIM_RUNTIME_GLOBAL_ARGS_MAX)
+		nargs = SHIM_RUNTIME_GLOBAL_ARGS_MAX;
+	size_t size = strlen(binary) + 1 + strlen(root) + 1 + strlen(ns) + 1 + strlen(bundle) + sizeof("/log.json");
+	for (size_t i = 0; i < nargs; i++)
+		size += strnlen(opts->global_args[i], SHIM_RUNTIME_GLOBAL_ARG_LEN - 1) + 1;
+	if (strlen(root) + 1 + strlen(ns) >= PATH_MAX || strlen(bundle) + sizeof("/log.json") > PATH_MAX)
 		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG,
 				      "runtime root or bundle path too long");
+	char *at = rt->strings = malloc(size);
+	if (!at)
+		return shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+	rt->binary = put(&at, binary);
+	rt->root = at;
+	at += sprintf(at, "%s/%s", root, ns) + 1;
+	rt->log_path = at;
+	at += sprintf(at, "%s/log.json", bundle) + 1;
+	for (size_t i = 0; i < nargs; i++) {
+		size_t n = strnlen(opts->global_args[i], SHIM_RUNTIME_GLOBAL_ARG_LEN - 1);
+		memcpy(at, opts->global_args[i], n);
+		at[n] = '\0';
+		rt->global_args[i] = at;
+		at += n + 1;
+	}
+	rt->nglobal_args = nargs;
 	return 0;
+}
+
+void shim_runtime_release(struct shim_runtime *rt)
+{
+	free(rt->strings);
+	rt->strings = NULL;
+	rt->binary = rt->root = rt->log_path = NULL;
+	rt->nglobal_args = 0;
 }
 
 /* ---- argv ---- */

@@ -54,21 +54,28 @@ int shim_runtime_config_load(const char *path, struct shim_runtime_options *opts
 int shim_runtime_find_binary(const char *name, const char *path_env, char *out, size_t out_size,
 			     struct shim_error *err);
 
+/* Every container has one: its strings live in one block sized to what they
+ * hold (no PATH_MAX arrays per container). */
 struct shim_runtime {
-	char binary[PATH_MAX];	 /* absolute path */
-	char root[PATH_MAX];	 /* <root>/<namespace> */
-	char log_path[PATH_MAX]; /* <bundle>/log.json */
+	const char *binary;   /* absolute path */
+	const char *root;     /* <root>/<namespace> */
+	const char *log_path; /* <bundle>/log.json */
 	bool systemd_cgroup;
-	char global_args[SHIM_RUNTIME_GLOBAL_ARGS_MAX][SHIM_RUNTIME_GLOBAL_ARG_LEN];
+	const char *global_args[SHIM_RUNTIME_GLOBAL_ARGS_MAX];
 	size_t nglobal_args;
 	int timeout_ms;		    /* per synchronous command */
 	struct shim_reaper *reaper; /* may be NULL (no loop: the delete action) */
+	char *strings;		    /* the block the strings above point into */
 };
 
 /* Fill rt for namespace ns and bundle; opts may be NULL (runc, default root).
- * path_env NULL means getenv("PATH"). */
+ * path_env NULL means getenv("PATH"). On success rt holds memory that
+ * shim_runtime_release frees; on failure it holds none. */
 int shim_runtime_init(struct shim_runtime *rt, const struct shim_runtime_options *opts, const char *ns,
 		      const char *bundle, const char *path_env, struct shim_reaper *reaper, struct shim_error *err);
+/* Free what shim_runtime_init allocated (rt itself is the caller's); a zeroed
+ * or released rt is a no-op. */
+void shim_runtime_release(struct shim_runtime *rt);
 
 /* An argv: pointers into rt, the caller's strings and string constants, so it
  * lives no longer than those. v[n] is NULL. */

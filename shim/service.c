@@ -48,7 +48,6 @@ static void save_runtime(struct shim *s, const struct shim_container *c, struct 
 static int mount_rootfs(struct shim_container *c, const Containerd__Task__V2__CreateTaskRequest *req,
 			struct shim_error *err)
 {
-	snprintf(c->rootfs, sizeof(c->rootfs), "%s/rootfs", c->bundle);
 	if (req->n_rootfs == 0)
 		return 0;
 	struct shim_mount *m = calloc(req->n_rootfs, sizeof(*m));
@@ -703,14 +702,18 @@ static void create(ttrpc_call *call, const Containerd__Task__V2__CreateTaskReque
 		return fail(s, call, &err);
 
 	struct shim_container *c = calloc(1, sizeof(*c));
-	if (!c || !(c->id = strdup(req->id)) || !(c->bundle = strdup(req->bundle))) {
+	size_t rootfs_len = strlen(req->bundle) + sizeof("/rootfs");
+	if (!c || !(c->id = strdup(req->id)) || !(c->bundle = strdup(req->bundle)) ||
+	    !(c->rootfs = malloc(rootfs_len))) {
 		if (c) {
 			free(c->id);
+			free(c->bundle);
 			free(c);
 		}
 		shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
 		return fail(s, call, &err);
 	}
+	snprintf(c->rootfs, rootfs_len, "%s/rootfs", c->bundle);
 	c->shim = s;
 	c->creating = true;
 	ev_timer_init(&c->unmount_timer, NULL, 0., 0.);

@@ -87,7 +87,7 @@ struct shim_container {
 	struct shim *shim;
 	char *id;
 	char *bundle;
-	char rootfs[PATH_MAX];
+	char *rootfs; /* <bundle>/rootfs */
 	bool rootfs_mounted;
 	struct shim_runtime rt;
 	struct shim_process init;

@@ -21,10 +21,31 @@ static void setup(void)
 	cr_assert_not_null(mkdtemp(dir));
 }
 
+/* Runtimes made by a test, released at teardown (a failed assertion ends the
+ * test early; LeakSanitizer counts what is left). */
+static char *rt_blocks[16];
+static size_t rt_nblocks;
+
+static int init_rt(struct shim_runtime *rt, const struct shim_runtime_options *opts, const char *ns, const char *bundle,
+		   const char *path_env, struct shim_reaper *reaper, struct shim_error *err)
+{
+	int rc = shim_runtime_init(rt, opts, ns, bundle, path_env, reaper, err);
+	if (rc == 0 && rt_nblocks < sizeof(rt_blocks) / sizeof(rt_blocks[0]))
+		rt_blocks[rt_nblocks++] = rt->strings;
+	return rc;
+}
+
+static void release_runtimes(void)
+{
+	while (rt_nblocks)
+		free(rt_blocks[--rt_nblocks]);
+}
+
 static void teardown(void)
 {
 	char cmd[128];
 
+	release_runtimes();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	/* cleanup: what fails in .fini cannot fail the test, so only say it */
 	if (system(cmd) != 0)
@@ -56,7 +77,7 @@ static void fake_runtime(struct shim_runtime *rt, const char *name, const char *
 	write_file(path, script, 0755);
 	snprintf(opts.binary_name, sizeof(opts.binary_name), "%s", name);
 	snprintf(opts.root, sizeof(opts.root), "%s/root", dir);
-	cr_assert_eq(shim_runtime_init(rt, &opts, "ns1", dir, bin, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(init_rt(rt, &opts, "ns1", dir, bin, NULL, &err), 0, "%s", err.msg);
 }
 
 static void expect_argv(const struct shim_argv *a, const char *const *want)
@@ -77,8 +98,8 @@ Test(shim_runtime, command_lines)
 	struct shim_argv a;
 	struct shim_error err;
 
-	cr_assert_eq(shim_runtime_init(&rt, NULL, "default", "/b", "/usr/sbin:/usr/bin:/sbin:/bin", NULL, &err), 0,
-		     "%s", err.msg);
+	cr_assert_eq(init_rt(&rt, NULL, "default", "/b", "/usr/sbin:/usr/bin:/sbin:/bin", NULL, &err), 0, "%s",
+		     err.msg);
 	cr_expect_str_eq(rt.binary + strlen(rt.binary) - 5, "/runc");
 	cr_expect_str_eq(rt.root, "/run/containerd/runc/default");
 #define G rt.binary, "--root", "/run/containerd/runc/default", "--log", "/b/log.json", "--log-format", "json"
@@ -122,8 +143,7 @@ Test(shim_runtime, binary_selection)
 	struct shim_error err;
 	char out[256];
 
-	cr_assert_eq(shim_runtime_init(&rt, &opts, "k8s.io", "/b", "/nonexistent:/usr/bin:/bin", NULL, &err), 0, "%s",
-		     err.msg);
+	cr_assert_eq(init_rt(&rt, &opts, "k8s.io", "/b", "/nonexistent:/usr/bin:/bin", NULL, &err), 0, "%s", err.msg);
 	cr_expect_str_eq(rt.binary, "/usr/bin/crun");
 	cr_expect_str_eq(rt.root, "/run/crun/k8s.io");
 	cr_expect_eq(shim_runtime_find_binary("/usr/bin/crun", NULL, out, sizeof(out), &err), 0);
@@ -136,7 +156,7 @@ Test(shim_runtime, binary_selection)
 	cr_expect_eq(shim_runtime_find_binary("bin/crun", NULL, out, sizeof(out), &err), -EINVAL);
 	/* A directory or a non-executable file named like the runtime is skipped. */
 	cr_expect_eq(shim_runtime_find_binary("tmp", "/", out, sizeof(out), &err), -ENOENT);
-	cr_expect_eq(shim_runtime_init(&rt, NULL, "../x", "/b", NULL, NULL, &err), -EINVAL);
+	cr_expect_eq(init_rt(&rt, NULL, "../x", "/b", NULL, NULL, &err), -EINVAL);
 }
 
 Test(shim_runtime, runtime_config_file)
@@ -188,7 +208,7 @@ Test(shim_runtime, global_args_saved_loaded_and_placed_before_the_command)
 	cr_expect_str_eq(back.root, "/run/x");
 	cr_assert_eq(back.nglobal_args, 2);
 	cr_expect_str_eq(back.global_args[1], "--cgroup-manager=disabled");
-	cr_assert_eq(shim_runtime_init(&rt, &back, "ns", dir, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(init_rt(&rt, &back, "ns", dir, NULL, NULL, &err), 0, "%s", err.msg);
 	shim_runtime_argv_start(&rt, &a, "c1");
 	/* binary --root R --log L --log-format json --debug --cgroup-manager=disabled start c1 */
 	cr_assert_eq(a.n, 11);
@@ -213,7 +233,7 @@ Test(shim_runtime, real_runc_and_crun_errors_come_from_their_logs)
 	for (size_t i = 0; i < 2; i++) {
 		snprintf(opts.binary_name, sizeof(opts.binary_name), "%s", names[i]);
 		snprintf(opts.root, sizeof(opts.root), "%s/root-%s", dir, names[i]);
-		cr_assert_eq(shim_runtime_init(&rt, &opts, "ns", dir, NULL, NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(init_rt(&rt, &opts, "ns", dir, NULL, NULL, &err), 0, "%s", err.msg);
 		cr_expect_eq(shim_runtime_kill(&rt, "nothere", 9, false, &err), -EIO);
 		cr_expect_eq(err.code, TTRPC_CODE_UNKNOWN);
 		snprintf(expected, sizeof(expected), "OCI runtime kill failed: ");
@@ -340,7 +360,7 @@ Test(shim_runtime, runc_lifecycle_with_busybox, .timeout = 60)
 		dir);
 	cr_assert_eq(system(cmd), 0);
 	snprintf(opts.root, sizeof(opts.root), "%s/state", dir);
-	cr_assert_eq(shim_runtime_init(&rt, &opts, "test", dir, NULL, reaper, &err), 0, "%s", err.msg);
+	cr_assert_eq(init_rt(&rt, &opts, "test", dir, NULL, reaper, &err), 0, "%s", err.msg);
 	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
 	cr_assert_eq(shim_runtime_create(&rt, "bb1", dir, NULL, -1, fds[1], fds[1], &pid, &err), 0, "%s", err.msg);
 	close(fds[1]);
