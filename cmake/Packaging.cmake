@@ -104,6 +104,8 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/containerd/ttrpc")
 
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
+# gRPC over TLS loads libssl3 with dlopen at its first use (no link-time dependency).
+set(CPACK_DEBIAN_LIB_PACKAGE_RECOMMENDS "libssl3")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 set(CPACK_COMPONENT_LIB_DESCRIPTION "ttrpc (containerd's lightweight RPC protocol) for C
 libttrpc is a C implementation of ttrpc, wire-compatible with

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ttrpc-grpc-c-server --socket PATH --grpc-socket PATH [--grpc-tcp HOST:PORT]
+ *     [--tls-cert PEM --tls-key PEM [--grpc-tls HOST:PORT]
+ *      [--tls-client-ca PEM --grpc-mtls HOST:PORT]]
  * The interop.Echo service of python_grpc_peer.py, registered once on a
- * ttrpc_server and served on ttrpc and gRPC listeners. Prints "port N" (the
- * gRPC TCP port) and "ready". SIGTERM: graceful shutdown, exit 0.
+ * ttrpc_server and served on ttrpc and gRPC listeners (--grpc-tls: TLS,
+ * --grpc-mtls: mutual TLS with client certificates of --tls-client-ca).
+ * Prints "port N" (the gRPC TCP port), "tls-port N", "mtls-port N" and
+ * "ready". SIGTERM: graceful shutdown, exit 0.
  * Methods: Echo, Fail ("CODE:message"), Metadata ("key=value\n", -bin values
  * in hex), Deadline ("none" or seconds left), Peer ("pid uid" or "none"),
  * Sleep (milliseconds, then "slept"; on_orphan counted), Size (N bytes). */
@@ -154,7 +158,8 @@ static void on_term(struct ev_loop *l, ev_signal *w, int revents)
 
 int main(int argc, char **argv)
 {
-	const char *sock = NULL, *gsock = NULL, *gtcp = NULL;
+	const char *sock = NULL, *gsock = NULL, *gtcp = NULL, *gtls = NULL, *gmtls = NULL;
+	struct ttrpc_grpc_tls tls = { 0 }, mtls = { 0 };
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--socket"))
 			sock = argv[i + 1];
@@ -162,6 +167,16 @@ int main(int argc, char **argv)
 			gsock = argv[i + 1];
 		else if (!strcmp(argv[i], "--grpc-tcp"))
 			gtcp = argv[i + 1];
+		else if (!strcmp(argv[i], "--grpc-tls"))
+			gtls = argv[i + 1];
+		else if (!strcmp(argv[i], "--grpc-mtls"))
+			gmtls = argv[i + 1];
+		else if (!strcmp(argv[i], "--tls-cert"))
+			tls.cert_file = mtls.cert_file = argv[i + 1];
+		else if (!strcmp(argv[i], "--tls-key"))
+			tls.key_file = mtls.key_file = argv[i + 1];
+		else if (!strcmp(argv[i], "--tls-client-ca"))
+			mtls.ca_file = argv[i + 1];
 	}
 	if (!sock || !gsock) {
 		fprintf(stderr, "usage: %s --socket PATH --grpc-socket PATH [--grpc-tcp HOST:PORT]\n", argv[0]);
@@ -179,15 +194,18 @@ int main(int argc, char **argv)
 	ttrpc_server_register(server, SVC, "Size", size, NULL);
 	char target[256];
 	snprintf(target, sizeof(target), "unix:%s", gsock);
-	int port = 0, rc;
+	int port = 0, tls_port = 0, mtls_port = 0, rc;
 	if ((rc = ttrpc_server_listen(server, sock)) || (rc = ttrpc_server_listen_grpc(server, target, NULL)) ||
-	    (gtcp && (rc = ttrpc_server_listen_grpc(server, gtcp, &port)))) {
-		fprintf(stderr, "listen: %s\n", ttrpc_strerror(rc));
+	    (gtcp && (rc = ttrpc_server_listen_grpc(server, gtcp, &port))) ||
+	    (gtls && (rc = ttrpc_server_listen_grpc_tls(server, gtls, &tls, &tls_port))) ||
+	    (gmtls && (rc = ttrpc_server_listen_grpc_tls(server, gmtls, &mtls, &mtls_port)))) {
+		fprintf(stderr, "listen: %s%s%s\n", ttrpc_strerror(rc), rc == TTRPC_ETLS ? ": " : "",
+			rc == TTRPC_ETLS ? ttrpc_grpc_tls_error() : "");
 		return 1;
 	}
 	ev_signal_init(&sigterm, on_term, SIGTERM);
 	ev_signal_start(loop, &sigterm);
-	printf("port %d\nready\n", port);
+	printf("port %d\ntls-port %d\nmtls-port %d\nready\n", port, tls_port, mtls_port);
 	fflush(stdout);
 	ev_run(loop, 0);
 	ttrpc_server_free(server);

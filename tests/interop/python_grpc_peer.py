@@ -3,8 +3,11 @@
 """python3-grpcio peer for the gRPC interop tests (no generated code: raw
 bytes in and out through generic handlers).
 
-  server --socket PATH   serve interop.Echo on unix:PATH and on 127.0.0.1 (an
-                         ephemeral port); prints "port N", then "ready"
+  server --socket PATH [--certs DIR]
+                         serve interop.Echo on unix:PATH and on 127.0.0.1 (an
+                         ephemeral port); prints "port N", then "ready"; with
+                         --certs (make_test_certs.sh's files) also over TLS
+                         ("tls-port N") and mutual TLS ("mtls-port N")
 
 Methods of interop.Echo (request and response are raw bytes):
   Echo      the request
@@ -59,7 +62,12 @@ def size(req, ctx):
 METHODS = {"Echo": echo, "Fail": fail, "Metadata": metadata, "Deadline": deadline, "Sleep": sleep, "Size": size}
 
 
-def serve(socket):
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def serve(socket, certs):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=80),
                          options=[("grpc.max_receive_message_length", LIMIT),
                                   ("grpc.max_send_message_length", LIMIT)])
@@ -67,8 +75,15 @@ def serve(socket):
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("interop.Echo", handlers),))
     server.add_insecure_port("unix:" + socket)
     port = server.add_insecure_port("127.0.0.1:0")
+    if certs:
+        pair = [(read(certs + "/server.key"), read(certs + "/server.pem"))]
+        tls = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials(pair))
+        mtls = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials(
+            pair, root_certificates=read(certs + "/ca.pem"), require_client_auth=True))
     server.start()
     print("port %d" % port, flush=True)
+    if certs:
+        print("tls-port %d\nmtls-port %d" % (tls, mtls), flush=True)
     print("ready", flush=True)
     server.wait_for_termination()
 
@@ -77,8 +92,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("mode", choices=["server"])
     ap.add_argument("--socket", required=True)
+    ap.add_argument("--certs")
     args = ap.parse_args()
-    serve(args.socket)
+    serve(args.socket, args.certs)
     return 0
 
 

@@ -169,7 +169,8 @@ fail:
 	return NULL;
 }
 
-ttrpc_client *ttrpc__client_new_grpc(struct ev_loop *loop, int fd, const char *authority, size_t max_message, int *err)
+ttrpc_client *ttrpc__client_new_grpc(struct ev_loop *loop, int fd, const char *authority, size_t max_message,
+				     struct ssl_st *ssl, int *err)
 {
 	ttrpc_client *cl = calloc(1, sizeof(*cl));
 	if (cl && !loop)
@@ -177,13 +178,14 @@ ttrpc_client *ttrpc__client_new_grpc(struct ev_loop *loop, int fd, const char *a
 	if (!cl || !loop) {
 		free(cl);
 		close(fd);
+		ttrpc__grpc_ssl_free(ssl);
 		if (err)
 			*err = TTRPC_ENOMEM;
 		return NULL;
 	}
 	cl->c.loop = loop;
 	cl->c.fd = -1;
-	cl->grpc = ttrpc__grpc_client_new(cl, loop, fd, authority, max_message, err);
+	cl->grpc = ttrpc__grpc_client_new(cl, loop, fd, authority, max_message, ssl, err);
 	if (!cl->grpc) {
 		if (cl->own_loop)
 			ev_loop_destroy(cl->own_loop);

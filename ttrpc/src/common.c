@@ -28,6 +28,8 @@ const char *ttrpc_strerror(int err)
 		return "not allowed in this state";
 	case TTRPC_EAGAIN:
 		return "need more data";
+	case TTRPC_ETLS:
+		return "TLS setup failed";
 	default:
 		return "unknown error";
 	}

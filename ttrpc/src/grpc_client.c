@@ -19,6 +19,7 @@
 
 #include "conn.h"
 #include "grpc_conn.h"
+#include "grpc_tls.h"
 #include "grpc_wire.h"
 #include "md.h"
 
@@ -328,8 +329,14 @@ static nghttp2_session *new_session(struct ttrpc__grpc_client *g)
 	return ngh;
 }
 
+void ttrpc__grpc_ssl_free(SSL *ssl)
+{
+	if (ssl) /* set only once OpenSSL is loaded */
+		SSL_free(ssl);
+}
+
 struct ttrpc__grpc_client *ttrpc__grpc_client_new(ttrpc_client *owner, struct ev_loop *loop, int fd,
-						  const char *authority, size_t max_message, int *err)
+						  const char *authority, size_t max_message, SSL *ssl, int *err)
 {
 	struct ttrpc__grpc_client *g = calloc(1, sizeof(*g));
 	if (g) {
@@ -347,11 +354,15 @@ struct ttrpc__grpc_client *ttrpc__grpc_client_new(ttrpc_client *owner, struct ev
 		}
 		free(g);
 		close(fd);
+		ttrpc__grpc_ssl_free(ssl);
 		if (err)
 			*err = TTRPC_ENOMEM;
 		return NULL;
 	}
-	ttrpc__h2conn_flush(&g->h); /* preface + SETTINGS */
+	if (ssl)
+		ttrpc__h2conn_start_tls(&g->h, ssl); /* preface + SETTINGS once it is done */
+	else
+		ttrpc__h2conn_flush(&g->h); /* preface + SETTINGS */
 	return g;
 }
 
@@ -417,7 +428,7 @@ static int submit(struct ttrpc__grpc_client *g, struct gcall *c, const char *ser
 	snprintf(path, path_len + 1, "/%s/%s", service, method);
 	struct hdrs h = { .n = 0 };
 	ADD_LIT(&h, ":method", "POST");
-	ADD_LIT(&h, ":scheme", "http");
+	ADD_LIT(&h, ":scheme", g->h.ssl ? "https" : "http");
 	add_nv(&h, ":path", 5, path, path_len);
 	ADD_LIT(&h, ":authority", g->authority);
 	ADD_LIT(&h, "content-type", "application/grpc");
@@ -604,40 +615,51 @@ static int connect_tcp(const char *host, const char *port)
 	return fd;
 }
 
+static int set_err(int *err, int rc)
+{
+	if (err)
+		*err = rc;
+	return rc;
+}
+
 ttrpc_client *ttrpc_client_connect_grpc(struct ev_loop *loop, const char *target,
 					const struct ttrpc_grpc_client_opts *opts, int *err)
 {
 	size_t max = opts && opts->max_message ? opts->max_message : TTRPC_MAX_MESSAGE_SIZE;
 	if (!target || max > (16u << 20)) {
-		if (err)
-			*err = TTRPC_EINVAL;
+		set_err(err, TTRPC_EINVAL);
 		return NULL;
 	}
 	const char *authority = opts ? opts->authority : NULL;
-	int fd;
+	const char *unix_path = NULL, *host = "localhost", *port = NULL;
+	bool abstract = false;
 	char buf[512];
 	if (strncmp(target, "unix-abstract:", 14) == 0) {
-		fd = connect_unix(target + 14, true);
+		unix_path = target + 14;
+		abstract = true;
 	} else if (strncmp(target, "unix:", 5) == 0) {
-		const char *path = target + 5;
-		if (strncmp(path, "//", 2) == 0)
-			path += 2; /* unix:///abs */
-		fd = connect_unix(path, false);
-	} else {
-		const char *host, *port;
-		if (!split_host_port(target, buf, sizeof(buf), &host, &port)) {
-			if (err)
-				*err = TTRPC_EINVAL;
-			return NULL;
-		}
-		fd = connect_tcp(host, port);
+		unix_path = target + 5;
+		if (strncmp(unix_path, "//", 2) == 0)
+			unix_path += 2; /* unix:///abs */
+	} else if (split_host_port(target, buf, sizeof(buf), &host, &port)) {
 		if (!authority)
 			authority = target;
-	}
-	if (fd < 0) {
-		if (err)
-			*err = errno == EINVAL ? TTRPC_EINVAL : TTRPC_ESYS;
+	} else {
+		set_err(err, TTRPC_EINVAL);
 		return NULL;
 	}
-	return ttrpc__client_new_grpc(loop, fd, authority ? authority : "localhost", max, err);
+	/* certificates first: a bad file fails before anything is dialled */
+	SSL *ssl = NULL;
+	int rc = opts && opts->tls ? ttrpc__tls_client_ssl(opts->tls, host, &ssl) : 0;
+	if (rc) {
+		set_err(err, rc);
+		return NULL;
+	}
+	int fd = unix_path ? connect_unix(unix_path, abstract) : connect_tcp(host, port);
+	if (fd < 0) {
+		set_err(err, errno == EINVAL ? TTRPC_EINVAL : TTRPC_ESYS);
+		ttrpc__grpc_ssl_free(ssl);
+		return NULL;
+	}
+	return ttrpc__client_new_grpc(loop, fd, authority ? authority : "localhost", max, ssl, err);
 }

@@ -8,21 +8,26 @@
 #include <ttrpc/client.h>
 
 struct ev_loop;
+struct ssl_st;
 struct ttrpc__grpc_client;
 
 /* client.c: a ttrpc_client whose calls go over gRPC on fd (taken, also on
- * failure). loop NULL: a private loop. */
-ttrpc_client *ttrpc__client_new_grpc(struct ev_loop *loop, int fd, const char *authority, size_t max_message, int *err);
+ * failure), over TLS when ssl is set (taken too). loop NULL: a private loop. */
+ttrpc_client *ttrpc__client_new_grpc(struct ev_loop *loop, int fd, const char *authority, size_t max_message,
+				     struct ssl_st *ssl, int *err);
 
 /* grpc_client.c, called by client.c only. owner is handed to on_close. */
 struct ttrpc__grpc_client *ttrpc__grpc_client_new(ttrpc_client *owner, struct ev_loop *loop, int fd,
-						  const char *authority, size_t max_message, int *err);
+						  const char *authority, size_t max_message, struct ssl_st *ssl,
+						  int *err);
 int ttrpc__grpc_client_call(struct ttrpc__grpc_client *g, const char *service, const char *method, const uint8_t *req,
 			    size_t req_len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user);
 /* Fail every pending call with UNAVAILABLE "ttrpc: closed: <reason>", run on_close. */
 void ttrpc__grpc_client_close(struct ttrpc__grpc_client *g, const char *reason);
 /* Close without on_close and free (not from a callback). */
 void ttrpc__grpc_client_free(struct ttrpc__grpc_client *g);
+/* SSL_free, for client.c (which needs no OpenSSL headers). */
+void ttrpc__grpc_ssl_free(struct ssl_st *ssl);
 bool ttrpc__grpc_client_connected(const struct ttrpc__grpc_client *g);
 size_t ttrpc__grpc_client_pending(const struct ttrpc__grpc_client *g);
 void ttrpc__grpc_client_set_log(struct ttrpc__grpc_client *g, ttrpc_log_fn fn, void *user);

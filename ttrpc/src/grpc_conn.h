@@ -12,6 +12,7 @@
 #include "buf.h"
 
 struct ttrpc__h2conn;
+struct ssl_st;
 
 /* The connection is gone (EOF, error, protocol error, both sides done, or
  * ttrpc__h2conn_close). reason is static text. Must not free the conn. */
@@ -28,11 +29,20 @@ struct ttrpc__h2conn {
 	ttrpc__h2conn_closed_fn on_closed;
 	bool in_recv; /* inside nghttp2_session_mem_recv: flush afterwards */
 	bool closed;
+	struct ssl_st *ssl; /* set: TLS over fd */
+	bool handshaking;   /* nothing goes to nghttp2 or from it until done */
+	bool tls_failed;    /* no close_notify after a TLS error */
+	char reason[256];   /* of a TLS failure, for on_closed */
 };
 
 /* Take over fd (made non-blocking) and ngh; start reading. TTRPC_ENOMEM. */
 int ttrpc__h2conn_init(struct ttrpc__h2conn *h, struct ev_loop *loop, int fd, nghttp2_session *ngh,
 		       ttrpc__h2conn_closed_fn on_closed);
+/* Speak TLS over the conn from now on (right after init, before any
+ * flush); ssl is owned from now on and freed with the conn. Its state
+ * (connect or accept) is set by the caller. The handshake starts now and
+ * continues on the loop; a failure closes the conn with the reason. */
+void ttrpc__h2conn_start_tls(struct ttrpc__h2conn *h, struct ssl_st *ssl);
 /* Serialize what nghttp2 has queued and write it (now, or when writable).
  * Deferred while input is being processed. Closes the conn when the session
  * wants neither to read nor to write any more. */

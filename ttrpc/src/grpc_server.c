@@ -22,6 +22,7 @@
 #include "call.h"
 #include "conn.h"
 #include "grpc_conn.h"
+#include "grpc_tls.h"
 #include "grpc_wire.h"
 
 #define STREAM_WINDOW_SLACK (64u << 10)
@@ -31,7 +32,8 @@
 struct glistener {
 	ev_io io;
 	struct ttrpc__grpc_server *g;
-	char *path; /* unix: unlinked on close */
+	char *path;   /* unix: unlinked on close */
+	SSL_CTX *tls; /* set: every connection speaks TLS */
 	struct glistener *next;
 };
 
@@ -486,7 +488,8 @@ static void conn_closed(struct ttrpc__h2conn *h, const char *reason)
 {
 	struct gconn *gc = (struct gconn *)h;
 	struct ttrpc__grpc_server *g = gc->g;
-	glog(g, TTRPC_LOG_DEBUG, "grpc: connection closed: %s", reason);
+	/* a refused TLS peer is worth a warning: the operator's certificates are wrong */
+	glog(g, gc->h.tls_failed ? TTRPC_LOG_WARN : TTRPC_LOG_DEBUG, "grpc: connection closed: %s", reason);
 	if (gc->prev)
 		gc->prev->next = gc->next;
 	else
@@ -543,7 +546,7 @@ static nghttp2_session *new_session(struct ttrpc__grpc_server *g, struct gconn *
 	return ngh;
 }
 
-static int add_conn(struct ttrpc__grpc_server *g, int fd)
+static int add_conn(struct ttrpc__grpc_server *g, int fd, SSL_CTX *tls)
 {
 	struct gconn *gc = calloc(1, sizeof(*gc));
 	if (!gc) {
@@ -571,7 +574,17 @@ static int add_conn(struct ttrpc__grpc_server *g, int fd)
 		g->conns->prev = gc;
 	g->conns = gc;
 	g->n_conns++;
-	ttrpc__h2conn_flush(&gc->h); /* our SETTINGS */
+	if (!tls) {
+		ttrpc__h2conn_flush(&gc->h); /* our SETTINGS */
+		return 0;
+	}
+	SSL *ssl = SSL_new(tls);
+	if (!ssl) {
+		ttrpc__h2conn_close(&gc->h, "out of memory");
+		return TTRPC_ENOMEM;
+	}
+	SSL_set_accept_state(ssl);
+	ttrpc__h2conn_start_tls(&gc->h, ssl); /* our SETTINGS once it is done */
 	return 0;
 }
 
@@ -591,19 +604,22 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			int one = 1;
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		}
-		add_conn(l->g, fd);
+		add_conn(l->g, fd, l->tls);
 	}
 }
 
-static int add_listener(struct ttrpc__grpc_server *g, int fd, const char *path)
+static int add_listener(struct ttrpc__grpc_server *g, int fd, const char *path, SSL_CTX *tls)
 {
 	struct glistener *l = calloc(1, sizeof(*l));
 	if (!l || (path && !(l->path = strdup(path)))) {
 		free(l);
 		close(fd);
+		if (tls)
+			SSL_CTX_free(tls);
 		return TTRPC_ENOMEM;
 	}
 	l->g = g;
+	l->tls = tls;
 	ev_io_init(&l->io, on_accept, fd, EV_READ);
 	ev_io_start(g->loop, &l->io);
 	l->next = g->listeners;
@@ -620,6 +636,8 @@ static void close_listeners(struct ttrpc__grpc_server *g)
 		close(l->io.fd);
 		if (l->path)
 			unlink(l->path);
+		if (l->tls) /* its connections hold their own references */
+			SSL_CTX_free(l->tls);
 		free(l->path);
 		free(l);
 	}
@@ -743,7 +761,7 @@ static int listen_tcp(const char *target, int *fd_out, int *port)
 	return rc;
 }
 
-int ttrpc_server_listen_grpc(ttrpc_server *s, const char *target, int *port)
+static int listen_on(ttrpc_server *s, const char *target, const struct ttrpc_grpc_tls *tls, int *port)
 {
 	if (!s || !target)
 		return TTRPC_EINVAL;
@@ -752,7 +770,13 @@ int ttrpc_server_listen_grpc(ttrpc_server *s, const char *target, int *port)
 	struct ttrpc__grpc_server *g = ttrpc__server_grpc(s);
 	if (!g)
 		return TTRPC_ENOMEM;
-	int fd = -1, rc;
+	SSL_CTX *ctx = NULL;
+	int rc = tls ? ttrpc__tls_server_ctx(tls, &ctx) : 0;
+	if (rc) {
+		glog(g, TTRPC_LOG_ERROR, "grpc: listen %s: %s", target, ttrpc_grpc_tls_error());
+		return rc;
+	}
+	int fd = -1;
 	const char *path = NULL;
 	if (strncmp(target, "unix:", 5) == 0) {
 		path = target + 5;
@@ -762,7 +786,22 @@ int ttrpc_server_listen_grpc(ttrpc_server *s, const char *target, int *port)
 	} else {
 		rc = listen_tcp(target, &fd, port);
 	}
-	return rc ? rc : add_listener(g, fd, path);
+	if (rc) {
+		if (ctx)
+			SSL_CTX_free(ctx);
+		return rc;
+	}
+	return add_listener(g, fd, path, ctx);
+}
+
+int ttrpc_server_listen_grpc(ttrpc_server *s, const char *target, int *port)
+{
+	return listen_on(s, target, NULL, port);
+}
+
+int ttrpc_server_listen_grpc_tls(ttrpc_server *s, const char *target, const struct ttrpc_grpc_tls *tls, int *port)
+{
+	return tls ? listen_on(s, target, tls, port) : TTRPC_EINVAL;
 }
 
 int ttrpc_server_adopt_grpc_conn(ttrpc_server *s, int fd)
@@ -774,5 +813,5 @@ int ttrpc_server_adopt_grpc_conn(ttrpc_server *s, int fd)
 		close(fd);
 		return !s ? TTRPC_EINVAL : ttrpc__server_shutting_down(s) ? TTRPC_ESTATE : TTRPC_ENOMEM;
 	}
-	return add_conn(g, fd);
+	return add_conn(g, fd, NULL);
 }

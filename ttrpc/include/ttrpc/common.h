@@ -38,6 +38,7 @@ enum ttrpc_error {
 	TTRPC_ENOTFOUND = -8, /* no such entry */
 	TTRPC_ESTATE = -9,    /* not allowed in the current state */
 	TTRPC_EAGAIN = -10,   /* need more input */
+	TTRPC_ETLS = -11,     /* TLS: certificate, key or CA file unusable (ttrpc_grpc_tls_error tells) */
 };
 
 /* Human-readable text for a TTRPC_E* code. Never NULL. */

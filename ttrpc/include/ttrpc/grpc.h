@@ -20,6 +20,33 @@ extern "C" {
 
 struct ev_loop;
 
+/* TLS of a gRPC connection or listener (OpenSSL; TLS 1.2 or later; ALPN
+ * "h2" is required of the peer, as gRPC requires it). Files are PEM, read
+ * when the connection or listener is made; the strings need not outlive
+ * that call. The handshake runs on the loop: a failed handshake (an
+ * unverified certificate, no certificate under mutual TLS, no ALPN "h2")
+ * closes the connection, and a client's calls fail with UNAVAILABLE and
+ * the reason ("ttrpc: closed: tls handshake: certificate verify failed
+ * (...)"); a server logs it. */
+struct ttrpc_grpc_tls {
+	/* Certificate chain: the server's (required on listeners) or the
+	 * client's (for mutual TLS; NULL: none). */
+	const char *cert_file;
+	const char *key_file; /* private key of cert_file; required with it */
+	/* Client: CAs that verify the server (NULL: the system's CAs).
+	 * Server: CAs of client certificates; set, a client must present a
+	 * certificate they verify (mutual TLS); NULL: none is asked for. */
+	const char *ca_file;
+	/* Client: the name sent (SNI) and verified in the server's certificate
+	 * (a DNS name or an IP address); NULL: the target's host ("localhost"
+	 * for unix targets). Unused on servers. */
+	const char *server_name;
+};
+
+/* Why the last call in this thread that returned TTRPC_ETLS failed (which
+ * file, what OpenSSL said). Never NULL. */
+TTRPC_API const char *ttrpc_grpc_tls_error(void);
+
 /* Options of a gRPC client connection; a NULL pointer means all defaults. */
 struct ttrpc_grpc_client_opts {
 	/* :authority of every request; NULL: host:port of a TCP target,
@@ -29,6 +56,8 @@ struct ttrpc_grpc_client_opts {
 	 * larger response fails the call with RESOURCE_EXHAUSTED (the stream is
 	 * reset), a larger request is refused (TTRPC_ETOOBIG). */
 	size_t max_message;
+	/* NULL: h2c (HTTP/2 in the clear, prior knowledge). Set: TLS. */
+	const struct ttrpc_grpc_tls *tls;
 };
 
 /* Connect to a gRPC server. target is "unix:/abs/path", "unix:///abs/path",
@@ -36,7 +65,10 @@ struct ttrpc_grpc_client_opts {
  * (TCP, resolved now, blocking). loop as for ttrpc_client_connect (NULL: a
  * private one). The result is an ordinary ttrpc_client: free it with
  * ttrpc_client_free. On failure NULL and *err (if not NULL) is TTRPC_EINVAL
- * (bad target or options), TTRPC_ESYS (errno tells) or TTRPC_ENOMEM. */
+ * (bad target or options), TTRPC_ESYS (errno tells), TTRPC_ETLS (opts->tls
+ * unusable: ttrpc_grpc_tls_error tells) or TTRPC_ENOMEM. With TLS the
+ * handshake runs on the loop: calls made meanwhile wait for it, and fail
+ * with its reason if it fails. */
 TTRPC_API ttrpc_client *ttrpc_client_connect_grpc(struct ev_loop *loop, const char *target,
 						  const struct ttrpc_grpc_client_opts *opts, int *err);
 
@@ -73,6 +105,13 @@ TTRPC_API int ttrpc_server_set_grpc_opts(ttrpc_server *server, const struct ttrp
  * port bound is stored in *port when port is not NULL). TTRPC_EINVAL,
  * TTRPC_EEXIST, TTRPC_ESYS, TTRPC_ESTATE while shutting down. */
 TTRPC_API int ttrpc_server_listen_grpc(ttrpc_server *server, const char *target, int *port);
+
+/* ttrpc_server_listen_grpc with TLS: every connection accepted on target
+ * is a TLS server connection with tls->cert_file and tls->key_file (and
+ * mutual TLS when tls->ca_file is set). TTRPC_ETLS when they are unusable
+ * (ttrpc_grpc_tls_error tells), else as ttrpc_server_listen_grpc. */
+TTRPC_API int ttrpc_server_listen_grpc_tls(ttrpc_server *server, const char *target, const struct ttrpc_grpc_tls *tls,
+					   int *port);
 
 /* Serve gRPC on one connected socket (owned from now on, also on failure). */
 TTRPC_API int ttrpc_server_adopt_grpc_conn(ttrpc_server *server, int fd);
