@@ -22,7 +22,7 @@
 /* The highest shim protocol version we serve: 3 needs containerd.task.v3.Task
  * and containerd.runtime.sandbox.v1.Sandbox on the socket. */
 #ifndef SHIM_BOOTSTRAP_MAX_VERSION
-#define SHIM_BOOTSTRAP_MAX_VERSION 2
+#define SHIM_BOOTSTRAP_MAX_VERSION 3
 #endif
 
 /* containerd's own pkg/shim reads at most this much of stdin. */

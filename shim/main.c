@@ -179,10 +179,18 @@ static int start_or_join(const struct shim_flags *f, const struct shim_bootstrap
 			 size_t address_size, struct shim_error *err)
 {
 	struct shim_oci_config cfg;
-	if (shim_oci_config_load(bundle, &cfg, err))
+	int rc = shim_oci_config_load(bundle, &cfg, err);
+	if (rc == -ENOENT) {
+		/* containerd 2.x's shim sandbox controller starts the sandbox's
+		 * shim on a bundle without config.json (the pod's config comes
+		 * with CreateSandbox): no annotations, the group is the id */
+		shim_error_clear(err);
+		memset(&cfg, 0, sizeof(cfg));
+	} else if (rc) {
 		return -1;
+	}
 	struct shim_group group;
-	int rc = shim_sandbox_group(f->id, cfg.annotations, cfg.nannotations, &group, err);
+	rc = shim_sandbox_group(f->id, cfg.annotations, cfg.nannotations, &group, err);
 	char group_id[SHIM_ID_MAX + 1] = "";
 	if (rc == 0)
 		snprintf(group_id, sizeof(group_id), "%s", group.group_id);

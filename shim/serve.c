@@ -41,8 +41,10 @@ static void fail_waiters(struct shim *s)
 
 void shim_request_exit(struct shim *s)
 {
-	if (!s->exiting)
+	if (!s->exiting) {
 		fail_waiters(s);
+		shim_sandbox_service_close(s);
+	}
 	s->exiting = true;
 	/* let the answer already queued go out first: break from an idle watcher */
 	ev_idle_start(s->loop, &s->exit_idle);
@@ -91,6 +93,10 @@ int shim_serve(struct shim *s, int listen_fd)
 	 * are closed on accept, with a log line naming them. */
 	ttrpc_server_require_creds(s->server, (int)geteuid(), (int)getegid());
 	int rc = shim_service_register(s);
+	if (rc == 0)
+		rc = shim_task_v3_register(s);
+	if (rc == 0)
+		rc = shim_sandbox_service_register(s);
 	if (rc == 0)
 		rc = ttrpc_server_adopt_listener(s->server, listen_fd);
 	if (rc) {

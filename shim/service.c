@@ -1430,8 +1430,9 @@ static void connect_(ttrpc_call *call, const Containerd__Task__V2__ConnectReques
 static void shutdown_(ttrpc_call *call, const Containerd__Task__V2__ShutdownRequest *req, void *user)
 {
 	struct shim *s = user;
-	if (s->ncontainers > 0 && !req->now) {
-		shim_logf(&s->log, SHIM_LOG_DEBUG, "shutdown: %zu containers left, staying", s->ncontainers);
+	if ((s->ncontainers > 0 || s->pod) && !req->now) {
+		shim_logf(&s->log, SHIM_LOG_DEBUG, "shutdown: %zu containers left%s, staying", s->ncontainers,
+			  s->pod ? " and a sandbox" : "");
 		ttrpc_call_respond(call, NULL, 0);
 		return;
 	}

@@ -13,7 +13,9 @@
 #include <ev.h>
 #include <ttrpc/server.h>
 
+#include "containerd/runtime/sandbox/v1/sandbox.ttrpc-c.h"
 #include "containerd/task/v2/shim.ttrpc-c.h"
+#include "containerd/task/v3/shim.ttrpc-c.h"
 #include "shim/error.h"
 #include "shim/log.h"
 #include "shim/reaper.h"
@@ -27,6 +29,7 @@
 
 struct shim_events;
 struct shim_oom;
+struct shim_pod;
 
 /* containerd.v1.types.Status */
 enum shim_status {
@@ -116,7 +119,10 @@ struct shim {
 	struct shim_container *containers;
 	size_t ncontainers;
 	bool exiting;
-	struct containerd_task_v2_task_service task_service; /* registered on server */
+	struct containerd_task_v2_task_service task_service;		      /* registered on server */
+	struct containerd_task_v3_task_service task_v3_service;		      /* the same handlers (task_v3.c) */
+	struct containerd_runtime_sandbox_v1_sandbox_service sandbox_service; /* sandbox_service.c */
+	struct shim_pod *pod; /* the sandbox CreateSandbox made, until ShutdownSandbox */
 	ev_signal sigterm, sigint;
 	ev_idle exit_idle;
 };
@@ -126,6 +132,13 @@ int shim_serve(struct shim *s, int listen_fd);
 
 /* Task RPCs: register the Task service on s->server. */
 int shim_service_register(struct shim *s);
+/* containerd.task.v3.Task over the v2 handlers: after shim_service_register. */
+int shim_task_v3_register(struct shim *s);
+/* containerd.runtime.sandbox.v1.Sandbox on s->server. */
+int shim_sandbox_service_register(struct shim *s);
+/* The shim is exiting: answer pending WaitSandbox/StopSandbox calls, stop the
+ * sandbox's process, free s->pod. Safe when there is none. */
+void shim_sandbox_service_close(struct shim *s);
 /* Ask the loop to finish (answers already queued still go out). */
 void shim_request_exit(struct shim *s);
 

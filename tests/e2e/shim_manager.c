@@ -1,0 +1,832 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* shim-manager: plays containerd's shim manager and shim sandbox controller
+ * against containerd-shim-tiny-v2, with no containerd, for the generations
+ * that cannot run here (Debian ships 1.6):
+ *
+ *   shim-manager MODE SHIM DIR NAMESPACE ADDRESS PUBLISH_BINARY ROOTFS
+ *
+ * MODE   binary  containerd 2.3+: BootstrapParams on stdin, BootstrapResult back
+ *                (version 3: Task v3 + Sandbox API)
+ *        json3   containerd 2.0-2.2: MAX_SHIM_VERSION=2, JSON back; PUBLISH_BINARY
+ *                says it is 2.x, so version 3 (Task v3 + Sandbox API)
+ *        json2   containerd 1.7: JSON back with version 2 (PUBLISH_BINARY says 1.7):
+ *                Task v2 + Sandbox API (1.7's experimental sandbox controller)
+ *        plain   containerd 1.6: the plain address; Task v2, no Sandbox API
+ * SHIM   the shim binary; DIR a scratch directory (bundles, outputs); ROOTFS a
+ *        busybox rootfs shared read-only by the containers.
+ *
+ * What runs, over one connection:
+ *   start for the sandbox (a bundle without config.json, as containerd 2.x's
+ *   sandbox controller makes it); CreateSandbox with a network namespace of
+ *   ours; StartSandbox (pid, created_at; the pid holds that netns and its own
+ *   ipc/uts namespaces); WaitSandbox left pending; Platform; SandboxStatus;
+ *   PingSandbox (ours and someone else's); start for container c1 of the
+ *   sandbox returns the same address (c2 has no start: containerd 2.1+ reuses
+ *   the sandbox's endpoint); Task Create/Start/Wait/Delete/Shutdown of c1
+ *   (prints its ipc/uts/net namespaces: the sandbox's) and c2 (exit 5); the
+ *   shim stays after their Task Shutdown; SandboxMetrics; StopSandbox, and the
+ *   pending WaitSandbox answers 137; SandboxStatus NOTREADY; ShutdownSandbox
+ *   ends the shim; `delete` for each id answers a DeleteResponse.
+ * Exit status 0 when everything held, 1 with the reason on stderr. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "containerd/runtime/bootstrap/v1/bootstrap.pb-c.h"
+#include "containerd/runtime/sandbox/v1/sandbox.ttrpc-c.h"
+#include "containerd/task/v2/shim.ttrpc-c.h" /* DeleteResponse of the delete action */
+#include "containerd/task/v3/shim.ttrpc-c.h"
+
+#define CALL_TIMEOUT_NS 10000000000LL
+
+static const char *mode, *shim, *dir, *ns, *address, *publish, *rootfs;
+static bool v3, sandbox_api;
+static pid_t netns_holder = -1;
+
+static void cleanup(void)
+{
+	if (netns_holder > 0) {
+		kill(netns_holder, SIGKILL);
+		waitpid(netns_holder, NULL, 0);
+		netns_holder = -1;
+	}
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "shim-manager %s: ", mode);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	cleanup();
+	exit(1);
+}
+
+static void step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void step(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("shim-manager %s: ", mode);
+	vprintf(fmt, ap);
+	putchar('\n');
+	fflush(stdout);
+	va_end(ap);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void ok(int code, const struct ttrpc_result *st, const char *what)
+{
+	if (code != TTRPC_CODE_OK)
+		die("%s: %s: %s", what, ttrpc_code_name(code), st->message ? st->message : "");
+}
+
+/* ---- start / delete: the shim binary as containerd runs it ---- */
+
+struct run_out {
+	uint8_t buf[8192];
+	size_t len;
+	int status;
+};
+
+/* Run SHIM with the manager's flags, -id id, the action, cwd bundle; stdin
+ * input; stdout and stderr together (as containerd reads start's output)
+ * unless split, then stdout only; bounded at 20 s. */
+static void run_shim(const char *id, const char *bundle, const char *action, const uint8_t *input, size_t input_len,
+		     struct run_out *out)
+{
+	int in[2], o[2];
+	if (pipe2(in, O_CLOEXEC) || pipe2(o, O_CLOEXEC))
+		die("pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (chdir(bundle) || dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0)
+			_exit(126);
+		if (!strcmp(action, "start") && dup2(o[1], 2) < 0)
+			_exit(126);
+		char ttrpc[512];
+		snprintf(ttrpc, sizeof(ttrpc), "%s.ttrpc", address);
+		setenv("TTRPC_ADDRESS", ttrpc, 1);
+		if (strcmp(mode, "plain") != 0) { /* 1.7+ */
+			setenv("GRPC_ADDRESS", address, 1);
+			setenv("NAMESPACE", ns, 1);
+			setenv("MAX_SHIM_VERSION", "2", 1);
+		}
+		execl(shim, shim, "-namespace", ns, "-address", address, "-publish-binary", publish, "-id", id,
+		      "-bundle", bundle, action, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(o[1]);
+	if (input_len && write(in[1], input, input_len) != (ssize_t)input_len)
+		die("%s %s: write stdin: %s", action, id, strerror(errno));
+	close(in[1]);
+	out->len = 0;
+	double deadline = now_s() + 20;
+	for (;;) {
+		struct pollfd p = { .fd = o[0], .events = POLLIN };
+		int left = (int)((deadline - now_s()) * 1000);
+		if (left <= 0)
+			die("%s %s: no EOF on its output after 20 s (the daemon kept the pipe?)", action, id);
+		int r = poll(&p, 1, left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			continue;
+		ssize_t n = read(o[0], out->buf + out->len, sizeof(out->buf) - out->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		out->len += (size_t)n;
+		if (out->len == sizeof(out->buf))
+			die("%s %s: too much output", action, id);
+	}
+	close(o[0]);
+	if (waitpid(pid, &out->status, 0) != pid)
+		die("waitpid: %s", strerror(errno));
+}
+
+/* `start` for id: the address it answers, in the mode's format. */
+static void start(const char *id, const char *bundle, char *addr, size_t addr_size)
+{
+	uint8_t *params = NULL;
+	size_t params_len = 0;
+	if (!strcmp(mode, "binary")) {
+		Containerd__Runtime__Bootstrap__V1__BootstrapParams p =
+			CONTAINERD__RUNTIME__BOOTSTRAP__V1__BOOTSTRAP_PARAMS__INIT;
+		char ttrpc[512];
+		snprintf(ttrpc, sizeof(ttrpc), "%s.ttrpc", address);
+		p.instance_id = (char *)id;
+		p.namespace_ = (char *)ns;
+		p.containerd_version = "v2.3.0";
+		p.containerd_ttrpc_address = ttrpc;
+		p.containerd_grpc_address = (char *)address;
+		p.containerd_binary = (char *)publish;
+		p.socket_dir = "/run/containerd/s";
+		params_len = containerd__runtime__bootstrap__v1__bootstrap_params__get_packed_size(&p);
+		params = malloc(params_len);
+		if (!params)
+			die("out of memory");
+		containerd__runtime__bootstrap__v1__bootstrap_params__pack(&p, params);
+	}
+	struct run_out out;
+	run_shim(id, bundle, "start", params, params_len, &out);
+	free(params);
+	if (!WIFEXITED(out.status) || WEXITSTATUS(out.status) != 0)
+		die("start %s: status %d: %.*s", id, out.status, (int)out.len, (const char *)out.buf);
+	int version = 2;
+	const char *protocol = "ttrpc";
+	char text[sizeof(out.buf) + 1];
+	memcpy(text, out.buf, out.len);
+	text[out.len] = '\0';
+	json_t *j = NULL;
+	if (!strcmp(mode, "binary")) {
+		/* containerd 2.3.0 trims whitespace before decoding */
+		if (out.len == 0 || strchr(" \t\r\n\v\f", out.buf[0]) || strchr(" \t\r\n\v\f", out.buf[out.len - 1]))
+			die("start %s: a BootstrapResult must neither begin nor end with whitespace", id);
+		Containerd__Runtime__Bootstrap__V1__BootstrapResult *r =
+			containerd__runtime__bootstrap__v1__bootstrap_result__unpack(NULL, out.len, out.buf);
+		if (!r)
+			die("start %s: output is not a BootstrapResult: %s", id, text);
+		version = r->version;
+		snprintf(addr, addr_size, "%s", r->address);
+		protocol = strcmp(r->protocol, "ttrpc") ? "other" : "ttrpc";
+		containerd__runtime__bootstrap__v1__bootstrap_result__free_unpacked(r, NULL);
+	} else if (!strcmp(mode, "plain")) {
+		if (strncmp(text, "unix://", 7) || strpbrk(text, " \n{"))
+			die("start %s: not a plain address: '%s'", id, text);
+		if (strlen(text) >= addr_size)
+			die("start %s: address too long", id);
+		memcpy(addr, text, strlen(text) + 1);
+	} else {
+		json_error_t e;
+		j = json_loads(text, 0, &e);
+		if (!j || !json_is_integer(json_object_get(j, "version")) ||
+		    !json_is_string(json_object_get(j, "address")) || !json_is_string(json_object_get(j, "protocol")))
+			die("start %s: not the JSON bootstrap: '%s'", id, text);
+		version = (int)json_integer_value(json_object_get(j, "version"));
+		snprintf(addr, addr_size, "%s", json_string_value(json_object_get(j, "address")));
+		protocol = strcmp(json_string_value(json_object_get(j, "protocol")), "ttrpc") ? "other" : "ttrpc";
+	}
+	json_decref(j);
+	int want = v3 ? 3 : 2;
+	if (version != want)
+		die("start %s: version %d, want %d", id, version, want);
+	if (strcmp(protocol, "ttrpc"))
+		die("start %s: protocol is not ttrpc", id);
+	if (strncmp(addr, "unix:///run/containerd/s/", 25))
+		die("start %s: address %s", id, addr);
+	step("start %s: version %d address %s", id, version, addr);
+}
+
+static void delete_action(const char *id, const char *bundle)
+{
+	struct run_out out;
+	run_shim(id, bundle, "delete", NULL, 0, &out);
+	if (!WIFEXITED(out.status) || WEXITSTATUS(out.status) != 0)
+		die("delete %s: status %d", id, out.status);
+	Containerd__Task__V2__DeleteResponse *r = containerd__task__v2__delete_response__unpack(NULL, out.len, out.buf);
+	if (!r || !r->exited_at)
+		die("delete %s: stdout is not a DeleteResponse with exited_at", id);
+	containerd__task__v2__delete_response__free_unpacked(r, NULL);
+	step("delete %s: DeleteResponse", id);
+}
+
+/* ---- bundles ---- */
+
+static void ns_link(pid_t pid, const char *which, char *out, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, which);
+	ssize_t n = readlink(path, out, size - 1);
+	if (n < 0)
+		die("readlink %s: %s", path, strerror(errno));
+	out[n] = '\0';
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		die("write %s: %s", path, strerror(errno));
+}
+
+/* A container of the sandbox: its namespaces are the sandbox process's
+ * (holder > 0), as CRI writes them from StartSandbox's pid. */
+static void container_bundle(const char *id, const char *type, pid_t holder, const char *script, char *bundle,
+			     size_t size)
+{
+	snprintf(bundle, size, "%s/%s", dir, id);
+	if (mkdir(bundle, 0711) && errno != EEXIST)
+		die("mkdir %s: %s", bundle, strerror(errno));
+	char joined[512] = "";
+	if (holder > 0)
+		snprintf(
+			joined, sizeof(joined),
+			",{\"type\":\"network\",\"path\":\"/proc/%d/ns/net\"},{\"type\":\"ipc\",\"path\":\"/proc/%d/ns/ipc\"},"
+			"{\"type\":\"uts\",\"path\":\"/proc/%d/ns/uts\"}",
+			(int)holder, (int)holder, (int)holder);
+	else
+		snprintf(joined, sizeof(joined), ",{\"type\":\"network\"},{\"type\":\"ipc\"},{\"type\":\"uts\"}");
+	json_t *args = json_pack("[sss]", "/bin/sh", "-c", script);
+	char *args_s = json_dumps(args, JSON_COMPACT);
+	json_decref(args);
+	char config[4096];
+	snprintf(config, sizeof(config),
+		 "{\"ociVersion\":\"1.0.2\",\"process\":{\"user\":{\"uid\":0,\"gid\":0},\"args\":%s,"
+		 "\"env\":[\"PATH=/bin\"],\"cwd\":\"/\",\"noNewPrivileges\":true},"
+		 "\"root\":{\"path\":\"%s\",\"readonly\":true},\"hostname\":\"\","
+		 "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
+		 "\"annotations\":{\"io.kubernetes.cri.sandbox-id\":\"sb\",\"io.kubernetes.cri.container-type\":"
+		 "\"%s\"},"
+		 "\"linux\":{\"cgroupsPath\":\"/%s/%s\",\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"}%s]}}",
+		 args_s, rootfs, type, ns, id, joined);
+	free(args_s);
+	char path[600];
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	write_file(path, config);
+	snprintf(path, sizeof(path), "%s/rootfs", bundle);
+	if (mkdir(path, 0711) && errno != EEXIST)
+		die("mkdir %s: %s", path, strerror(errno));
+}
+
+/* A network namespace of ours, held by a child, like CRI's pod netns. */
+static void make_netns(char *path, size_t size)
+{
+	int p[2];
+	if (pipe(p))
+		die("pipe: %s", strerror(errno));
+	netns_holder = fork();
+	if (netns_holder < 0)
+		die("fork: %s", strerror(errno));
+	if (netns_holder == 0) {
+		close(p[0]);
+		char c = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	char c = 0;
+	if (read(p[0], &c, 1) != 1 || c != 'y')
+		die("unshare(CLONE_NEWNET) failed");
+	close(p[0]);
+	snprintf(path, size, "/proc/%d/ns/net", (int)netns_holder);
+}
+
+/* ---- calls ---- */
+
+static ttrpc_client *client;
+static const struct ttrpc_call_opts opts = { .timeout_ns = CALL_TIMEOUT_NS };
+
+struct wait_result {
+	bool done;
+	int code;
+	uint32_t exit_status;
+	double exited_at;
+};
+
+static double ts_s(const Google__Protobuf__Timestamp *ts)
+{
+	return ts ? (double)ts->seconds + (double)ts->nanos / 1e9 : 0;
+}
+
+static void on_wait_sandbox(const struct ttrpc_result *st,
+			    const Containerd__Runtime__Sandbox__V1__WaitSandboxResponse *resp, void *user)
+{
+	struct wait_result *w = user;
+	w->done = true;
+	w->code = st->code;
+	if (resp) {
+		w->exit_status = resp->exit_status;
+		w->exited_at = ts_s(resp->exited_at);
+	}
+}
+
+/* Task calls go to containerd.task.v3.Task or, for a version 2 shim,
+ * containerd.task.v2.Task with the same bytes: the v3 messages are the v2
+ * ones under a new package name, so one set of messages serves both. */
+static const char *task_service(void)
+{
+	return v3 ? CONTAINERD_TASK_V3_TASK_SERVICE : CONTAINERD_TASK_V2_TASK_SERVICE;
+}
+
+/* A blocking Task call: req packed, the answer unpacked as resp_d (NULL for
+ * Empty). Returns the code; *resp owned by the caller. */
+static int task_call(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_d,
+		     ProtobufCMessage **resp, struct ttrpc_result *st)
+{
+	uint8_t buf[4096];
+	size_t n = protobuf_c_message_get_packed_size(req);
+	if (n > sizeof(buf))
+		die("%s: request too large", method);
+	protobuf_c_message_pack(req, buf);
+	int code = ttrpc_client_call_sync(client, task_service(), method, buf, n, &opts, st);
+	if (resp)
+		*resp = NULL;
+	if (code == TTRPC_CODE_OK && resp_d) {
+		*resp = protobuf_c_message_unpack(resp_d, NULL, st->len, st->payload);
+		if (!*resp)
+			die("%s: undecodable answer", method);
+	}
+	return code;
+}
+
+static void on_task_wait(const struct ttrpc_result *st, void *user)
+{
+	struct wait_result *w = user;
+	w->done = true;
+	w->code = st->code;
+	Containerd__Task__V3__WaitResponse *resp =
+		st->code == TTRPC_CODE_OK ? containerd__task__v3__wait_response__unpack(NULL, st->len, st->payload) :
+					    NULL;
+	if (resp) {
+		w->exit_status = resp->exit_status;
+		w->exited_at = ts_s(resp->exited_at);
+		containerd__task__v3__wait_response__free_unpacked(resp, NULL);
+	}
+}
+
+/* Run the client's loop until w is answered, at most timeout_s. */
+static void await(struct wait_result *w, double timeout_s, const char *what)
+{
+	double deadline = now_s() + timeout_s;
+	while (!w->done) {
+		if (now_s() > deadline)
+			die("%s: no answer in %.0f s", what, timeout_s);
+		ev_run(ttrpc_client_loop(client), EVRUN_ONCE | EVRUN_NOWAIT);
+		usleep(2000);
+	}
+	if (w->code != TTRPC_CODE_OK)
+		die("%s: %s", what, ttrpc_code_name(w->code));
+}
+
+static uint32_t task_create(const char *id, const char *bundle, const char *out_path)
+{
+	Containerd__Task__V3__CreateTaskRequest req = CONTAINERD__TASK__V3__CREATE_TASK_REQUEST__INIT;
+	req.id = (char *)id;
+	req.bundle = (char *)bundle;
+	req.stdout = (char *)out_path;
+	struct ttrpc_result st = { 0 };
+	ProtobufCMessage *resp;
+	ok(task_call("Create", &req.base, &containerd__task__v3__create_task_response__descriptor, &resp, &st), &st,
+	   "Task Create");
+	ttrpc_result_clear(&st);
+	uint32_t pid = ((Containerd__Task__V3__CreateTaskResponse *)resp)->pid;
+	protobuf_c_message_free_unpacked(resp, NULL);
+	if (!pid)
+		die("Task Create %s: pid 0", id);
+	return pid;
+}
+
+static void task_start(const char *id)
+{
+	Containerd__Task__V3__StartRequest req = CONTAINERD__TASK__V3__START_REQUEST__INIT;
+	req.id = (char *)id;
+	struct ttrpc_result st = { 0 };
+	ProtobufCMessage *resp;
+	ok(task_call("Start", &req.base, &containerd__task__v3__start_response__descriptor, &resp, &st), &st,
+	   "Task Start");
+	ttrpc_result_clear(&st);
+	protobuf_c_message_free_unpacked(resp, NULL);
+}
+
+static void task_wait(const char *id, struct wait_result *w)
+{
+	memset(w, 0, sizeof(*w));
+	Containerd__Task__V3__WaitRequest req = CONTAINERD__TASK__V3__WAIT_REQUEST__INIT;
+	req.id = (char *)id;
+	uint8_t buf[512];
+	size_t n = containerd__task__v3__wait_request__pack(&req, buf);
+	int rc = ttrpc_client_call(client, task_service(), "Wait", buf, n, NULL, on_task_wait, w);
+	if (rc)
+		die("Task Wait %s: %s", id, ttrpc_strerror(rc));
+}
+
+static uint32_t task_delete(const char *id)
+{
+	Containerd__Task__V3__DeleteRequest req = CONTAINERD__TASK__V3__DELETE_REQUEST__INIT;
+	req.id = (char *)id;
+	struct ttrpc_result st = { 0 };
+	ProtobufCMessage *resp;
+	ok(task_call("Delete", &req.base, &containerd__task__v3__delete_response__descriptor, &resp, &st), &st,
+	   "Task Delete");
+	ttrpc_result_clear(&st);
+	uint32_t status = ((Containerd__Task__V3__DeleteResponse *)resp)->exit_status;
+	protobuf_c_message_free_unpacked(resp, NULL);
+	return status;
+}
+
+static void task_kill(const char *id, int signal)
+{
+	Containerd__Task__V3__KillRequest req = CONTAINERD__TASK__V3__KILL_REQUEST__INIT;
+	req.id = (char *)id;
+	req.signal = (uint32_t)signal;
+	struct ttrpc_result st = { 0 };
+	ok(task_call("Kill", &req.base, NULL, NULL, &st), &st, "Task Kill");
+	ttrpc_result_clear(&st);
+}
+
+static void task_shutdown(const char *id)
+{
+	Containerd__Task__V3__ShutdownRequest req = CONTAINERD__TASK__V3__SHUTDOWN_REQUEST__INIT;
+	req.id = (char *)id;
+	struct ttrpc_result st = { 0 };
+	int code = task_call("Shutdown", &req.base, NULL, NULL, &st);
+	/* containerd takes the connection closing as success */
+	if (code != TTRPC_CODE_UNAVAILABLE)
+		ok(code, &st, "Task Shutdown");
+	ttrpc_result_clear(&st);
+}
+
+/* The serving shim's pid: it writes shim.pid in its bundle once it runs,
+ * which may be just after start has answered. */
+static pid_t shim_pid_of(const char *bundle)
+{
+	char path[600], buf[32];
+	snprintf(path, sizeof(path), "%s/shim.pid", bundle);
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(path, "r");
+		buf[0] = '\0';
+		bool got = f && fgets(buf, sizeof(buf), f) && atoi(buf) > 0;
+		if (f)
+			fclose(f);
+		if (got)
+			return (pid_t)atoi(buf);
+		usleep(10000);
+	}
+	die("no shim.pid in %s after 5 s", bundle);
+}
+
+static void expect_alive(pid_t pid, const char *when)
+{
+	if (kill(pid, 0) != 0)
+		die("the shim (pid %d) is gone %s", (int)pid, when);
+}
+
+static void expect_gone(pid_t pid, const char *when)
+{
+	for (int i = 0; i < 500; i++) {
+		if (kill(pid, 0) != 0 && errno == ESRCH)
+			return;
+		usleep(10000);
+	}
+	die("the shim (pid %d) is still running 5 s %s", (int)pid, when);
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 8) {
+		fprintf(stderr, "usage: shim-manager binary|json3|json2|plain SHIM DIR NAMESPACE ADDRESS "
+				"PUBLISH_BINARY ROOTFS\n");
+		return 2;
+	}
+	mode = argv[1];
+	shim = argv[2];
+	dir = argv[3];
+	ns = argv[4];
+	address = argv[5];
+	publish = argv[6];
+	rootfs = argv[7];
+	v3 = !strcmp(mode, "binary") || !strcmp(mode, "json3");
+	sandbox_api = strcmp(mode, "plain") != 0;
+	if (!v3 && strcmp(mode, "json2") && strcmp(mode, "plain"))
+		die("unknown mode");
+	signal(SIGPIPE, SIG_IGN);
+
+	char sb_bundle[512], c1_bundle[512], c2_bundle[512], addr[512], addr2[512], netns[64] = "";
+	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb", dir);
+	if (mkdir(sb_bundle, 0711))
+		die("mkdir %s: %s", sb_bundle, strerror(errno));
+	pid_t holder = 0;
+	double t_create = now_s();
+	struct wait_result sb_wait = { 0 };
+	struct ttrpc_result st = { 0 };
+	int code;
+
+	if (!sandbox_api) {
+		/* 1.6: the pod is its first container, whose bundle has config.json */
+		container_bundle("sb", "sandbox", 0, "exec sleep 1000", sb_bundle, sizeof(sb_bundle));
+	}
+	start("sb", sb_bundle, addr, sizeof(addr));
+	pid_t shim_pid = shim_pid_of(sb_bundle);
+	int rc = 0;
+	client = ttrpc_client_connect(NULL, addr + 7, &rc);
+	if (!client)
+		die("connect %s: %s", addr, ttrpc_strerror(rc));
+
+	if (!sandbox_api) {
+		/* 1.6: the pod's first container keeps the shim while the others come and go */
+		task_create("sb", sb_bundle, "");
+		task_wait("sb", &sb_wait);
+		task_start("sb");
+		step("Task v2 Create+Wait+Start sb");
+	} else {
+		make_netns(netns, sizeof(netns));
+		Containerd__Runtime__Sandbox__V1__CreateSandboxRequest creq =
+			CONTAINERD__RUNTIME__SANDBOX__V1__CREATE_SANDBOX_REQUEST__INIT;
+		creq.sandbox_id = "sb";
+		creq.bundle_path = sb_bundle;
+		creq.netns_path = netns;
+		Google__Protobuf__Any cfg = GOOGLE__PROTOBUF__ANY__INIT;
+		cfg.type_url = "runtime.v1.PodSandboxConfig"; /* CRI's, opaque to the shim */
+		creq.options = &cfg;
+		Containerd__Runtime__Sandbox__V1__CreateSandboxResponse *cresp = NULL;
+		code = containerd_runtime_sandbox_v1_sandbox_create_sandbox_call_sync(client, &creq, &opts, &cresp,
+										      &st);
+		ok(code, &st, "CreateSandbox");
+		protobuf_c_message_free_unpacked(&cresp->base, NULL);
+		ttrpc_result_clear(&st);
+		code = containerd_runtime_sandbox_v1_sandbox_create_sandbox_call_sync(client, &creq, &opts, &cresp,
+										      &st);
+		if (code != TTRPC_CODE_ALREADY_EXISTS)
+			die("a second CreateSandbox: %s, want ALREADY_EXISTS", ttrpc_code_name(code));
+		ttrpc_result_clear(&st);
+
+		Containerd__Runtime__Sandbox__V1__StartSandboxRequest sreq =
+			CONTAINERD__RUNTIME__SANDBOX__V1__START_SANDBOX_REQUEST__INIT;
+		sreq.sandbox_id = "sb";
+		Containerd__Runtime__Sandbox__V1__StartSandboxResponse *sresp = NULL;
+		code = containerd_runtime_sandbox_v1_sandbox_start_sandbox_call_sync(client, &sreq, &opts, &sresp, &st);
+		ok(code, &st, "StartSandbox");
+		ttrpc_result_clear(&st);
+		holder = (pid_t)sresp->pid;
+		double created = ts_s(sresp->created_at);
+		protobuf_c_message_free_unpacked(&sresp->base, NULL);
+		if (holder <= 0 || holder == shim_pid)
+			die("StartSandbox: pid %d", (int)holder);
+		if (created < t_create - 1 || created > now_s() + 1)
+			die("StartSandbox: created_at %.3f, not now (%.3f)", created, now_s());
+		char a[128], b[128];
+		ns_link(holder, "net", a, sizeof(a));
+		ns_link(netns_holder, "net", b, sizeof(b));
+		if (strcmp(a, b))
+			die("the sandbox's process is in %s, not the netns given (%s)", a, b);
+		for (const char *const *w = (const char *const[]){ "ipc", "uts", NULL }; *w; w++) {
+			ns_link(holder, *w, a, sizeof(a));
+			ns_link(getpid(), *w, b, sizeof(b));
+			if (!strcmp(a, b))
+				die("the sandbox's process shares our %s namespace", *w);
+		}
+		step("StartSandbox: pid %d, own ipc/uts, netns %s", (int)holder, netns);
+
+		/* CRI waits right after StartSandbox */
+		Containerd__Runtime__Sandbox__V1__WaitSandboxRequest wreq =
+			CONTAINERD__RUNTIME__SANDBOX__V1__WAIT_SANDBOX_REQUEST__INIT;
+		wreq.sandbox_id = "sb";
+		if (containerd_runtime_sandbox_v1_sandbox_wait_sandbox_call(client, &wreq, NULL, on_wait_sandbox,
+									    &sb_wait))
+			die("WaitSandbox: not sent");
+
+		Containerd__Runtime__Sandbox__V1__PlatformRequest preq =
+			CONTAINERD__RUNTIME__SANDBOX__V1__PLATFORM_REQUEST__INIT;
+		preq.sandbox_id = "sb";
+		Containerd__Runtime__Sandbox__V1__PlatformResponse *presp = NULL;
+		code = containerd_runtime_sandbox_v1_sandbox_platform_call_sync(client, &preq, &opts, &presp, &st);
+		ok(code, &st, "Platform");
+		ttrpc_result_clear(&st);
+		if (!presp->platform || strcmp(presp->platform->os, "linux") || !*presp->platform->architecture)
+			die("Platform: not linux/<arch>");
+#if defined(__x86_64__)
+		if (strcmp(presp->platform->architecture, "amd64"))
+			die("Platform: architecture %s, want amd64", presp->platform->architecture);
+#endif
+		step("Platform: %s/%s", presp->platform->os, presp->platform->architecture);
+		protobuf_c_message_free_unpacked(&presp->base, NULL);
+
+		Containerd__Runtime__Sandbox__V1__SandboxStatusRequest streq =
+			CONTAINERD__RUNTIME__SANDBOX__V1__SANDBOX_STATUS_REQUEST__INIT;
+		streq.sandbox_id = "sb";
+		streq.verbose = true;
+		Containerd__Runtime__Sandbox__V1__SandboxStatusResponse *stresp = NULL;
+		code = containerd_runtime_sandbox_v1_sandbox_sandbox_status_call_sync(client, &streq, &opts, &stresp,
+										      &st);
+		ok(code, &st, "SandboxStatus");
+		ttrpc_result_clear(&st);
+		if (strcmp(stresp->sandbox_id, "sb") || stresp->pid != (uint32_t)holder ||
+		    strcmp(stresp->state, "SANDBOX_READY") || ts_s(stresp->created_at) != created || stresp->exited_at)
+			die("SandboxStatus: id %s pid %u state %s", stresp->sandbox_id, stresp->pid, stresp->state);
+		protobuf_c_message_free_unpacked(&stresp->base, NULL);
+		step("SandboxStatus: SANDBOX_READY");
+
+		Containerd__Runtime__Sandbox__V1__PingRequest pingreq =
+			CONTAINERD__RUNTIME__SANDBOX__V1__PING_REQUEST__INIT;
+		pingreq.sandbox_id = "sb";
+		Containerd__Runtime__Sandbox__V1__PingResponse *pingresp = NULL;
+		code = containerd_runtime_sandbox_v1_sandbox_ping_sandbox_call_sync(client, &pingreq, &opts, &pingresp,
+										    &st);
+		ok(code, &st, "PingSandbox");
+		ttrpc_result_clear(&st);
+		protobuf_c_message_free_unpacked(&pingresp->base, NULL);
+		pingreq.sandbox_id = "someone-else";
+		code = containerd_runtime_sandbox_v1_sandbox_ping_sandbox_call_sync(client, &pingreq, &opts, &pingresp,
+										    &st);
+		if (code != TTRPC_CODE_NOT_FOUND)
+			die("PingSandbox of another sandbox: %s, want NOT_FOUND", ttrpc_code_name(code));
+		ttrpc_result_clear(&st);
+	}
+
+	/* the pod's containers: c1 prints its namespaces, c2 exits 5 */
+	container_bundle("c1", "container", holder,
+			 "readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; exit 3",
+			 c1_bundle, sizeof(c1_bundle));
+	container_bundle("c2", "container", holder, "exit 5", c2_bundle, sizeof(c2_bundle));
+	start("c1", c1_bundle, addr2, sizeof(addr2));
+	if (strcmp(addr, addr2))
+		die("start c1: address %s, the sandbox's is %s", addr2, addr);
+	if (!sandbox_api) {
+		/* 1.6 and 2.0 run start for every container */
+		start("c2", c2_bundle, addr2, sizeof(addr2));
+		if (strcmp(addr, addr2))
+			die("start c2: address %s, the sandbox's is %s", addr2, addr);
+	}
+	char c1_out[600], c1_uri[620];
+	snprintf(c1_out, sizeof(c1_out), "%s/c1.out", dir);
+	snprintf(c1_uri, sizeof(c1_uri), "file://%s", c1_out); /* a file the shim appends to */
+	const char *ids[2] = { "c1", "c2" }, *bundles[2] = { c1_bundle, c2_bundle }, *outs[2] = { c1_uri, "" };
+	struct wait_result waits[2];
+	for (int i = 0; i < 2; i++) {
+		uint32_t pid = task_create(ids[i], bundles[i], outs[i]);
+		task_wait(ids[i], &waits[i]);
+		task_start(ids[i]);
+		step("Task%s Create+Wait+Start %s: pid %u", v3 ? " v3" : " v2", ids[i], pid);
+	}
+	const uint32_t want[2] = { 3, 5 };
+	for (int i = 0; i < 2; i++) {
+		await(&waits[i], 20, "Task Wait");
+		if (waits[i].exit_status != want[i])
+			die("Task Wait %s: exit status %u, want %u", ids[i], waits[i].exit_status, want[i]);
+		uint32_t d = task_delete(ids[i]);
+		if (d != want[i])
+			die("Task Delete %s: exit status %u, want %u", ids[i], d, want[i]);
+		task_shutdown(ids[i]);
+		step("Task Wait+Delete+Shutdown %s: exit status %u", ids[i], d);
+	}
+	if (sandbox_api) {
+		/* c1 ran in the sandbox's namespaces */
+		char expect[512], a[128], b[128], c[128];
+		ns_link(holder, "net", a, sizeof(a));
+		ns_link(holder, "ipc", b, sizeof(b));
+		ns_link(holder, "uts", c, sizeof(c));
+		snprintf(expect, sizeof(expect), "%s\n%s\n%s\n", a, b, c);
+		if (strcmp(slurp(c1_out), expect))
+			die("c1's namespaces:\n%swant the sandbox's:\n%s", slurp(c1_out), expect);
+		step("c1 ran in the sandbox's net/ipc/uts namespaces");
+		/* its containers' Task Shutdown did not end the shim: the sandbox lives */
+		expect_alive(shim_pid, "after the containers' Task Shutdown, with the sandbox alive");
+
+		Containerd__Runtime__Sandbox__V1__SandboxMetricsRequest mreq =
+			CONTAINERD__RUNTIME__SANDBOX__V1__SANDBOX_METRICS_REQUEST__INIT;
+		mreq.sandbox_id = "sb";
+		Containerd__Runtime__Sandbox__V1__SandboxMetricsResponse *mresp = NULL;
+		code = containerd_runtime_sandbox_v1_sandbox_sandbox_metrics_call_sync(client, &mreq, &opts, &mresp,
+										       &st);
+		ok(code, &st, "SandboxMetrics");
+		ttrpc_result_clear(&st);
+		if (!mresp->metrics || strcmp(mresp->metrics->id, "sb") || !mresp->metrics->timestamp ||
+		    !mresp->metrics->data ||
+		    (strcmp(mresp->metrics->data->type_url, "io.containerd.cgroups.v1.Metrics") &&
+		     strcmp(mresp->metrics->data->type_url, "io.containerd.cgroups.v2.Metrics")) ||
+		    mresp->metrics->data->value.len == 0)
+			die("SandboxMetrics: not a Metric of sb with cgroup metrics");
+		step("SandboxMetrics: %s, %zu bytes", mresp->metrics->data->type_url, mresp->metrics->data->value.len);
+		protobuf_c_message_free_unpacked(&mresp->base, NULL);
+
+		if (sb_wait.done)
+			die("WaitSandbox answered before StopSandbox");
+		Containerd__Runtime__Sandbox__V1__StopSandboxRequest stopreq =
+			CONTAINERD__RUNTIME__SANDBOX__V1__STOP_SANDBOX_REQUEST__INIT;
+		stopreq.sandbox_id = "sb";
+		Containerd__Runtime__Sandbox__V1__StopSandboxResponse *stopresp = NULL;
+		code = containerd_runtime_sandbox_v1_sandbox_stop_sandbox_call_sync(client, &stopreq, &opts, &stopresp,
+										    &st);
+		ok(code, &st, "StopSandbox");
+		ttrpc_result_clear(&st);
+		protobuf_c_message_free_unpacked(&stopresp->base, NULL);
+		await(&sb_wait, 10, "WaitSandbox");
+		if (sb_wait.exit_status != 128 + SIGKILL || sb_wait.exited_at < t_create - 1 ||
+		    sb_wait.exited_at > now_s() + 1)
+			die("WaitSandbox: exit status %u exited_at %.3f", sb_wait.exit_status, sb_wait.exited_at);
+		if (kill(holder, 0) == 0)
+			die("the sandbox's process %d still runs after StopSandbox", (int)holder);
+		step("StopSandbox; WaitSandbox: exit status %u", sb_wait.exit_status);
+
+		Containerd__Runtime__Sandbox__V1__SandboxStatusRequest streq =
+			CONTAINERD__RUNTIME__SANDBOX__V1__SANDBOX_STATUS_REQUEST__INIT;
+		streq.sandbox_id = "sb";
+		Containerd__Runtime__Sandbox__V1__SandboxStatusResponse *stresp = NULL;
+		code = containerd_runtime_sandbox_v1_sandbox_sandbox_status_call_sync(client, &streq, &opts, &stresp,
+										      &st);
+		ok(code, &st, "SandboxStatus");
+		ttrpc_result_clear(&st);
+		if (strcmp(stresp->state, "SANDBOX_NOTREADY") || ts_s(stresp->exited_at) != sb_wait.exited_at)
+			die("SandboxStatus after stop: state %s", stresp->state);
+		protobuf_c_message_free_unpacked(&stresp->base, NULL);
+		expect_alive(shim_pid, "after StopSandbox");
+
+		Containerd__Runtime__Sandbox__V1__ShutdownSandboxRequest shreq =
+			CONTAINERD__RUNTIME__SANDBOX__V1__SHUTDOWN_SANDBOX_REQUEST__INIT;
+		shreq.sandbox_id = "sb";
+		Containerd__Runtime__Sandbox__V1__ShutdownSandboxResponse *shresp = NULL;
+		code = containerd_runtime_sandbox_v1_sandbox_shutdown_sandbox_call_sync(client, &shreq, &opts, &shresp,
+											&st);
+		ok(code, &st, "ShutdownSandbox");
+		ttrpc_result_clear(&st);
+		protobuf_c_message_free_unpacked(&shresp->base, NULL);
+		step("ShutdownSandbox");
+	} else {
+		/* 1.6: the pod's first container ends the group */
+		task_kill("sb", SIGKILL);
+		await(&sb_wait, 10, "Task Wait sb");
+		if (task_delete("sb") != 128 + SIGKILL)
+			die("Task Delete sb: not killed");
+		task_shutdown("sb");
+		step("Task v2 of sb: killed, deleted, shut down");
+	}
+	expect_gone(shim_pid, "after the last shutdown");
+	ttrpc_client_free(client);
+	step("the shim exited");
+	delete_action("c1", c1_bundle);
+	delete_action("c2", c2_bundle);
+	delete_action("sb", sb_bundle);
+	cleanup();
+	step("done");
+	return 0;
+}
