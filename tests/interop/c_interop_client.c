@@ -7,7 +7,11 @@
  * concurrent scenario).
  *   ttrpc-c-interop-client --socket PATH --test echo|errors|metadata|timeout|unimplemented|concurrent|all
  * Prints one "PASS ..." or "FAIL ..." line per check and a summary; exit 0 when
- * every check passed, 1 when one failed, 2 for usage. */
+ * every check passed, 1 when one failed, 2 for usage.
+ *   ttrpc-c-interop-client --socket PATH --call one|three|parallel|timeout|metadata|oversized
+ * is the client driver of `ttrpc-conform client`: the named scripted calls of
+ * ttrpc.bench.v1.Bench/Echo, one "CALL <i> OK <payload>" or "CALL <i> ERR <code>
+ * <message>" line per call (docs/conformance.md, client mode), exit 0. */
 #include <ev.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -427,6 +431,88 @@ static void test_concurrent(void)
 	reply_clear(&blocker.reply);
 }
 
+/* ---------------------------------------------------------------- conform driver */
+
+static void print_call(int i, const struct reply *r)
+{
+	if (r->code == TTRPC_CODE_OK && !r->undecodable)
+		printf("CALL %d OK %.*s\n", i, (int)(r->len > 200 ? 200 : r->len), r->data ? (char *)r->data : "");
+	else if (r->code == TTRPC_CODE_OK)
+		printf("CALL %d ERR -1 undecodable answer\n", i);
+	else
+		printf("CALL %d ERR %d %s\n", i, r->code, r->message);
+	fflush(stdout);
+}
+
+static void drive_echo(int i, const char *text, const struct ttrpc_call_opts *opts)
+{
+	struct reply r;
+	call_full(BENCH_SERVICE, "Echo", text, strlen(text), opts, &r);
+	print_call(i, &r);
+	reply_clear(&r);
+}
+
+static int run_call(const char *name)
+{
+	if (!strcmp(name, "one")) {
+		drive_echo(0, "conform", NULL);
+	} else if (!strcmp(name, "three")) {
+		drive_echo(0, "a", NULL);
+		drive_echo(1, "b", NULL);
+		drive_echo(2, "c", NULL);
+	} else if (!strcmp(name, "timeout")) {
+		struct ttrpc_call_opts opts = { .timeout_ns = 2000 * MS };
+		drive_echo(0, "t", &opts);
+	} else if (!strcmp(name, "metadata")) {
+		ttrpc_md *md = ttrpc_md_new();
+		if (!md || ttrpc_md_add(md, "k1", "v1") || ttrpc_md_add(md, "k1", "v2") || ttrpc_md_add(md, "k2", "v3"))
+			return 2;
+		struct ttrpc_call_opts opts = { .md = md };
+		drive_echo(0, "m", &opts);
+		ttrpc_md_free(md);
+	} else if (!strcmp(name, "oversized")) {
+		uint8_t *big = calloc(1, MAX_MESSAGE);
+		if (!big)
+			return 2;
+		struct reply r;
+		call_full(BENCH_SERVICE, "Echo", big, MAX_MESSAGE, NULL, &r);
+		free(big);
+		print_call(0, &r);
+		reply_clear(&r);
+		drive_echo(1, "after", NULL);
+	} else if (!strcmp(name, "parallel")) {
+		/* all four in flight before any answer can come back */
+		static struct slot slots[4];
+		static const char *const p[] = { "p0", "p1", "p2", "p3" };
+		completed = 0;
+		for (int i = 0; i < 4; i++) {
+			memset(&slots[i], 0, sizeof(slots[i]));
+			size_t req_len;
+			uint8_t *req = encode(p[i], 2, &req_len);
+			int rc = ttrpc_client_call(client, BENCH_SERVICE, "Echo", req, req_len, NULL, slot_done,
+						   &slots[i]);
+			free(req);
+			if (rc) {
+				slots[i].calls = 1;
+				completed++;
+				slots[i].reply.code = -1;
+				snprintf(slots[i].reply.message, sizeof(slots[i].reply.message), "not sent: %s",
+					 ttrpc_strerror(rc));
+			}
+		}
+		while (completed < 4)
+			ev_run(ttrpc_client_loop(client), EVRUN_ONCE);
+		for (int i = 0; i < 4; i++) {
+			print_call(i, &slots[i].reply);
+			reply_clear(&slots[i].reply);
+		}
+	} else {
+		fprintf(stderr, "ttrpc-c-interop-client: unknown call list \"%s\"\n", name);
+		return 2;
+	}
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -439,17 +525,19 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL, *test = "all";
+	const char *path = NULL, *test = "all", *call = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--socket") && i + 1 < argc)
 			path = argv[++i];
 		else if (!strcmp(argv[i], "--test") && i + 1 < argc)
 			test = argv[++i];
+		else if (!strcmp(argv[i], "--call") && i + 1 < argc)
+			call = argv[++i];
 		else
 			path = NULL, i = argc;
 	}
 	if (!path) {
-		fprintf(stderr, "usage: %s --socket PATH [--test NAME]\n", argv[0]);
+		fprintf(stderr, "usage: %s --socket PATH [--test NAME | --call NAME]\n", argv[0]);
 		return 2;
 	}
 	int err = 0;
@@ -457,6 +545,11 @@ int main(int argc, char **argv)
 	if (!client) {
 		printf("FAIL dial %s: %s\n", path, ttrpc_strerror(err));
 		return 1;
+	}
+	if (call) {
+		int rc = run_call(call);
+		ttrpc_client_free(client);
+		return rc;
 	}
 	bool ran = false;
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {

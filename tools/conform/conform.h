@@ -95,6 +95,7 @@ struct cf_conn {
 	struct cf_buf in;
 };
 int cf_connect(struct cf_conn *c, const char *path); /* 0 or -errno */
+int cf_listen(const char *path);		     /* a listening socket at path, or -errno */
 void cf_close(struct cf_conn *c);
 void cf_reset(struct cf_conn *c);			  /* close with RST (SO_LINGER 0) */
 int cf_write(struct cf_conn *c, const void *p, size_t n); /* 0 or -errno */
@@ -116,7 +117,9 @@ enum cf_verdict {
 };
 struct cf_ctx {
 	const char *socket;
-	pid_t pid; /* 0: unknown (resource cases are skipped) */
+	pid_t pid;		  /* 0: unknown (resource cases are skipped) */
+	int listen_fd;		  /* client mode: our listening socket at `socket` */
+	char *const *client_argv; /* client mode: the client under test (NULL-terminated) */
 };
 struct cf_result {
 	enum cf_verdict verdict;
@@ -134,6 +137,8 @@ extern const struct cf_case cf_server_cases[];
 extern const size_t cf_n_server_cases;
 extern const struct cf_case cf_stream_cases[];
 extern const size_t cf_n_stream_cases;
+extern const struct cf_case cf_client_cases[];
+extern const size_t cf_n_client_cases;
 
 void cf_pass(struct cf_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cf_fail(struct cf_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ttrpc-conform: a conformance checker for ttrpc implementations.
  *   ttrpc-conform server --socket PATH [--pid PID] [--json] [--only ID,...] [--skip ID,...] [--list]
- * checks a server that serves ttrpc.bench.v1.Bench (Echo) by speaking raw frames.
+ * checks a server that serves ttrpc.bench.v1.Bench (Echo) by speaking raw frames;
+ *   ttrpc-conform client --socket PATH [--json] [--only ID,...] [--skip ID,...] -- COMMAND [ARGS...]
+ * serves a checking server at PATH and runs `COMMAND ARGS... --socket PATH --call NAME`
+ * once per case (client_cases.c says what the client must do).
  * Each case has an id, the rule it checks, a level (MUST/SHOULD) and a verdict with
  * what was seen. Exit status: 0 when every MUST passed, 1 when one failed, 2 usage. */
 #include <dirent.h>
@@ -219,7 +222,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ttrpc-conform server --socket PATH [--pid PID] [--json] [--only ID,...] [--skip ID,...]\n"
-		"       ttrpc-conform server --list\n");
+		"       ttrpc-conform client --socket PATH [--json] [--only ID,...] [--skip ID,...] -- COMMAND [ARGS...]\n"
+		"       ttrpc-conform server|client --list\n");
 	exit(2);
 }
 
@@ -264,9 +268,25 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (strcmp(mode, "server") || (!ctx.socket && !list))
+	bool client = !strcmp(mode, "client");
+	if ((!client && strcmp(mode, "server")) || (!ctx.socket && !list))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
+	if (client) {
+		ctx.client_argv = argv + optind;
+		if (!list && (optind >= argc || ctx.pid))
+			usage();
+		if (!list && (ctx.listen_fd = cf_listen(ctx.socket)) < 0) {
+			fprintf(stderr, "ttrpc-conform: listen %s: %s\n", ctx.socket, strerror(-ctx.listen_fd));
+			return 2;
+		}
+		int rc = run_cases(cf_client_cases, cf_n_client_cases, &ctx, json, only, skip, list);
+		if (!list) {
+			close(ctx.listen_fd);
+			unlink(ctx.socket);
+		}
+		return rc;
+	}
 	size_t n = cf_n_server_cases + cf_n_stream_cases;
 	struct cf_case *cases = calloc(n, sizeof(*cases));
 	if (!cases)

@@ -245,6 +245,22 @@ int cf_connect(struct cf_conn *c, const char *path)
 	return 0;
 }
 
+int cf_listen(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
 void cf_close(struct cf_conn *c)
 {
 	if (c->fd >= 0)

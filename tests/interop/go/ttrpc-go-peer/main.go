@@ -6,6 +6,11 @@
 //
 //	ttrpc-go-peer server --socket PATH
 //	ttrpc-go-peer client --socket PATH --test NAME
+//	ttrpc-go-peer client --socket PATH --call NAME
+//
+// --call is the client driver of `ttrpc-conform client`: the named scripted
+// calls of ttrpc.bench.v1.Bench/Echo, one "CALL <i> OK <payload>" or
+// "CALL <i> ERR <code> <message>" line per call (-1: not a status), exit 0.
 //
 // The message of every method is gogo's BytesValue, which is wire-identical
 // to `message { bytes payload = 1; }`.
@@ -54,6 +59,7 @@ func main() {
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
 	socket := fs.String("socket", "", "unix socket path")
 	test := fs.String("test", "all", "client scenario")
+	call := fs.String("call", "", "ttrpc-conform client driver: call list")
 	if err := fs.Parse(os.Args[2:]); err != nil || *socket == "" {
 		usage()
 	}
@@ -61,6 +67,9 @@ func main() {
 	case "server":
 		os.Exit(runServer(*socket))
 	case "client":
+		if *call != "" {
+			os.Exit(runCalls(*socket, *call))
+		}
 		os.Exit(runClient(*socket, *test))
 	default:
 		usage()
@@ -491,6 +500,77 @@ func runClient(path, test string) int {
 	fmt.Printf("scenario %s: %d checks passed, %d checks failed\n", test, p.passed, p.failed)
 	if p.failed > 0 {
 		return 1
+	}
+	return 0
+}
+
+// ---------------------------------------------------------------- conform driver
+
+func printCall(i int, got []byte, err error) {
+	if err == nil {
+		fmt.Printf("CALL %d OK %s\n", i, got)
+	} else if st, ok := status.FromError(err); ok {
+		fmt.Printf("CALL %d ERR %d %s\n", i, st.Code(), st.Message())
+	} else {
+		fmt.Printf("CALL %d ERR -1 %v\n", i, err)
+	}
+}
+
+func runCalls(path, name string) int {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		fmt.Printf("dial %s: %v\n", path, err)
+		return 1
+	}
+	client := ttrpc.NewClient(conn)
+	defer client.Close()
+	p := &peer{checker: &checker{}, client: client}
+	echo := func(ctx context.Context, i int, payload []byte) {
+		got, err := p.call(ctx, benchService, "Echo", payload)
+		printCall(i, got, err)
+	}
+	bg := context.Background()
+	switch name {
+	case "one":
+		echo(bg, 0, []byte("conform"))
+	case "three":
+		for i, s := range []string{"a", "b", "c"} {
+			echo(bg, i, []byte(s))
+		}
+	case "timeout":
+		ctx, cancel := context.WithTimeout(bg, 2*time.Second)
+		defer cancel()
+		echo(ctx, 0, []byte("t"))
+	case "metadata":
+		md := ttrpc.MD{}
+		md.Append("k1", "v1", "v2")
+		md.Append("k2", "v3")
+		echo(ttrpc.WithMetadata(bg, md), 0, []byte("m"))
+	case "oversized":
+		echo(bg, 0, make([]byte, maxMessage))
+		echo(bg, 1, []byte("after"))
+	case "parallel":
+		type result struct {
+			got []byte
+			err error
+		}
+		results := make([]result, 4)
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				got, err := p.call(bg, benchService, "Echo", []byte(fmt.Sprintf("p%d", i)))
+				results[i] = result{got, err}
+			}(i)
+		}
+		wg.Wait()
+		for i, r := range results {
+			printCall(i, r.got, r.err)
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "ttrpc-go-peer: unknown call list %q\n", name)
+		return 2
 	}
 	return 0
 }

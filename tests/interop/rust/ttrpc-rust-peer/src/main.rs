@@ -6,6 +6,11 @@
 //!
 //!     ttrpc-rust-peer server --socket PATH
 //!     ttrpc-rust-peer client --socket PATH --test NAME
+//!     ttrpc-rust-peer client --socket PATH --call NAME
+//!
+//! --call is the client driver of `ttrpc-conform client`: the named scripted
+//! calls of ttrpc.bench.v1.Bench/Echo, one "CALL <i> OK <payload>" or
+//! "CALL <i> ERR <code> <message>" line per call (-1: not a status), exit 0.
 //!
 //! Messages are google.protobuf.BytesValue, wire-identical to
 //! `message { bytes payload = 1; }`.
@@ -44,11 +49,13 @@ fn main() {
     }
     let mut socket = None;
     let mut test = "all".to_string();
+    let mut call = None;
     let mut i = 2;
     while i < args.len() {
         match args[i].as_str() {
             "--socket" if i + 1 < args.len() => socket = Some(args[i + 1].clone()),
             "--test" if i + 1 < args.len() => test = args[i + 1].clone(),
+            "--call" if i + 1 < args.len() => call = Some(args[i + 1].clone()),
             _ => usage(),
         }
         i += 2;
@@ -56,7 +63,10 @@ fn main() {
     let socket = socket.unwrap_or_else(|| usage());
     let rc = match args[1].as_str() {
         "server" => run_server(&socket),
-        "client" => run_client(&socket, &test),
+        "client" => match call {
+            Some(c) => run_calls(&socket, &c),
+            None => run_client(&socket, &test),
+        },
         _ => usage(),
     };
     std::process::exit(rc);
@@ -550,4 +560,61 @@ fn run_client(path: &str, test: &str) -> i32 {
     } else {
         0
     }
+}
+
+// ---------------------------------------------------------------- conform driver
+
+fn print_call(i: usize, got: &Outcome) {
+    match got {
+        Outcome::Ok(p) => println!("CALL {} OK {}", i, String::from_utf8_lossy(p)),
+        Outcome::Status(c, m) => println!("CALL {} ERR {} {}", i, c.value(), m),
+        Outcome::Local(e) => println!("CALL {} ERR -1 {}", i, e),
+    }
+}
+
+fn run_calls(path: &str, name: &str) -> i32 {
+    let stream = match UnixStream::connect(path) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("dial {}: {}", path, e);
+            return 1;
+        }
+    };
+    let client = ttrpc::Client::new(stream.into_raw_fd());
+    let echo = |i: usize, payload: &[u8], timeout_nano: i64, md: &[(&str, &str)]| {
+        print_call(i, &call_on(&client, BENCH_SERVICE, "Echo", payload, timeout_nano, md));
+    };
+    match name {
+        "one" => echo(0, b"conform", 0, &[]),
+        "three" => {
+            echo(0, b"a", 0, &[]);
+            echo(1, b"b", 0, &[]);
+            echo(2, b"c", 0, &[]);
+        }
+        "timeout" => echo(0, b"t", 2_000_000_000, &[]),
+        "metadata" => echo(0, b"m", 0, &[("k1", "v1"), ("k1", "v2"), ("k2", "v3")]),
+        "oversized" => {
+            echo(0, &vec![0u8; MAX_MESSAGE], 0, &[]);
+            echo(1, b"after", 0, &[]);
+        }
+        "parallel" => {
+            let threads: Vec<_> = (0..4)
+                .map(|i| {
+                    let c = client.clone();
+                    thread::spawn(move || call_on(&c, BENCH_SERVICE, "Echo", format!("p{}", i).as_bytes(), 0, &[]))
+                })
+                .collect();
+            for (i, t) in threads.into_iter().enumerate() {
+                match t.join() {
+                    Ok(got) => print_call(i, &got),
+                    Err(_) => println!("CALL {} ERR -1 the calling thread panicked", i),
+                }
+            }
+        }
+        _ => {
+            eprintln!("ttrpc-rust-peer: unknown call list {:?}", name);
+            return 2;
+        }
+    }
+    0
 }
