@@ -370,7 +370,7 @@ static bool first_request(const struct cf_ctx *ctx, const char *call, const char
 }
 
 /* Starts `call`, takes its first request (Echo `want`), answers it with want
- * and lets the client end. hdr keeps the request's header (payload freed, and
+ * and lets the client end by itself. hdr keeps the request's header (payload freed, and
  * q's payload pointer cleared). false: r says what went wrong. */
 static bool answered_run(const struct cf_ctx *ctx, const char *call, const char *want, struct cl_run *run,
 			 struct cl_req *q, struct cf_frame *hdr, struct cf_result *r)
@@ -382,16 +382,18 @@ static bool answered_run(const struct cf_ctx *ctx, const char *call, const char 
 	answer(run, hdr->stream_id, want);
 	cf_frame_free(hdr);
 	q->payload = NULL;
-	cl_end(run, false);
+	cl_end(run, true);
 	return true;
 }
 
 /* The common shape: one call 'one', the server does `act` with its request,
- * then the outcome of call 0 is checked by `verdict`. */
+ * closes the connection if close_after (else the client ends by itself), then
+ * the outcome of call 0 is checked by `verdict`. */
 typedef void (*cl_act_fn)(struct cl_run *run, const struct cf_frame *f);
 typedef void (*cl_verdict_fn)(struct cl_run *run, struct cf_result *r, int64_t took_ms);
 
-static void one_call_case(const struct cf_ctx *ctx, struct cf_result *r, cl_act_fn act, cl_verdict_fn verdict)
+static void one_call_case(const struct cf_ctx *ctx, struct cf_result *r, cl_act_fn act, bool close_after,
+			  cl_verdict_fn verdict)
 {
 	struct cl_run run;
 	struct cf_frame f = { 0 };
@@ -400,7 +402,7 @@ static void one_call_case(const struct cf_ctx *ctx, struct cf_result *r, cl_act_
 		int64_t t0 = cf_now_ms();
 		act(&run, &f);
 		cf_frame_free(&f);
-		cl_end(&run, false);
+		cl_end(&run, !close_after);
 		if (cl_exited_ok(&run, r))
 			verdict(&run, r, cf_now_ms() - t0);
 	} else {
@@ -466,7 +468,7 @@ static void c_ids_increasing(const struct cf_ctx *ctx, struct cf_result *r)
 			return;
 		}
 	}
-	cl_end(&run, false);
+	cl_end(&run, true);
 	if (!cl_exited_ok(&run, r))
 		return;
 	bool ok = ids[0] % 2 && ids[1] % 2 && ids[2] % 2 && ids[0] < ids[1] && ids[1] < ids[2];
@@ -572,7 +574,7 @@ static void c_oversized_refused(const struct cf_ctx *ctx, struct cf_result *r)
 		if (after)
 			break;
 	}
-	cl_end(&run, false);
+	cl_end(&run, after);
 	if (!cl_exited_ok(&run, r))
 		return;
 	if (big_len)
@@ -605,7 +607,7 @@ static void v_error(struct cl_run *run, struct cf_result *r, int64_t took)
 
 static void c_error_status(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_error, v_error);
+	one_call_case(ctx, r, act_error, false, v_error);
 }
 
 /* Takes the four requests of 'parallel'; sids[i] is the id of payload p<i>.
@@ -662,7 +664,7 @@ static void c_out_of_order(const struct cf_ctx *ctx, struct cf_result *r)
 		answer(&run, sids[i], p[i]);
 		usleep(20000);
 	}
-	cl_end(&run, false);
+	cl_end(&run, true);
 	if (cl_exited_ok(&run, r))
 		all_four(&run, r, "4 calls in flight answered in reverse order");
 }
@@ -679,7 +681,7 @@ static void c_answers_one_write(const struct cf_ctx *ctx, struct cf_result *r)
 		put_response(&out, sids[(i + 2) % 4], 0, 0, NULL, p[(i + 2) % 4]);
 	cf_write(&run.conn, out.data, out.len);
 	cf_buf_free(&out);
-	cl_end(&run, false);
+	cl_end(&run, true);
 	if (cl_exited_ok(&run, r))
 		all_four(&run, r, "4 answers in one write");
 }
@@ -726,7 +728,7 @@ static void v_conform(struct cl_run *run, struct cf_result *r, int64_t took)
 
 static void c_split_response(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_split, v_conform);
+	one_call_case(ctx, r, act_split, false, v_conform);
 }
 
 static void act_stray_first(struct cl_run *run, const struct cf_frame *f)
@@ -753,12 +755,12 @@ static void v_not_stray(struct cl_run *run, struct cf_result *r, int64_t took)
 
 static void c_unknown_id(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_stray_first, v_not_stray);
+	one_call_case(ctx, r, act_stray_first, false, v_not_stray);
 }
 
 static void c_unknown_id_kept(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_stray_first, v_conform);
+	one_call_case(ctx, r, act_stray_first, false, v_conform);
 }
 
 static void act_unknown_type(struct cl_run *run, const struct cf_frame *f)
@@ -769,7 +771,7 @@ static void act_unknown_type(struct cl_run *run, const struct cf_frame *f)
 
 static void c_unknown_type(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_unknown_type, v_conform);
+	one_call_case(ctx, r, act_unknown_type, false, v_conform);
 }
 
 static void act_flags(struct cl_run *run, const struct cf_frame *f)
@@ -782,7 +784,7 @@ static void act_flags(struct cl_run *run, const struct cf_frame *f)
 
 static void c_response_flags(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_flags, v_conform);
+	one_call_case(ctx, r, act_flags, false, v_conform);
 }
 
 static void act_empty(struct cl_run *run, const struct cf_frame *f)
@@ -801,7 +803,7 @@ static void v_empty(struct cl_run *run, struct cf_result *r, int64_t took)
 
 static void c_empty_response(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_empty, v_empty);
+	one_call_case(ctx, r, act_empty, false, v_empty);
 }
 
 /* Outcomes where the call must fail (an error, reported, and the client exits). */
@@ -822,7 +824,7 @@ static void act_garbage(struct cl_run *run, const struct cf_frame *f)
 
 static void c_garbage_response(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_garbage, v_failed);
+	one_call_case(ctx, r, act_garbage, true, v_failed);
 }
 
 static void act_oversized(struct cl_run *run, const struct cf_frame *f)
@@ -843,7 +845,7 @@ static void act_oversized(struct cl_run *run, const struct cf_frame *f)
 
 static void c_oversized_response(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_oversized, v_failed);
+	one_call_case(ctx, r, act_oversized, true, v_failed);
 }
 
 static void act_huge(struct cl_run *run, const struct cf_frame *f)
@@ -857,7 +859,7 @@ static void act_huge(struct cl_run *run, const struct cf_frame *f)
 
 static void c_huge_length(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_huge, v_failed);
+	one_call_case(ctx, r, act_huge, true, v_failed);
 }
 
 static void act_close(struct cl_run *run, const struct cf_frame *f)
@@ -868,7 +870,7 @@ static void act_close(struct cl_run *run, const struct cf_frame *f)
 
 static void c_disconnect_before_answer(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_close, v_failed);
+	one_call_case(ctx, r, act_close, true, v_failed);
 }
 
 static void act_half_header(struct cl_run *run, const struct cf_frame *f)
@@ -881,7 +883,7 @@ static void act_half_header(struct cl_run *run, const struct cf_frame *f)
 
 static void c_disconnect_mid_frame(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_half_header, v_failed);
+	one_call_case(ctx, r, act_half_header, true, v_failed);
 }
 
 static void act_reset(struct cl_run *run, const struct cf_frame *f)
@@ -892,7 +894,7 @@ static void act_reset(struct cl_run *run, const struct cf_frame *f)
 
 static void c_reset(const struct cf_ctx *ctx, struct cf_result *r)
 {
-	one_call_case(ctx, r, act_reset, v_failed);
+	one_call_case(ctx, r, act_reset, true, v_failed);
 }
 
 /* No answer: the connection stays open; the call must end at its 2 s deadline. */
