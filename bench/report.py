@@ -15,7 +15,7 @@ NAMES = {"c": "ours (C)", "go": "Go ttrpc 1.1.1", "rust": "Rust ttrpc 0.5.2", "r
 
 
 def catalog(impls):
-    """(case id, label, unit, record column, higher is better, with raw, targets)."""
+    """(case id, label, unit, record column, higher is better, with raw, targets, ours only)."""
     rows = []
     for pin, label in (("lat1", "unpinned"), ("lat1pin", "pinned to one core")):
         for col in ("mean_us", "p50_us", "p99_us"):
@@ -35,7 +35,13 @@ def catalog(impls):
         t_uss = {"mem_idle": [(None, "<=", 400.0)], "mem_load": [("go", "<=", 0.125)]}.get(case, [])
         rows.append((case, f"server USS, {label}", "KiB", "calls_s", False, False, t_uss))
         rows.append((case, f"server RSS, {label}", "KiB", "mean_us", False, False, []))
-    return rows
+    for mode, kind in (("download", "server-streaming Download"), ("upload", "client-streaming Upload"),
+                       ("chat", "bidi Chat, 64 in flight")):
+        for size in (32, 4096):
+            for unit, col in (("messages/s", "calls_s"), ("MB/s", "mb_s")):
+                rows.append((f"stream_{mode}_{size}", f"one stream, {kind}, {size} B messages", unit, col, True,
+                             False, [], True))
+    return [r if len(r) == 8 else r + (False,) for r in rows]
 
 
 def load(out):
@@ -137,19 +143,22 @@ def main():
     lines += [f"- {k}: {v}" for k, v in header]
     lines += ["", "Medians of the runs; client and server in separate processes; peers' servers are driven by our "
               "C client, the matrix below measures each client against each server. The raw echo is a plain "
-              "unix-socket echo of the same bytes (pipelined at the same depth where more than one is in flight).",
+              "unix-socket echo of the same bytes (pipelined at the same depth where more than one is in flight). "
+              "Stream rows are ours against ours only: Debian's Go ttrpc 1.1.1 has no streams (ttrpc-bench client "
+              "--mode download|upload|chat; MB/s counts payload bytes, both directions for Chat).",
               ""]
     cols = ["case", "unit"] + [NAMES[i] for i in impls] + ["raw echo"]
     cols += [f"ours/{NAMES[p].split()[0]}" for p in peers] + ["ours/raw", "target", "verdict"]
     cols += [f"{NAMES[i].split()[0]} min/median/max" for i in impls]
     lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for case, label, unit, col, higher, with_raw, targets in catalog(impls):
+    for case, label, unit, col, higher, with_raw, targets, ours_only in catalog(impls):
         m = {}
-        for i in impls + (["raw"] if with_raw else []):
+        measured = ["c"] if ours_only else impls + (["raw"] if with_raw else [])
+        for i in measured:
             m[i] = med((case, i, col))
             if m[i] is None:
                 missing += 1
-        cells = [label, unit] + [fmt(m[i]) for i in impls] + [fmt(m["raw"]) if with_raw else "–"]
+        cells = [label, unit] + [fmt(m[i]) if i in m else "–" for i in impls] + [fmt(m["raw"]) if with_raw else "–"]
         ratio = {}
         for other in peers + ["raw"]:
             if other in m and m[other] and m["c"] is not None:
@@ -168,6 +177,9 @@ def main():
         cells += ["; ".join(tdesc) or "–", "; ".join(verdicts) or "–"]
         for i in impls:
             v = vals.get((case, i, col))
+            if i not in m:
+                cells.append("–")
+                continue
             cells.append(f"{fmt(min(v))} / {fmt(statistics.median(v))} / {fmt(max(v))}" if v else "MISSING")
         lines.append("| " + " | ".join(cells) + " |")
 

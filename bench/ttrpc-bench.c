@@ -3,9 +3,12 @@
  *   ttrpc-bench server --socket PATH
  *   ttrpc-bench client --socket PATH --calls N --concurrency C --size BYTES
  *               [--connections K]
+ *   ttrpc-bench client --mode download|upload|chat --socket PATH --calls N
+ *               --size BYTES [--concurrency C]   (N messages over C streams)
  *   ttrpc-bench hold --socket PATH --connections K
  *   ttrpc-bench raw-server|raw-client ...: the same round trip without ttrpc
- * The server speaks ttrpc.bench.v1.Bench/Echo ({bytes payload = 1}); the
+ * The server speaks ttrpc.bench.v1.Bench (bench/proto/bench.proto: Echo, and
+ * the Download/Upload/Chat streams of docs/conformance.md); the unary
  * client keeps C calls in flight on each of K connections and prints one
  * line. hold opens K connections, makes one call on each, prints "held" and
  * keeps them open and idle until it is killed. */
@@ -498,6 +501,189 @@ static int run_client(const char *path, long calls, long concurrency, long conne
 	return b.failed ? 1 : 0;
 }
 
+/* --- client stream modes: download, upload, chat ---
+ * calls messages in all, split over concurrency streams on one connection,
+ * each message size bytes. One line: messages/s and MB/s (payload bytes;
+ * chat counts both directions, as unary mode does), failed= the messages
+ * that did not arrive intact plus the streams that did not end OK. */
+
+enum stream_mode {
+	MODE_UNARY,
+	MODE_DOWNLOAD,
+	MODE_UPLOAD,
+	MODE_CHAT
+};
+
+#define CHAT_WINDOW 64 /* messages a chat stream keeps in flight */
+
+struct sbench {
+	enum stream_mode mode;
+	size_t size;
+	long streams, streams_done, failed;
+	echo_msg msg; /* what upload and chat send */
+};
+
+struct sstream {
+	struct sbench *b;
+	ttrpc_stream *st;
+	long count; /* messages this stream carries */
+	long sent, received;
+	int closed;
+};
+
+static void sstream_fail(struct sstream *ss, const char *what)
+{
+	if (ss->b->failed++ == 0)
+		fprintf(stderr, "ttrpc-bench: %s\n", what);
+}
+
+static void sstream_end(struct sstream *ss, const struct ttrpc_result *status)
+{
+	if (status->code != TTRPC_CODE_OK) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "stream failed: %s: %s", ttrpc_code_name(status->code), status->message);
+		sstream_fail(ss, what);
+	}
+	if (ss->received < ss->count && ss->b->mode != MODE_UPLOAD) {
+		ss->b->failed += ss->count - ss->received;
+		sstream_fail(ss, "messages missing");
+	}
+	ss->b->streams_done++;
+}
+
+static void sstream_got(ttrpc_stream *st, const echo_msg *msg, void *user);
+
+/* Upload and chat: send what the stream may (chat: CHAT_WINDOW ahead of the
+ * echoes), then close the sending side after the last message. */
+static void sstream_pump(struct sstream *ss)
+{
+	while (ss->sent < ss->count && (ss->b->mode != MODE_CHAT || ss->sent - ss->received < CHAT_WINDOW)) {
+		int rc = ss->b->mode == MODE_CHAT ? ttrpc_bench_v1_bench_chat_stream_send(ss->st, &ss->b->msg) :
+						    ttrpc_bench_v1_bench_upload_stream_send(ss->st, &ss->b->msg);
+		if (rc == TTRPC_EAGAIN)
+			return; /* on_writable */
+		if (rc < 0) {
+			sstream_fail(ss, ttrpc_strerror(rc));
+			ss->count = ss->sent; /* close now; the end reports what is missing */
+			break;
+		}
+		ss->sent++;
+	}
+	if (ss->sent == ss->count && !ss->closed) {
+		ss->closed = 1;
+		ttrpc_stream_close_send(ss->st);
+	}
+}
+
+static void sstream_got(ttrpc_stream *st, const echo_msg *msg, void *user)
+{
+	struct sstream *ss = user;
+
+	(void)st;
+	if (!msg || msg->payload.len != ss->b->size)
+		sstream_fail(ss, "a message was not intact");
+	ss->received++;
+	if (ss->b->mode == MODE_CHAT)
+		sstream_pump(ss);
+}
+
+static void sstream_done(ttrpc_stream *st, const struct ttrpc_result *status, void *user)
+{
+	(void)st;
+	sstream_end(user, status);
+}
+
+static void sstream_writable(ttrpc_stream *st, void *user)
+{
+	(void)st;
+	sstream_pump(user);
+}
+
+static void upload_done(ttrpc_stream *st, const struct ttrpc_result *status, const echo_msg *resp, void *user)
+{
+	struct sstream *ss = user;
+	char want[64];
+	size_t n;
+
+	(void)st;
+	n = (size_t)snprintf(want, sizeof(want), "%ld:%llu", ss->sent, (unsigned long long)ss->sent * ss->b->size);
+	if (status->code == TTRPC_CODE_OK) {
+		if (!resp || resp->payload.len != n || memcmp(resp->payload.data, want, n) != 0)
+			sstream_fail(ss, "Upload summary is not what was sent");
+		else
+			ss->received = ss->sent;
+	}
+	if (ss->received < ss->count)
+		ss->b->failed += ss->count - ss->received;
+	sstream_end(ss, status);
+}
+
+static const struct ttrpc_bench_v1_bench_download_stream_cbs download_cbs = { sstream_got, sstream_done };
+static const struct ttrpc_bench_v1_bench_upload_stream_cbs upload_cbs = { upload_done, sstream_writable };
+static const struct ttrpc_bench_v1_bench_chat_stream_cbs chat_cbs = { sstream_got, sstream_done, sstream_writable };
+
+static int sstream_open(struct sstream *ss, ttrpc_client *client)
+{
+	echo_msg req = TTRPC__BENCH__V1__ECHO_MESSAGE__INIT;
+	char spec[64];
+
+	switch (ss->b->mode) {
+	case MODE_DOWNLOAD:
+		req.payload.len = (size_t)snprintf(spec, sizeof(spec), "%ld:%zu", ss->count, ss->b->size);
+		req.payload.data = (uint8_t *)spec;
+		return ttrpc_bench_v1_bench_download_open(client, &req, NULL, &download_cbs, ss, &ss->st);
+	case MODE_UPLOAD:
+		return ttrpc_bench_v1_bench_upload_open(client, NULL, &upload_cbs, ss, &ss->st);
+	default:
+		return ttrpc_bench_v1_bench_chat_open(client, NULL, &chat_cbs, ss, &ss->st);
+	}
+}
+
+static int run_stream_client(const char *path, enum stream_mode mode, const char *name, long messages, long concurrency,
+			     size_t size)
+{
+	struct ev_loop *loop = EV_DEFAULT;
+	struct sbench b = { .mode = mode, .size = size, .streams = concurrency < messages ? concurrency : messages };
+	ttrpc_client **clients = connect_all(loop, path, 1);
+	struct sstream *ss = calloc((size_t)b.streams, sizeof(*ss));
+	uint8_t *payload = malloc(size ? size : 1);
+
+	echo_msg init = TTRPC__BENCH__V1__ECHO_MESSAGE__INIT;
+
+	memset(payload, 0xab, size);
+	b.msg = init;
+	b.msg.payload.data = payload;
+	b.msg.payload.len = size;
+	int64_t t0 = ttrpc_now_ns();
+	for (long i = 0; i < b.streams; i++) {
+		ss[i].b = &b;
+		ss[i].count = messages / b.streams + (i < messages % b.streams);
+		int rc = sstream_open(&ss[i], clients[0]);
+		if (rc) {
+			fprintf(stderr, "ttrpc-bench: open %s stream: %s\n", name, ttrpc_strerror(rc));
+			return 1;
+		}
+		if (mode != MODE_DOWNLOAD)
+			sstream_pump(&ss[i]);
+	}
+	while (b.streams_done < b.streams && ttrpc_client_connected(clients[0]))
+		ev_run(loop, EVRUN_ONCE);
+	double secs = (double)(ttrpc_now_ns() - t0) / 1e9;
+	if (b.streams_done < b.streams) {
+		fprintf(stderr, "ttrpc-bench: connection lost after %ld of %ld streams\n", b.streams_done, b.streams);
+		return 1;
+	}
+	printf("mode=%s messages=%ld concurrency=%ld connections=1 size=%zu messages/s=%.0f MB/s=%.1f failed=%ld\n",
+	       name, messages, b.streams, size, (double)messages / secs,
+	       (mode == MODE_CHAT ? 2.0 : 1.0) * (double)size * (double)messages / secs / 1e6, b.failed);
+	ttrpc_client_free(clients[0]);
+	free(clients);
+	free(ss);
+	free(payload);
+	return b.failed ? 1 : 0;
+}
+
 /* Idle connections for the server's memory: each has served one call, so the
  * server has set up everything a connection needs, then nothing more. */
 static int run_hold(const char *path, long connections)
@@ -661,6 +847,8 @@ static void usage(void)
 	fprintf(stderr, "usage: ttrpc-bench server --socket PATH\n"
 			"       ttrpc-bench client --socket PATH [--calls N] [--concurrency C] [--size BYTES]\n"
 			"                          [--connections K]   (C in flight on each of K connections)\n"
+			"       ttrpc-bench client --mode download|upload|chat --socket PATH [--calls N]\n"
+			"                          [--size BYTES] [--concurrency C]   (N messages over C streams)\n"
 			"       ttrpc-bench hold --socket PATH --connections K   (K idle connections until killed)\n"
 			"       ttrpc-bench raw-server --socket PATH   (length-prefixed echo, no ttrpc)\n"
 			"       ttrpc-bench raw-client --socket PATH [--calls N] [--concurrency C] [--size BYTES]\n");
@@ -674,11 +862,15 @@ int main(int argc, char **argv)
 	const char *mode = argv[1];
 	const char *path = NULL;
 	long calls = 10000, concurrency = 1, connections = 1, size = 0;
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },	 { "calls", required_argument, NULL, 'n' },
-		{ "concurrency", required_argument, NULL, 'c' }, { "size", required_argument, NULL, 'z' },
-		{ "connections", required_argument, NULL, 'k' }, { NULL, 0, NULL, 0 }
-	};
+	const char *mode_name = "unary";
+	enum stream_mode smode;
+	static const struct option opts[] = { { "socket", required_argument, NULL, 's' },
+					      { "calls", required_argument, NULL, 'n' },
+					      { "concurrency", required_argument, NULL, 'c' },
+					      { "size", required_argument, NULL, 'z' },
+					      { "connections", required_argument, NULL, 'k' },
+					      { "mode", required_argument, NULL, 'm' },
+					      { NULL, 0, NULL, 0 } };
 	int o;
 	optind = 2;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -698,6 +890,9 @@ int main(int argc, char **argv)
 		case 'k':
 			connections = atol(optarg);
 			break;
+		case 'm':
+			mode_name = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -707,6 +902,18 @@ int main(int argc, char **argv)
 		usage();
 	if (!strcmp(mode, "server"))
 		return run_server(path);
+	if (!strcmp(mode_name, "unary"))
+		smode = MODE_UNARY;
+	else if (!strcmp(mode_name, "download"))
+		smode = MODE_DOWNLOAD;
+	else if (!strcmp(mode_name, "upload"))
+		smode = MODE_UPLOAD;
+	else if (!strcmp(mode_name, "chat"))
+		smode = MODE_CHAT;
+	else
+		usage();
+	if (!strcmp(mode, "client") && smode != MODE_UNARY)
+		return run_stream_client(path, smode, mode_name, calls, concurrency, (size_t)size);
 	if (!strcmp(mode, "client"))
 		return run_client(path, calls, concurrency, connections, (size_t)size);
 	if (!strcmp(mode, "hold"))

@@ -266,10 +266,13 @@ static void emit_header_stream_handlers(struct sb *h, const struct method *m)
 	sb_puts(h, "};\n\n");
 }
 
-/* The functions of one streaming method: server send/respond. */
+/* The functions of one streaming method: server send/respond, client open,
+ * send, receive, finish. */
 static void emit_header_stream_funcs(const struct gen *g, struct sb *h, const struct method *m)
 {
-	(void)g;
+	bool pbc = g->backend == GEN_BACKEND_PROTOBUF_C;
+	const char *ptr = pbc ? "*" : "";
+
 	emit_rpc_comment(h, "", m);
 	if (m->server_streaming)
 		sb_printf(h,
@@ -283,6 +286,73 @@ static void emit_header_stream_funcs(const struct gen *g, struct sb *h, const st
 			  " * As the unary _respond functions. */\n"
 			  "int %s_respond(ttrpc_call *call, const %s *resp);\n",
 			  m->fn, m->out_type);
+	sb_printf(h,
+		  "/* Client side: the callbacks of one stream, from the client's loop. The\n"
+		  " * table is not copied: it stays valid until on_done returned. */\n"
+		  "struct %s_stream_cbs {\n",
+		  m->fn);
+	if (m->server_streaming)
+		sb_printf(h,
+			  "\t/* One decoded message (valid during the callback); NULL when it did\n"
+			  "\t * not decode. */\n"
+			  "\tvoid (*on_msg)(ttrpc_stream *st, const %s *msg, void *user);\n",
+			  m->out_type);
+	if (m->server_streaming)
+		sb_puts(h, "\t/* The end, exactly once (status: see struct ttrpc_stream_cbs); the stream\n"
+			   "\t * is freed when this returns. */\n"
+			   "\tvoid (*on_done)(ttrpc_stream *st, const struct ttrpc_result *status, void *user);\n");
+	else
+		sb_printf(h,
+			  "\t/* The end, exactly once: resp is the decoded response when\n"
+			  "\t * status->code is TTRPC_CODE_OK, else NULL (both valid during the\n"
+			  "\t * callback); the stream is freed when this returns. */\n"
+			  "\tvoid (*on_done)(ttrpc_stream *st, const struct ttrpc_result *status, const %s *resp,\n"
+			  "\t\t\tvoid *user);\n",
+			  m->out_type);
+	if (m->client_streaming)
+		sb_puts(h, "\t/* _stream_send may send again after TTRPC_EAGAIN. Optional. */\n"
+			   "\tvoid (*on_writable)(ttrpc_stream *st, void *user);\n");
+	sb_puts(h, "};\n");
+	sb_printf(h,
+		  "/* Open a stream%s; as ttrpc_client_stream_open(): 0 or a\n"
+		  " * TTRPC_E* code (then no callback runs). out may be NULL. */\n"
+		  "int %s_open(ttrpc_client *client, ",
+		  m->server_streaming && !m->client_streaming ? " with req (NULL: the empty message)" : "", m->fn);
+	if (!m->client_streaming)
+		sb_printf(h, "const %s *req, ", m->in_type);
+	sb_printf(h,
+		  "const struct ttrpc_call_opts *opts,\n"
+		  "\t\tconst struct %s_stream_cbs *cbs, void *user, ttrpc_stream **out);\n",
+		  m->fn);
+	if (m->client_streaming)
+		sb_printf(h,
+			  "/* Send msg (NULL: the empty message); ttrpc_stream_send()'s codes. Close\n"
+			  " * the sending side with ttrpc_stream_close_send(). */\n"
+			  "int %s_stream_send(ttrpc_stream *st, const %s *msg);\n",
+			  m->fn, m->in_type);
+	sb_printf(h,
+		  "/* Blocking variants (not from a callback of the client's loop). */\n"
+		  "int %s_open_sync(ttrpc_client *client, ",
+		  m->fn);
+	if (!m->client_streaming)
+		sb_printf(h, "const %s *req, ", m->in_type);
+	sb_puts(h, "const struct ttrpc_call_opts *opts,\n\t\tttrpc_stream **out);\n");
+	if (m->client_streaming)
+		sb_printf(h, "int %s_stream_send_sync(ttrpc_stream *st, const %s *msg);\n", m->fn, m->in_type);
+	if (m->server_streaming)
+		sb_printf(h,
+			  "/* 1 with the next message in *msg%s, 0 at the end\n"
+			  " * (OK), or a TTRPC_E* code (TTRPC_ECLOSED: an error status; TTRPC_EPROTO:\n"
+			  " * it did not decode). ttrpc_stream_finish_sync() ends and frees it. */\n"
+			  "int %s_stream_recv_sync(ttrpc_stream *st, %s %s*msg);\n",
+			  pbc ? " (free with protobuf_c_message_free_unpacked)" : " (initialized by the caller)", m->fn,
+			  m->out_type, ptr);
+	else
+		sb_printf(h,
+			  "/* Wait for the end and free the stream; the response as for the unary\n"
+			  " * _call_sync functions. Returns the status code. */\n"
+			  "int %s_stream_finish_sync(ttrpc_stream *st, %s %s*resp, struct ttrpc_result *status);\n",
+			  m->fn, m->out_type, ptr);
 	sb_puts(h, "\n");
 }
 
@@ -649,6 +719,149 @@ static void emit_stream_server(const struct gen *g, struct sb *c, const struct s
 	}
 }
 
+/* The on_done trampoline of a client stream. */
+static void emit_stream_on_done(const struct gen *g, struct sb *c, const struct method *m)
+{
+	sb_printf(c,
+		  "static void %s__on_done(ttrpc_stream *st, const struct ttrpc_result *result, void *user)\n"
+		  "{\n"
+		  "\tstruct ttrpc_codec_stream_ctx ctx = ttrpc_codec_stream_ctx_take(user);\n"
+		  "\tconst struct %s_stream_cbs *cbs = (const struct %s_stream_cbs *)ctx.cbs;\n",
+		  m->fn, m->fn, m->fn);
+	if (m->server_streaming) {
+		sb_puts(c, "\n\tif (cbs->on_done)\n\t\tcbs->on_done(st, result, ctx.user);\n}\n\n");
+		return;
+	}
+	sb_puts(c, "\tstruct ttrpc_result status = *result;\n");
+	if (g->backend == GEN_BACKEND_PROTOBUF_C)
+		sb_printf(c,
+			  "\tProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &%s);\n\n"
+			  "\tif (cbs->on_done)\n"
+			  "\t\tcbs->on_done(st, &status, (const %s *)resp, ctx.user);\n"
+			  "\tif (resp)\n"
+			  "\t\tprotobuf_c_message_free_unpacked(resp, NULL);\n"
+			  "}\n\n",
+			  m->out_desc, m->out_type);
+	else
+		sb_printf(c,
+			  "\t%s resp = %s_init_zero;\n"
+			  "\tbool ok = ttrpc_codec_nanopb_decode_response(&status, %s, &resp);\n\n"
+			  "\tif (cbs->on_done)\n"
+			  "\t\tcbs->on_done(st, &status, ok ? &resp : NULL, ctx.user);\n"
+			  "\tif (ok)\n"
+			  "\t\tttrpc_codec_nanopb_release(%s, &resp);\n"
+			  "}\n\n",
+			  m->out_type, m->out_type, m->out_desc, m->out_desc);
+}
+
+/* Client side of a streaming method: trampolines, open, send, blocking variants. */
+static void emit_stream_client(const struct gen *g, struct sb *c, const struct service *svc, const struct method *m)
+{
+	bool pbc = g->backend == GEN_BACKEND_PROTOBUF_C;
+	const char *no_req = pbc ? "ttrpc_codec_pbc_encoder(), NULL, NULL" : "ttrpc_codec_nanopb_encoder(), NULL, NULL";
+	char *args;
+
+	if (m->server_streaming) {
+		sb_printf(c,
+			  "static void %s__on_msg(ttrpc_stream *st, const uint8_t *buf, size_t len, void *user)\n"
+			  "{\n"
+			  "\tconst struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);\n"
+			  "\tconst struct %s_stream_cbs *cbs = (const struct %s_stream_cbs *)ctx->cbs;\n",
+			  m->fn, m->fn, m->fn);
+		emit_msg_locals(g, c, m->out_type);
+		sb_puts(c, "\tif (!cbs->on_msg)\n\t\treturn;\n\tuser = ctx->user;\n");
+		emit_decode_and_call(g, c, m->out_type, m->out_desc, "cbs->on_msg(st, ");
+	}
+	emit_stream_on_done(g, c, m);
+	if (m->client_streaming)
+		sb_printf(c,
+			  "static void %s__on_writable(ttrpc_stream *st, void *user)\n"
+			  "{\n"
+			  "\tconst struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);\n"
+			  "\tconst struct %s_stream_cbs *cbs = (const struct %s_stream_cbs *)ctx->cbs;\n\n"
+			  "\tif (cbs->on_writable)\n"
+			  "\t\tcbs->on_writable(st, ctx->user);\n"
+			  "}\n\n",
+			  m->fn, m->fn, m->fn);
+	sb_printf(c, "static const struct ttrpc_stream_cbs %s__cbs = {\n\t%s%s, %s__on_done, %s%s\n};\n\n", m->fn,
+		  m->server_streaming ? m->fn : "NULL", m->server_streaming ? "__on_msg" : "", m->fn,
+		  m->client_streaming ? m->fn : "NULL", m->client_streaming ? "__on_writable" : "");
+
+	args = encode_args(g, m->in_desc, "req");
+	sb_printf(c, "int %s_open(ttrpc_client *client, ", m->fn);
+	if (!m->client_streaming)
+		sb_printf(c, "const %s *req, ", m->in_type);
+	sb_printf(c,
+		  "const struct ttrpc_call_opts *opts,\n"
+		  "\t\tconst struct %s_stream_cbs *cbs, void *user, ttrpc_stream **out)\n"
+		  "{\n"
+		  "\treturn ttrpc_codec_stream_open(client, %s_SERVICE, %s_METHOD_%s, %s,\n"
+		  "\t\t\t\t       %s, opts, &%s__cbs, cbs, user, out);\n"
+		  "}\n\n",
+		  m->fn, svc->upper, svc->upper, m->upper, kind_constant(m), m->client_streaming ? no_req : args,
+		  m->fn);
+	sb_printf(c, "int %s_open_sync(ttrpc_client *client, ", m->fn);
+	if (!m->client_streaming)
+		sb_printf(c, "const %s *req, ", m->in_type);
+	sb_printf(c,
+		  "const struct ttrpc_call_opts *opts,\n"
+		  "\t\tttrpc_stream **out)\n"
+		  "{\n"
+		  "\treturn ttrpc_codec_stream_open_sync(client, %s_SERVICE, %s_METHOD_%s, %s,\n"
+		  "\t\t\t\t\t    %s, opts, out);\n"
+		  "}\n\n",
+		  svc->upper, svc->upper, m->upper, kind_constant(m), m->client_streaming ? no_req : args);
+	free(args);
+	if (m->client_streaming) {
+		args = encode_args(g, m->in_desc, "msg");
+		sb_printf(c,
+			  "int %s_stream_send(ttrpc_stream *st, const %s *msg)\n"
+			  "{\n"
+			  "\treturn ttrpc_codec_stream_send(st, %s, 0);\n"
+			  "}\n\n"
+			  "int %s_stream_send_sync(ttrpc_stream *st, const %s *msg)\n"
+			  "{\n"
+			  "\treturn ttrpc_codec_stream_send(st, %s, 1);\n"
+			  "}\n\n",
+			  m->fn, m->in_type, args, m->fn, m->in_type, args);
+		free(args);
+	}
+	if (m->server_streaming && pbc)
+		sb_printf(c,
+			  "int %s_stream_recv_sync(ttrpc_stream *st, %s **msg)\n"
+			  "{\n"
+			  "\tProtobufCMessage *m;\n"
+			  "\tint rc = ttrpc_codec_pbc_recv_sync(st, &%s, &m);\n\n"
+			  "\t*msg = (%s *)m;\n"
+			  "\treturn rc;\n"
+			  "}\n\n",
+			  m->fn, m->out_type, m->out_desc, m->out_type);
+	else if (m->server_streaming)
+		sb_printf(c,
+			  "int %s_stream_recv_sync(ttrpc_stream *st, %s *msg)\n"
+			  "{\n"
+			  "\treturn ttrpc_codec_nanopb_recv_sync(st, %s, msg);\n"
+			  "}\n\n",
+			  m->fn, m->out_type, m->out_desc);
+	else if (pbc)
+		sb_printf(c,
+			  "int %s_stream_finish_sync(ttrpc_stream *st, %s **resp, struct ttrpc_result *status)\n"
+			  "{\n"
+			  "\tProtobufCMessage *m;\n"
+			  "\tint code = ttrpc_codec_pbc_finish_sync(st, &%s, &m, status);\n\n"
+			  "\t*resp = (%s *)m;\n"
+			  "\treturn code;\n"
+			  "}\n\n",
+			  m->fn, m->out_type, m->out_desc, m->out_type);
+	else
+		sb_printf(c,
+			  "int %s_stream_finish_sync(ttrpc_stream *st, %s *resp, struct ttrpc_result *status)\n"
+			  "{\n"
+			  "\treturn ttrpc_codec_nanopb_finish_sync(st, %s, resp, status);\n"
+			  "}\n\n",
+			  m->fn, m->out_type, m->out_desc);
+}
+
 static void emit_source_service(const struct gen *g, struct sb *c, const struct service *svc)
 {
 	size_t i;
@@ -686,7 +899,9 @@ static void emit_source_service(const struct gen *g, struct sb *c, const struct 
 	}
 	sb_puts(c, "\treturn 0;\n}\n\n");
 	for (i = 0; i < svc->n_methods; i++) {
-		if (!svc->methods[i].streaming)
+		if (svc->methods[i].streaming)
+			emit_stream_client(g, c, svc, &svc->methods[i]);
+		else
 			emit_client(g, c, svc, &svc->methods[i]);
 	}
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <ttrpc/codec.h>
+#include <ttrpc/stream.h>
 
 #include "echo.ttrpc-c.h"
 
@@ -116,11 +117,123 @@ static void on_ping(ttrpc_call *call, const empty_msg *req, void *user)
 	cr_assert_eq(ttrpc_test_echo_echo_ping_respond(call, NULL), 0);
 }
 
+/* ---- stream handlers (one stream of each method at a time) ---- */
+
+static struct {
+	ttrpc_call *call;
+	uint32_t n, sent;
+	char text[64];
+	int writable; /* on_writable calls */
+} watch;
+
+static void watch_pump(void)
+{
+	while (watch.sent < watch.n) {
+		echo_resp resp = RESP_INIT;
+		int rc;
+
+		SET_TEXT(&resp, watch.text);
+		resp.seq = watch.sent;
+		rc = ttrpc_test_echo_echo_watch_send(watch.call, &resp);
+		if (rc == TTRPC_EAGAIN)
+			return;
+		cr_assert_eq(rc, 0, "send: %s", ttrpc_strerror(rc));
+		watch.sent++;
+	}
+	cr_assert_eq(ttrpc_call_finish(watch.call, TTRPC_CODE_OK, NULL), 0);
+	watch.call = NULL;
+}
+
+static void on_watch_open(ttrpc_call *call, const echo_req *req, void *user)
+{
+	cr_assert_eq(user, &counts);
+	cr_assert_eq(ttrpc_call_kind(call), TTRPC_KIND_SERVER_STREAM);
+	if (req->seq == UINT32_MAX) {
+		ttrpc_call_finish(call, TTRPC_CODE_INVALID_ARGUMENT, "seq %u is too many", (unsigned)req->seq);
+		return;
+	}
+	watch.call = call;
+	watch.n = req->seq;
+	watch.sent = 0;
+	snprintf(watch.text, sizeof(watch.text), "%s", req->text);
+	watch_pump();
+}
+
+static void on_watch_writable(ttrpc_call *call, void *user)
+{
+	cr_assert_eq(user, &counts);
+	cr_assert_eq(call, watch.call);
+	watch.writable++;
+	watch_pump();
+}
+
+static struct {
+	uint32_t n, sum;
+	int closed;
+} collect;
+
+static void on_collect_open(ttrpc_call *call, void *user)
+{
+	(void)call;
+	cr_assert_eq(user, &counts);
+	memset(&collect, 0, sizeof(collect));
+}
+
+static void on_collect_msg(ttrpc_call *call, const echo_req *msg, void *user)
+{
+	(void)user;
+	if (!msg) {
+		ttrpc_call_respond_error(call, TTRPC_CODE_INVALID_ARGUMENT, "undecodable message %u", collect.n);
+		return;
+	}
+	collect.n++;
+	collect.sum += msg->seq;
+}
+
+static void on_collect_close_send(ttrpc_call *call, void *user)
+{
+	echo_resp resp = RESP_INIT;
+	char text[32];
+
+	(void)user;
+	collect.closed++;
+	snprintf(text, sizeof(text), "n=%u", collect.n);
+	SET_TEXT(&resp, text);
+	resp.seq = collect.sum;
+	cr_assert_eq(ttrpc_test_echo_echo_collect_respond(call, &resp), 0);
+}
+
+static void on_talk_open(ttrpc_call *call, void *user)
+{
+	(void)call;
+	(void)user;
+}
+
+static void on_talk_msg(ttrpc_call *call, const echo_req *msg, void *user)
+{
+	echo_resp resp = RESP_INIT;
+
+	(void)user;
+	cr_assert_not_null(msg);
+	SET_TEXT(&resp, msg->text);
+	resp.seq = msg->seq + 1;
+	cr_assert_eq(ttrpc_test_echo_echo_talk_send(call, &resp), 0);
+}
+
+static void on_talk_close_send(ttrpc_call *call, void *user)
+{
+	(void)user;
+	cr_assert_eq(ttrpc_call_finish(call, TTRPC_CODE_OK, NULL), 0);
+}
+
 static const struct ttrpc_test_echo_echo_handlers handlers = {
 	.echo = on_echo,
 	.later = on_later,
 	.ping = on_ping,
 	.missing = NULL,
+	.watch = { .on_open = on_watch_open, .on_writable = on_watch_writable },
+	.collect = { .on_open = on_collect_open, .on_msg = on_collect_msg, .on_close_send = on_collect_close_send },
+	.talk = { .on_open = on_talk_open, .on_msg = on_talk_msg, .on_close_send = on_talk_close_send },
 };
 
 static const struct ttrpc_test_echo_echo_service service = {
@@ -448,6 +561,234 @@ Test(echo, register_twice_and_bad_arguments)
 	cr_assert_eq(ttrpc_test_echo_echo_register(server, NULL), TTRPC_EINVAL);
 }
 
+/* ---- streams through the generated stubs ---- */
+
+struct stream_result {
+	int done;
+	int code;
+	char message[128];
+	uint32_t n;	   /* messages received */
+	uint32_t next_seq; /* seq the next message must carry */
+	int undecodable;   /* on_msg calls with NULL */
+	char text[64];	   /* of the last message, or the response */
+	uint32_t resp_seq; /* client-streaming response */
+	int has_resp;
+};
+
+static void result_done(struct stream_result *r, const struct ttrpc_result *status)
+{
+	r->done++;
+	r->code = status->code;
+	snprintf(r->message, sizeof(r->message), "%s", status->message ? status->message : "");
+}
+
+static void stream_got(ttrpc_stream *st, const echo_resp *msg, void *user)
+{
+	struct stream_result *r = user;
+
+	cr_assert_not_null(st);
+	if (!msg) {
+		r->undecodable++;
+		return;
+	}
+	cr_assert_eq(msg->seq, r->next_seq, "message %u has seq %u", r->n, (unsigned)msg->seq);
+	r->next_seq++;
+	r->n++;
+	snprintf(r->text, sizeof(r->text), "%s", msg->text);
+}
+
+static void stream_done(ttrpc_stream *st, const struct ttrpc_result *status, void *user)
+{
+	cr_assert_not_null(st);
+	result_done(user, status);
+}
+
+static void collect_done(ttrpc_stream *st, const struct ttrpc_result *status, const echo_resp *resp, void *user)
+{
+	struct stream_result *r = user;
+
+	(void)st;
+	result_done(r, status);
+	cr_assert_eq(resp != NULL, status->code == TTRPC_CODE_OK);
+	if (resp) {
+		r->has_resp = 1;
+		r->resp_seq = resp->seq;
+		snprintf(r->text, sizeof(r->text), "%s", resp->text);
+	}
+}
+
+static const struct ttrpc_test_echo_echo_watch_stream_cbs watch_cbs = { .on_msg = stream_got, .on_done = stream_done };
+static const struct ttrpc_test_echo_echo_collect_stream_cbs collect_cbs = { .on_done = collect_done };
+static const struct ttrpc_test_echo_echo_talk_stream_cbs talk_cbs = { .on_msg = stream_got, .on_done = stream_done };
+
+static void watch_async(uint32_t n, struct stream_result *r)
+{
+	echo_req req = REQ_INIT;
+	ttrpc_stream *st = NULL;
+
+	SET_TEXT(&req, "watched text, long enough to fill the send window sooner");
+	req.seq = n;
+	cr_assert_eq(ttrpc_test_echo_echo_watch_open(client, &req, NULL, &watch_cbs, r, &st), 0);
+	cr_assert_not_null(st);
+	run_until(&r->done, 1);
+}
+
+Test(echo, server_stream_async_0_1_and_20000_messages)
+{
+	static const uint32_t counts_to_try[] = { 0, 1, 20000 };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		struct stream_result r = { 0 };
+
+		watch_async(counts_to_try[i], &r);
+		cr_assert_eq(r.code, TTRPC_CODE_OK, "%u messages: %s", counts_to_try[i], r.message);
+		cr_assert_eq(r.n, counts_to_try[i]);
+		cr_assert_eq(r.undecodable, 0);
+		if (r.n)
+			cr_assert_str_eq(r.text, "watched text, long enough to fill the send window sooner");
+	}
+	/* 20000 messages of ~70 bytes in one go fill the 1 MiB send window:
+	 * the rest went out from the generated on_writable trampoline */
+	cr_assert_gt(watch.writable, 0, "on_writable never ran");
+}
+
+Test(echo, server_stream_error_reaches_on_done)
+{
+	struct stream_result r = { 0 };
+
+	watch_async(UINT32_MAX, &r);
+	cr_assert_eq(r.code, TTRPC_CODE_INVALID_ARGUMENT);
+	cr_assert(strstr(r.message, "too many") != NULL, "message: %s", r.message);
+	cr_assert_eq(r.n, 0);
+}
+
+Test(echo, client_stream_async)
+{
+	struct stream_result r = { 0 };
+	ttrpc_stream *st = NULL;
+	uint32_t i;
+
+	cr_assert_eq(ttrpc_test_echo_echo_collect_open(client, NULL, &collect_cbs, &r, &st), 0);
+	for (i = 1; i <= 10; i++) {
+		echo_req req = REQ_INIT;
+
+		req.seq = i;
+		cr_assert_eq(ttrpc_test_echo_echo_collect_stream_send(st, &req), 0);
+	}
+	/* NULL is the empty message: a message too */
+	cr_assert_eq(ttrpc_test_echo_echo_collect_stream_send(st, NULL), 0);
+	cr_assert_eq(ttrpc_stream_close_send(st), 0);
+	run_until(&r.done, 1);
+	cr_assert_eq(r.code, TTRPC_CODE_OK, "%s", r.message);
+	cr_assert(r.has_resp);
+	cr_assert_eq(r.resp_seq, 55);
+	cr_assert_str_eq(r.text, "n=11");
+	cr_assert_eq(collect.closed, 1);
+}
+
+Test(echo, client_stream_undecodable_message)
+{
+	static const uint8_t garbage[] = { 0x0a, 0x7f, 'x' };
+	struct stream_result r = { 0 };
+	ttrpc_stream *st = NULL;
+
+	cr_assert_eq(ttrpc_test_echo_echo_collect_open(client, NULL, &collect_cbs, &r, &st), 0);
+	cr_assert_eq(ttrpc_stream_send(st, garbage, sizeof(garbage)), 0);
+	run_until(&r.done, 1);
+	cr_assert_eq(r.code, TTRPC_CODE_INVALID_ARGUMENT);
+	cr_assert(strstr(r.message, "undecodable") != NULL, "message: %s", r.message);
+	cr_assert_not(r.has_resp);
+}
+
+Test(echo, bidi_stream_async)
+{
+	struct stream_result r = { .next_seq = 1 };
+	ttrpc_stream *st = NULL;
+	uint32_t i;
+
+	cr_assert_eq(ttrpc_test_echo_echo_talk_open(client, NULL, &talk_cbs, &r, &st), 0);
+	for (i = 0; i < 5; i++) {
+		echo_req req = REQ_INIT;
+
+		SET_TEXT(&req, "talk");
+		req.seq = i;
+		cr_assert_eq(ttrpc_test_echo_echo_talk_stream_send(st, &req), 0);
+	}
+	cr_assert_eq(ttrpc_stream_close_send(st), 0);
+	run_until(&r.done, 1);
+	cr_assert_eq(r.code, TTRPC_CODE_OK, "%s", r.message);
+	cr_assert_eq(r.n, 5);
+	cr_assert_str_eq(r.text, "talk");
+}
+
+Test(echo, streams_blocking)
+{
+	struct ttrpc_result status = { 0 };
+	echo_req req = REQ_INIT;
+	ttrpc_stream *st = NULL;
+	uint32_t i;
+	int rc;
+#define RECV(st) ttrpc_test_echo_echo_watch_stream_recv_sync((st), &got)
+#ifdef ECHO_NANOPB
+	echo_resp got = RESP_INIT, resp = RESP_INIT;
+#define GOT_SEQ (got.seq)
+#define GOT_FREE() ((void)0)
+#else
+	echo_resp *got = NULL, *resp = NULL;
+#define GOT_SEQ (got->seq)
+#define GOT_FREE() protobuf_c_message_free_unpacked(&got->base, NULL)
+#endif
+
+	/* server-streaming */
+	req.seq = 3;
+	cr_assert_eq(ttrpc_test_echo_echo_watch_open_sync(client, &req, NULL, &st), 0);
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(RECV(st), 1);
+		cr_assert_eq(GOT_SEQ, i);
+		GOT_FREE();
+	}
+	cr_assert_eq(RECV(st), 0);
+	cr_assert_eq(ttrpc_stream_finish_sync(st, &status), TTRPC_CODE_OK);
+	ttrpc_result_clear(&status);
+
+	/* client-streaming */
+	cr_assert_eq(ttrpc_test_echo_echo_collect_open_sync(client, NULL, &st), 0);
+	for (i = 0; i < 4; i++) {
+		req.seq = 10;
+		cr_assert_eq(ttrpc_test_echo_echo_collect_stream_send_sync(st, &req), 0);
+	}
+	/* finish closes the sending side first */
+	cr_assert_eq(ttrpc_test_echo_echo_collect_stream_finish_sync(st, &resp, &status), TTRPC_CODE_OK, "%s",
+		     status.message);
+#ifdef ECHO_NANOPB
+	cr_assert_eq(resp.seq, 40);
+	cr_assert_str_eq(resp.text, "n=4");
+#else
+	cr_assert_not_null(resp);
+	cr_assert_eq(resp->seq, 40);
+	cr_assert_str_eq(resp->text, "n=4");
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+#endif
+	ttrpc_result_clear(&status);
+
+	/* bidi: one message, one answer, then the end */
+	cr_assert_eq(ttrpc_test_echo_echo_talk_open_sync(client, NULL, &st), 0);
+	req.seq = 7;
+	cr_assert_eq(ttrpc_test_echo_echo_talk_stream_send_sync(st, &req), 0);
+	rc = ttrpc_test_echo_echo_talk_stream_recv_sync(st, &got);
+	cr_assert_eq(rc, 1);
+	cr_assert_eq(GOT_SEQ, 8);
+	GOT_FREE();
+	cr_assert_eq(ttrpc_stream_close_send(st), 0);
+	cr_assert_eq(ttrpc_test_echo_echo_talk_stream_recv_sync(st, &got), 0);
+	cr_assert_eq(ttrpc_stream_finish_sync(st, &status), TTRPC_CODE_OK);
+	ttrpc_result_clear(&status);
+#undef RECV
+#undef GOT_SEQ
+#undef GOT_FREE
+}
+
 /* ---- a server whose answers do not decode ---- */
 
 static void garbage_handler(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
@@ -493,4 +834,56 @@ Test(bad_peer, unregistered_service_is_unimplemented)
 	cr_assert_eq(echo_sync(ttrpc_test_echo_echo_echo_call_sync, &req, text, &seq, &status),
 		     TTRPC_CODE_UNIMPLEMENTED);
 	ttrpc_result_clear(&status);
+}
+
+/* A table without stream handlers: every stream is UNIMPLEMENTED. */
+static const struct ttrpc_test_echo_echo_handlers unary_only = { .echo = on_echo };
+static const struct ttrpc_test_echo_echo_service unary_only_service = { &unary_only, &counts };
+
+Test(bad_peer, null_stream_handlers_are_unimplemented)
+{
+	struct stream_result r[3];
+
+	memset(r, 0, sizeof(r));
+	cr_assert_eq(ttrpc_test_echo_echo_register(server, &unary_only_service), 0);
+	cr_assert_eq(ttrpc_test_echo_echo_watch_open(client, NULL, NULL, &watch_cbs, &r[0], NULL), 0);
+	cr_assert_eq(ttrpc_test_echo_echo_collect_open(client, NULL, &collect_cbs, &r[1], NULL), 0);
+	cr_assert_eq(ttrpc_test_echo_echo_talk_open(client, NULL, &talk_cbs, &r[2], NULL), 0);
+	run_until(&r[0].done, 1);
+	run_until(&r[1].done, 1);
+	run_until(&r[2].done, 1);
+	cr_assert_eq(r[0].code, TTRPC_CODE_UNIMPLEMENTED, "%s", r[0].message);
+	cr_assert_eq(r[1].code, TTRPC_CODE_UNIMPLEMENTED, "%s", r[1].message);
+	cr_assert_eq(r[2].code, TTRPC_CODE_UNIMPLEMENTED, "%s", r[2].message);
+	cr_assert(strstr(r[1].message, "Collect") != NULL, "message: %s", r[1].message);
+}
+
+/* A raw server-streaming handler whose messages do not decode. */
+static void garbage_stream(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	static const uint8_t garbage[] = { 0x0a, 0x7f, 'x' };
+	echo_resp ok = RESP_INIT;
+
+	(void)req;
+	(void)len;
+	(void)user;
+	ok.seq = 0;
+	cr_assert_eq(ttrpc_call_send(call, garbage, sizeof(garbage)), 0);
+	cr_assert_eq(ttrpc_test_echo_echo_watch_send(call, &ok), 0);
+	ttrpc_call_finish(call, TTRPC_CODE_OK, NULL);
+}
+
+Test(bad_peer, undecodable_stream_message_is_null)
+{
+	static const struct ttrpc_stream_handler h = { .kind = TTRPC_KIND_SERVER_STREAM, .on_open = garbage_stream };
+	struct stream_result r = { 0 };
+
+	cr_assert_eq(ttrpc_server_register_stream(server, TTRPC_TEST_ECHO_ECHO_SERVICE,
+						  TTRPC_TEST_ECHO_ECHO_METHOD_WATCH, &h, NULL),
+		     0);
+	cr_assert_eq(ttrpc_test_echo_echo_watch_open(client, NULL, NULL, &watch_cbs, &r, NULL), 0);
+	run_until(&r.done, 1);
+	cr_assert_eq(r.code, TTRPC_CODE_OK, "%s", r.message);
+	cr_assert_eq(r.undecodable, 1);
+	cr_assert_eq(r.n, 1, "the stream goes on after a message that does not decode");
 }

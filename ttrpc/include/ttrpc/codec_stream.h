@@ -226,8 +226,9 @@ static inline ProtobufCMessage *ttrpc_codec_pbc_decode_msg(const ProtobufCMessag
 }
 
 /* Blocking receive: 1 with *msg (free with protobuf_c_message_free_unpacked),
- * 0 at the end of the stream, or a TTRPC_E* code (TTRPC_EINVAL: the message
- * did not decode; the stream goes on). */
+ * 0 at the end of the stream (OK), or a TTRPC_E* code (TTRPC_ECLOSED: it ended
+ * with an error status; TTRPC_EPROTO: the message did not decode, the stream
+ * goes on). */
 static inline int ttrpc_codec_pbc_recv_sync(ttrpc_stream *st, const ProtobufCMessageDescriptor *desc,
 					    ProtobufCMessage **msg)
 {
@@ -241,7 +242,7 @@ static inline int ttrpc_codec_pbc_recv_sync(ttrpc_stream *st, const ProtobufCMes
 		return rc;
 	*msg = protobuf_c_message_unpack(desc, NULL, len, buf);
 	free(buf);
-	return *msg ? 1 : TTRPC_EINVAL;
+	return *msg ? 1 : TTRPC_EPROTO;
 }
 
 /* Blocking end of a stream. For CLIENT_STREAM (desc not NULL) *resp is the
@@ -277,8 +278,8 @@ static inline bool ttrpc_codec_nanopb_decode_msg(const pb_msgdesc_t *fields, voi
 }
 
 /* Blocking receive into *msg (initialized by the caller): 1, 0 at the end of
- * the stream, or a TTRPC_E* code (TTRPC_EINVAL: the message did not decode;
- * the stream goes on). */
+ * the stream (OK), or a TTRPC_E* code (TTRPC_ECLOSED: it ended with an error
+ * status; TTRPC_EPROTO: the message did not decode, the stream goes on). */
 static inline int ttrpc_codec_nanopb_recv_sync(ttrpc_stream *st, const pb_msgdesc_t *fields, void *msg)
 {
 	uint8_t *buf = NULL;
@@ -293,7 +294,7 @@ static inline int ttrpc_codec_nanopb_recv_sync(ttrpc_stream *st, const pb_msgdes
 		return rc;
 	ok = ttrpc_codec_nanopb_decode_msg(fields, msg, buf, len);
 	free(buf);
-	return ok ? 1 : TTRPC_EINVAL;
+	return ok ? 1 : TTRPC_EPROTO;
 }
 
 /* Blocking end of a stream; for CLIENT_STREAM (fields not NULL) the response

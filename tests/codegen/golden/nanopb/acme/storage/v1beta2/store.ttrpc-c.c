@@ -475,6 +475,177 @@ int acme_storage_v1beta2_store_get_v2_stats_call_sync(ttrpc_client *client, cons
 					    google_protobuf_Empty_fields, req, opts, google_protobuf_Empty_fields, resp, status);
 }
 
+static void acme_storage_v1beta2_store_watch__on_msg(ttrpc_stream *st, const uint8_t *buf, size_t len, void *user)
+{
+	const struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);
+	const struct acme_storage_v1beta2_store_watch_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_watch_stream_cbs *)ctx->cbs;
+	acme_common_Blob msg = acme_common_Blob_init_zero;
+	bool ok;
+
+	if (!cbs->on_msg)
+		return;
+	user = ctx->user;
+	ok = ttrpc_codec_nanopb_decode_msg(acme_common_Blob_fields, &msg, buf, len);
+	cbs->on_msg(st, ok ? &msg : NULL, user);
+	if (ok)
+		ttrpc_codec_nanopb_release(acme_common_Blob_fields, &msg);
+}
+
+static void acme_storage_v1beta2_store_watch__on_done(ttrpc_stream *st, const struct ttrpc_result *result, void *user)
+{
+	struct ttrpc_codec_stream_ctx ctx = ttrpc_codec_stream_ctx_take(user);
+	const struct acme_storage_v1beta2_store_watch_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_watch_stream_cbs *)ctx.cbs;
+
+	if (cbs->on_done)
+		cbs->on_done(st, result, ctx.user);
+}
+
+static const struct ttrpc_stream_cbs acme_storage_v1beta2_store_watch__cbs = {
+	acme_storage_v1beta2_store_watch__on_msg, acme_storage_v1beta2_store_watch__on_done, NULL
+};
+
+int acme_storage_v1beta2_store_watch_open(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_store_watch_stream_cbs *cbs, void *user, ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_WATCH, TTRPC_KIND_SERVER_STREAM,
+				       ttrpc_codec_nanopb_encoder(), acme_storage_v1beta2_GetRequest_fields, req, opts, &acme_storage_v1beta2_store_watch__cbs, cbs, user, out);
+}
+
+int acme_storage_v1beta2_store_watch_open_sync(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_WATCH, TTRPC_KIND_SERVER_STREAM,
+					    ttrpc_codec_nanopb_encoder(), acme_storage_v1beta2_GetRequest_fields, req, opts, out);
+}
+
+int acme_storage_v1beta2_store_watch_stream_recv_sync(ttrpc_stream *st, acme_common_Blob *msg)
+{
+	return ttrpc_codec_nanopb_recv_sync(st, acme_common_Blob_fields, msg);
+}
+
+static void acme_storage_v1beta2_store_upload__on_done(ttrpc_stream *st, const struct ttrpc_result *result, void *user)
+{
+	struct ttrpc_codec_stream_ctx ctx = ttrpc_codec_stream_ctx_take(user);
+	const struct acme_storage_v1beta2_store_upload_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_upload_stream_cbs *)ctx.cbs;
+	struct ttrpc_result status = *result;
+	google_protobuf_Empty resp = google_protobuf_Empty_init_zero;
+	bool ok = ttrpc_codec_nanopb_decode_response(&status, google_protobuf_Empty_fields, &resp);
+
+	if (cbs->on_done)
+		cbs->on_done(st, &status, ok ? &resp : NULL, ctx.user);
+	if (ok)
+		ttrpc_codec_nanopb_release(google_protobuf_Empty_fields, &resp);
+}
+
+static void acme_storage_v1beta2_store_upload__on_writable(ttrpc_stream *st, void *user)
+{
+	const struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);
+	const struct acme_storage_v1beta2_store_upload_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_upload_stream_cbs *)ctx->cbs;
+
+	if (cbs->on_writable)
+		cbs->on_writable(st, ctx->user);
+}
+
+static const struct ttrpc_stream_cbs acme_storage_v1beta2_store_upload__cbs = {
+	NULL, acme_storage_v1beta2_store_upload__on_done, acme_storage_v1beta2_store_upload__on_writable
+};
+
+int acme_storage_v1beta2_store_upload_open(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_store_upload_stream_cbs *cbs, void *user, ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_UPLOAD, TTRPC_KIND_CLIENT_STREAM,
+				       ttrpc_codec_nanopb_encoder(), NULL, NULL, opts, &acme_storage_v1beta2_store_upload__cbs, cbs, user, out);
+}
+
+int acme_storage_v1beta2_store_upload_open_sync(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_UPLOAD, TTRPC_KIND_CLIENT_STREAM,
+					    ttrpc_codec_nanopb_encoder(), NULL, NULL, opts, out);
+}
+
+int acme_storage_v1beta2_store_upload_stream_send(ttrpc_stream *st, const acme_common_Blob *msg)
+{
+	return ttrpc_codec_stream_send(st, ttrpc_codec_nanopb_encoder(), acme_common_Blob_fields, msg, 0);
+}
+
+int acme_storage_v1beta2_store_upload_stream_send_sync(ttrpc_stream *st, const acme_common_Blob *msg)
+{
+	return ttrpc_codec_stream_send(st, ttrpc_codec_nanopb_encoder(), acme_common_Blob_fields, msg, 1);
+}
+
+int acme_storage_v1beta2_store_upload_stream_finish_sync(ttrpc_stream *st, google_protobuf_Empty *resp, struct ttrpc_result *status)
+{
+	return ttrpc_codec_nanopb_finish_sync(st, google_protobuf_Empty_fields, resp, status);
+}
+
+static void acme_storage_v1beta2_store_sync__on_msg(ttrpc_stream *st, const uint8_t *buf, size_t len, void *user)
+{
+	const struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);
+	const struct acme_storage_v1beta2_store_sync_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_sync_stream_cbs *)ctx->cbs;
+	acme_common_Blob msg = acme_common_Blob_init_zero;
+	bool ok;
+
+	if (!cbs->on_msg)
+		return;
+	user = ctx->user;
+	ok = ttrpc_codec_nanopb_decode_msg(acme_common_Blob_fields, &msg, buf, len);
+	cbs->on_msg(st, ok ? &msg : NULL, user);
+	if (ok)
+		ttrpc_codec_nanopb_release(acme_common_Blob_fields, &msg);
+}
+
+static void acme_storage_v1beta2_store_sync__on_done(ttrpc_stream *st, const struct ttrpc_result *result, void *user)
+{
+	struct ttrpc_codec_stream_ctx ctx = ttrpc_codec_stream_ctx_take(user);
+	const struct acme_storage_v1beta2_store_sync_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_sync_stream_cbs *)ctx.cbs;
+
+	if (cbs->on_done)
+		cbs->on_done(st, result, ctx.user);
+}
+
+static void acme_storage_v1beta2_store_sync__on_writable(ttrpc_stream *st, void *user)
+{
+	const struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);
+	const struct acme_storage_v1beta2_store_sync_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_sync_stream_cbs *)ctx->cbs;
+
+	if (cbs->on_writable)
+		cbs->on_writable(st, ctx->user);
+}
+
+static const struct ttrpc_stream_cbs acme_storage_v1beta2_store_sync__cbs = {
+	acme_storage_v1beta2_store_sync__on_msg, acme_storage_v1beta2_store_sync__on_done, acme_storage_v1beta2_store_sync__on_writable
+};
+
+int acme_storage_v1beta2_store_sync_open(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_store_sync_stream_cbs *cbs, void *user, ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_SYNC, TTRPC_KIND_BIDI_STREAM,
+				       ttrpc_codec_nanopb_encoder(), NULL, NULL, opts, &acme_storage_v1beta2_store_sync__cbs, cbs, user, out);
+}
+
+int acme_storage_v1beta2_store_sync_open_sync(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_SYNC, TTRPC_KIND_BIDI_STREAM,
+					    ttrpc_codec_nanopb_encoder(), NULL, NULL, opts, out);
+}
+
+int acme_storage_v1beta2_store_sync_stream_send(ttrpc_stream *st, const acme_storage_v1beta2_PutRequest *msg)
+{
+	return ttrpc_codec_stream_send(st, ttrpc_codec_nanopb_encoder(), acme_storage_v1beta2_PutRequest_fields, msg, 0);
+}
+
+int acme_storage_v1beta2_store_sync_stream_send_sync(ttrpc_stream *st, const acme_storage_v1beta2_PutRequest *msg)
+{
+	return ttrpc_codec_stream_send(st, ttrpc_codec_nanopb_encoder(), acme_storage_v1beta2_PutRequest_fields, msg, 1);
+}
+
+int acme_storage_v1beta2_store_sync_stream_recv_sync(ttrpc_stream *st, acme_common_Blob *msg)
+{
+	return ttrpc_codec_nanopb_recv_sync(st, acme_common_Blob_fields, msg);
+}
+
 /* ---- service acme.storage.v1beta2.StoreAdmin ---- */
 
 static void acme_storage_v1beta2_store_admin_compact__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,
@@ -586,4 +757,52 @@ int acme_storage_v1beta2_feed_register(ttrpc_server *server,
 	if (rc < 0)
 		return rc;
 	return 0;
+}
+
+static void acme_storage_v1beta2_feed_subscribe__on_msg(ttrpc_stream *st, const uint8_t *buf, size_t len, void *user)
+{
+	const struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);
+	const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *cbs = (const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *)ctx->cbs;
+	acme_common_Blob msg = acme_common_Blob_init_zero;
+	bool ok;
+
+	if (!cbs->on_msg)
+		return;
+	user = ctx->user;
+	ok = ttrpc_codec_nanopb_decode_msg(acme_common_Blob_fields, &msg, buf, len);
+	cbs->on_msg(st, ok ? &msg : NULL, user);
+	if (ok)
+		ttrpc_codec_nanopb_release(acme_common_Blob_fields, &msg);
+}
+
+static void acme_storage_v1beta2_feed_subscribe__on_done(ttrpc_stream *st, const struct ttrpc_result *result, void *user)
+{
+	struct ttrpc_codec_stream_ctx ctx = ttrpc_codec_stream_ctx_take(user);
+	const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *cbs = (const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *)ctx.cbs;
+
+	if (cbs->on_done)
+		cbs->on_done(st, result, ctx.user);
+}
+
+static const struct ttrpc_stream_cbs acme_storage_v1beta2_feed_subscribe__cbs = {
+	acme_storage_v1beta2_feed_subscribe__on_msg, acme_storage_v1beta2_feed_subscribe__on_done, NULL
+};
+
+int acme_storage_v1beta2_feed_subscribe_open(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *cbs, void *user, ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open(client, ACME_STORAGE_V1BETA2_FEED_SERVICE, ACME_STORAGE_V1BETA2_FEED_METHOD_SUBSCRIBE, TTRPC_KIND_SERVER_STREAM,
+				       ttrpc_codec_nanopb_encoder(), acme_storage_v1beta2_GetRequest_fields, req, opts, &acme_storage_v1beta2_feed_subscribe__cbs, cbs, user, out);
+}
+
+int acme_storage_v1beta2_feed_subscribe_open_sync(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open_sync(client, ACME_STORAGE_V1BETA2_FEED_SERVICE, ACME_STORAGE_V1BETA2_FEED_METHOD_SUBSCRIBE, TTRPC_KIND_SERVER_STREAM,
+					    ttrpc_codec_nanopb_encoder(), acme_storage_v1beta2_GetRequest_fields, req, opts, out);
+}
+
+int acme_storage_v1beta2_feed_subscribe_stream_recv_sync(ttrpc_stream *st, acme_common_Blob *msg)
+{
+	return ttrpc_codec_nanopb_recv_sync(st, acme_common_Blob_fields, msg);
 }

@@ -244,16 +244,89 @@ int acme_storage_v1beta2_store_get_v2_stats_call_sync(ttrpc_client *client, cons
 /* Send msg (NULL: the empty message) on the stream; ttrpc_call_send()'s
  * codes (TTRPC_EAGAIN: wait for on_writable) or the encoder's. */
 int acme_storage_v1beta2_store_watch_send(ttrpc_call *call, const acme_common_Blob *msg);
+/* Client side: the callbacks of one stream, from the client's loop. The
+ * table is not copied: it stays valid until on_done returned. */
+struct acme_storage_v1beta2_store_watch_stream_cbs {
+	/* One decoded message (valid during the callback); NULL when it did
+	 * not decode. */
+	void (*on_msg)(ttrpc_stream *st, const acme_common_Blob *msg, void *user);
+	/* The end, exactly once (status: see struct ttrpc_stream_cbs); the stream
+	 * is freed when this returns. */
+	void (*on_done)(ttrpc_stream *st, const struct ttrpc_result *status, void *user);
+};
+/* Open a stream with req (NULL: the empty message); as ttrpc_client_stream_open(): 0 or a
+ * TTRPC_E* code (then no callback runs). out may be NULL. */
+int acme_storage_v1beta2_store_watch_open(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_store_watch_stream_cbs *cbs, void *user, ttrpc_stream **out);
+/* Blocking variants (not from a callback of the client's loop). */
+int acme_storage_v1beta2_store_watch_open_sync(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out);
+/* 1 with the next message in *msg (initialized by the caller), 0 at the end
+ * (OK), or a TTRPC_E* code (TTRPC_ECLOSED: an error status; TTRPC_EPROTO:
+ * it did not decode). ttrpc_stream_finish_sync() ends and frees it. */
+int acme_storage_v1beta2_store_watch_stream_recv_sync(ttrpc_stream *st, acme_common_Blob *msg);
 
 /* rpc Upload(stream acme.common.Blob) returns (google.protobuf.Empty) */
 /* Answer the stream with resp (NULL: the empty message); frees the call.
  * As the unary _respond functions. */
 int acme_storage_v1beta2_store_upload_respond(ttrpc_call *call, const google_protobuf_Empty *resp);
+/* Client side: the callbacks of one stream, from the client's loop. The
+ * table is not copied: it stays valid until on_done returned. */
+struct acme_storage_v1beta2_store_upload_stream_cbs {
+	/* The end, exactly once: resp is the decoded response when
+	 * status->code is TTRPC_CODE_OK, else NULL (both valid during the
+	 * callback); the stream is freed when this returns. */
+	void (*on_done)(ttrpc_stream *st, const struct ttrpc_result *status, const google_protobuf_Empty *resp,
+			void *user);
+	/* _stream_send may send again after TTRPC_EAGAIN. Optional. */
+	void (*on_writable)(ttrpc_stream *st, void *user);
+};
+/* Open a stream; as ttrpc_client_stream_open(): 0 or a
+ * TTRPC_E* code (then no callback runs). out may be NULL. */
+int acme_storage_v1beta2_store_upload_open(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_store_upload_stream_cbs *cbs, void *user, ttrpc_stream **out);
+/* Send msg (NULL: the empty message); ttrpc_stream_send()'s codes. Close
+ * the sending side with ttrpc_stream_close_send(). */
+int acme_storage_v1beta2_store_upload_stream_send(ttrpc_stream *st, const acme_common_Blob *msg);
+/* Blocking variants (not from a callback of the client's loop). */
+int acme_storage_v1beta2_store_upload_open_sync(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out);
+int acme_storage_v1beta2_store_upload_stream_send_sync(ttrpc_stream *st, const acme_common_Blob *msg);
+/* Wait for the end and free the stream; the response as for the unary
+ * _call_sync functions. Returns the status code. */
+int acme_storage_v1beta2_store_upload_stream_finish_sync(ttrpc_stream *st, google_protobuf_Empty *resp, struct ttrpc_result *status);
 
 /* rpc Sync(stream acme.storage.v1beta2.PutRequest) returns (stream acme.common.Blob) */
 /* Send msg (NULL: the empty message) on the stream; ttrpc_call_send()'s
  * codes (TTRPC_EAGAIN: wait for on_writable) or the encoder's. */
 int acme_storage_v1beta2_store_sync_send(ttrpc_call *call, const acme_common_Blob *msg);
+/* Client side: the callbacks of one stream, from the client's loop. The
+ * table is not copied: it stays valid until on_done returned. */
+struct acme_storage_v1beta2_store_sync_stream_cbs {
+	/* One decoded message (valid during the callback); NULL when it did
+	 * not decode. */
+	void (*on_msg)(ttrpc_stream *st, const acme_common_Blob *msg, void *user);
+	/* The end, exactly once (status: see struct ttrpc_stream_cbs); the stream
+	 * is freed when this returns. */
+	void (*on_done)(ttrpc_stream *st, const struct ttrpc_result *status, void *user);
+	/* _stream_send may send again after TTRPC_EAGAIN. Optional. */
+	void (*on_writable)(ttrpc_stream *st, void *user);
+};
+/* Open a stream; as ttrpc_client_stream_open(): 0 or a
+ * TTRPC_E* code (then no callback runs). out may be NULL. */
+int acme_storage_v1beta2_store_sync_open(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_store_sync_stream_cbs *cbs, void *user, ttrpc_stream **out);
+/* Send msg (NULL: the empty message); ttrpc_stream_send()'s codes. Close
+ * the sending side with ttrpc_stream_close_send(). */
+int acme_storage_v1beta2_store_sync_stream_send(ttrpc_stream *st, const acme_storage_v1beta2_PutRequest *msg);
+/* Blocking variants (not from a callback of the client's loop). */
+int acme_storage_v1beta2_store_sync_open_sync(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out);
+int acme_storage_v1beta2_store_sync_stream_send_sync(ttrpc_stream *st, const acme_storage_v1beta2_PutRequest *msg);
+/* 1 with the next message in *msg (initialized by the caller), 0 at the end
+ * (OK), or a TTRPC_E* code (TTRPC_ECLOSED: an error status; TTRPC_EPROTO:
+ * it did not decode). ttrpc_stream_finish_sync() ends and frees it. */
+int acme_storage_v1beta2_store_sync_stream_recv_sync(ttrpc_stream *st, acme_common_Blob *msg);
 
 /* ---- service acme.storage.v1beta2.StoreAdmin ---- */
 
@@ -352,6 +425,27 @@ int acme_storage_v1beta2_feed_register(ttrpc_server *server,
 /* Send msg (NULL: the empty message) on the stream; ttrpc_call_send()'s
  * codes (TTRPC_EAGAIN: wait for on_writable) or the encoder's. */
 int acme_storage_v1beta2_feed_subscribe_send(ttrpc_call *call, const acme_common_Blob *msg);
+/* Client side: the callbacks of one stream, from the client's loop. The
+ * table is not copied: it stays valid until on_done returned. */
+struct acme_storage_v1beta2_feed_subscribe_stream_cbs {
+	/* One decoded message (valid during the callback); NULL when it did
+	 * not decode. */
+	void (*on_msg)(ttrpc_stream *st, const acme_common_Blob *msg, void *user);
+	/* The end, exactly once (status: see struct ttrpc_stream_cbs); the stream
+	 * is freed when this returns. */
+	void (*on_done)(ttrpc_stream *st, const struct ttrpc_result *status, void *user);
+};
+/* Open a stream with req (NULL: the empty message); as ttrpc_client_stream_open(): 0 or a
+ * TTRPC_E* code (then no callback runs). out may be NULL. */
+int acme_storage_v1beta2_feed_subscribe_open(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *cbs, void *user, ttrpc_stream **out);
+/* Blocking variants (not from a callback of the client's loop). */
+int acme_storage_v1beta2_feed_subscribe_open_sync(ttrpc_client *client, const acme_storage_v1beta2_GetRequest *req, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out);
+/* 1 with the next message in *msg (initialized by the caller), 0 at the end
+ * (OK), or a TTRPC_E* code (TTRPC_ECLOSED: an error status; TTRPC_EPROTO:
+ * it did not decode). ttrpc_stream_finish_sync() ends and frees it. */
+int acme_storage_v1beta2_feed_subscribe_stream_recv_sync(ttrpc_stream *st, acme_common_Blob *msg);
 
 #ifdef __cplusplus
 }

@@ -491,6 +491,186 @@ int acme_storage_v1beta2_store_get_v2_stats_call_sync(ttrpc_client *client, cons
 	return code;
 }
 
+static void acme_storage_v1beta2_store_watch__on_msg(ttrpc_stream *st, const uint8_t *buf, size_t len, void *user)
+{
+	const struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);
+	const struct acme_storage_v1beta2_store_watch_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_watch_stream_cbs *)ctx->cbs;
+	ProtobufCMessage *msg;
+
+	if (!cbs->on_msg)
+		return;
+	user = ctx->user;
+	msg = ttrpc_codec_pbc_decode_msg(&acme__common__blob__descriptor, buf, len);
+	cbs->on_msg(st, (const Acme__Common__Blob *)msg, user);
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+static void acme_storage_v1beta2_store_watch__on_done(ttrpc_stream *st, const struct ttrpc_result *result, void *user)
+{
+	struct ttrpc_codec_stream_ctx ctx = ttrpc_codec_stream_ctx_take(user);
+	const struct acme_storage_v1beta2_store_watch_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_watch_stream_cbs *)ctx.cbs;
+
+	if (cbs->on_done)
+		cbs->on_done(st, result, ctx.user);
+}
+
+static const struct ttrpc_stream_cbs acme_storage_v1beta2_store_watch__cbs = {
+	acme_storage_v1beta2_store_watch__on_msg, acme_storage_v1beta2_store_watch__on_done, NULL
+};
+
+int acme_storage_v1beta2_store_watch_open(ttrpc_client *client, const Acme__Storage__V1beta2__GetRequest *req, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_store_watch_stream_cbs *cbs, void *user, ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_WATCH, TTRPC_KIND_SERVER_STREAM,
+				       ttrpc_codec_pbc_encoder(), NULL, req ? &req->base : NULL, opts, &acme_storage_v1beta2_store_watch__cbs, cbs, user, out);
+}
+
+int acme_storage_v1beta2_store_watch_open_sync(ttrpc_client *client, const Acme__Storage__V1beta2__GetRequest *req, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_WATCH, TTRPC_KIND_SERVER_STREAM,
+					    ttrpc_codec_pbc_encoder(), NULL, req ? &req->base : NULL, opts, out);
+}
+
+int acme_storage_v1beta2_store_watch_stream_recv_sync(ttrpc_stream *st, Acme__Common__Blob **msg)
+{
+	ProtobufCMessage *m;
+	int rc = ttrpc_codec_pbc_recv_sync(st, &acme__common__blob__descriptor, &m);
+
+	*msg = (Acme__Common__Blob *)m;
+	return rc;
+}
+
+static void acme_storage_v1beta2_store_upload__on_done(ttrpc_stream *st, const struct ttrpc_result *result, void *user)
+{
+	struct ttrpc_codec_stream_ctx ctx = ttrpc_codec_stream_ctx_take(user);
+	const struct acme_storage_v1beta2_store_upload_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_upload_stream_cbs *)ctx.cbs;
+	struct ttrpc_result status = *result;
+	ProtobufCMessage *resp = ttrpc_codec_pbc_decode_response(&status, &google__protobuf__empty__descriptor);
+
+	if (cbs->on_done)
+		cbs->on_done(st, &status, (const Google__Protobuf__Empty *)resp, ctx.user);
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+}
+
+static void acme_storage_v1beta2_store_upload__on_writable(ttrpc_stream *st, void *user)
+{
+	const struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);
+	const struct acme_storage_v1beta2_store_upload_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_upload_stream_cbs *)ctx->cbs;
+
+	if (cbs->on_writable)
+		cbs->on_writable(st, ctx->user);
+}
+
+static const struct ttrpc_stream_cbs acme_storage_v1beta2_store_upload__cbs = {
+	NULL, acme_storage_v1beta2_store_upload__on_done, acme_storage_v1beta2_store_upload__on_writable
+};
+
+int acme_storage_v1beta2_store_upload_open(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_store_upload_stream_cbs *cbs, void *user, ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_UPLOAD, TTRPC_KIND_CLIENT_STREAM,
+				       ttrpc_codec_pbc_encoder(), NULL, NULL, opts, &acme_storage_v1beta2_store_upload__cbs, cbs, user, out);
+}
+
+int acme_storage_v1beta2_store_upload_open_sync(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_UPLOAD, TTRPC_KIND_CLIENT_STREAM,
+					    ttrpc_codec_pbc_encoder(), NULL, NULL, opts, out);
+}
+
+int acme_storage_v1beta2_store_upload_stream_send(ttrpc_stream *st, const Acme__Common__Blob *msg)
+{
+	return ttrpc_codec_stream_send(st, ttrpc_codec_pbc_encoder(), NULL, msg ? &msg->base : NULL, 0);
+}
+
+int acme_storage_v1beta2_store_upload_stream_send_sync(ttrpc_stream *st, const Acme__Common__Blob *msg)
+{
+	return ttrpc_codec_stream_send(st, ttrpc_codec_pbc_encoder(), NULL, msg ? &msg->base : NULL, 1);
+}
+
+int acme_storage_v1beta2_store_upload_stream_finish_sync(ttrpc_stream *st, Google__Protobuf__Empty **resp, struct ttrpc_result *status)
+{
+	ProtobufCMessage *m;
+	int code = ttrpc_codec_pbc_finish_sync(st, &google__protobuf__empty__descriptor, &m, status);
+
+	*resp = (Google__Protobuf__Empty *)m;
+	return code;
+}
+
+static void acme_storage_v1beta2_store_sync__on_msg(ttrpc_stream *st, const uint8_t *buf, size_t len, void *user)
+{
+	const struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);
+	const struct acme_storage_v1beta2_store_sync_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_sync_stream_cbs *)ctx->cbs;
+	ProtobufCMessage *msg;
+
+	if (!cbs->on_msg)
+		return;
+	user = ctx->user;
+	msg = ttrpc_codec_pbc_decode_msg(&acme__common__blob__descriptor, buf, len);
+	cbs->on_msg(st, (const Acme__Common__Blob *)msg, user);
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+static void acme_storage_v1beta2_store_sync__on_done(ttrpc_stream *st, const struct ttrpc_result *result, void *user)
+{
+	struct ttrpc_codec_stream_ctx ctx = ttrpc_codec_stream_ctx_take(user);
+	const struct acme_storage_v1beta2_store_sync_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_sync_stream_cbs *)ctx.cbs;
+
+	if (cbs->on_done)
+		cbs->on_done(st, result, ctx.user);
+}
+
+static void acme_storage_v1beta2_store_sync__on_writable(ttrpc_stream *st, void *user)
+{
+	const struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);
+	const struct acme_storage_v1beta2_store_sync_stream_cbs *cbs = (const struct acme_storage_v1beta2_store_sync_stream_cbs *)ctx->cbs;
+
+	if (cbs->on_writable)
+		cbs->on_writable(st, ctx->user);
+}
+
+static const struct ttrpc_stream_cbs acme_storage_v1beta2_store_sync__cbs = {
+	acme_storage_v1beta2_store_sync__on_msg, acme_storage_v1beta2_store_sync__on_done, acme_storage_v1beta2_store_sync__on_writable
+};
+
+int acme_storage_v1beta2_store_sync_open(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_store_sync_stream_cbs *cbs, void *user, ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_SYNC, TTRPC_KIND_BIDI_STREAM,
+				       ttrpc_codec_pbc_encoder(), NULL, NULL, opts, &acme_storage_v1beta2_store_sync__cbs, cbs, user, out);
+}
+
+int acme_storage_v1beta2_store_sync_open_sync(ttrpc_client *client, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open_sync(client, ACME_STORAGE_V1BETA2_STORE_SERVICE, ACME_STORAGE_V1BETA2_STORE_METHOD_SYNC, TTRPC_KIND_BIDI_STREAM,
+					    ttrpc_codec_pbc_encoder(), NULL, NULL, opts, out);
+}
+
+int acme_storage_v1beta2_store_sync_stream_send(ttrpc_stream *st, const Acme__Storage__V1beta2__PutRequest *msg)
+{
+	return ttrpc_codec_stream_send(st, ttrpc_codec_pbc_encoder(), NULL, msg ? &msg->base : NULL, 0);
+}
+
+int acme_storage_v1beta2_store_sync_stream_send_sync(ttrpc_stream *st, const Acme__Storage__V1beta2__PutRequest *msg)
+{
+	return ttrpc_codec_stream_send(st, ttrpc_codec_pbc_encoder(), NULL, msg ? &msg->base : NULL, 1);
+}
+
+int acme_storage_v1beta2_store_sync_stream_recv_sync(ttrpc_stream *st, Acme__Common__Blob **msg)
+{
+	ProtobufCMessage *m;
+	int rc = ttrpc_codec_pbc_recv_sync(st, &acme__common__blob__descriptor, &m);
+
+	*msg = (Acme__Common__Blob *)m;
+	return rc;
+}
+
 /* ---- service acme.storage.v1beta2.StoreAdmin ---- */
 
 static void acme_storage_v1beta2_store_admin_compact__dispatch(ttrpc_call *call, const uint8_t *buf, size_t len,
@@ -605,4 +785,55 @@ int acme_storage_v1beta2_feed_register(ttrpc_server *server,
 	if (rc < 0)
 		return rc;
 	return 0;
+}
+
+static void acme_storage_v1beta2_feed_subscribe__on_msg(ttrpc_stream *st, const uint8_t *buf, size_t len, void *user)
+{
+	const struct ttrpc_codec_stream_ctx *ctx = ttrpc_codec_stream_ctx(user);
+	const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *cbs = (const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *)ctx->cbs;
+	ProtobufCMessage *msg;
+
+	if (!cbs->on_msg)
+		return;
+	user = ctx->user;
+	msg = ttrpc_codec_pbc_decode_msg(&acme__common__blob__descriptor, buf, len);
+	cbs->on_msg(st, (const Acme__Common__Blob *)msg, user);
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+static void acme_storage_v1beta2_feed_subscribe__on_done(ttrpc_stream *st, const struct ttrpc_result *result, void *user)
+{
+	struct ttrpc_codec_stream_ctx ctx = ttrpc_codec_stream_ctx_take(user);
+	const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *cbs = (const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *)ctx.cbs;
+
+	if (cbs->on_done)
+		cbs->on_done(st, result, ctx.user);
+}
+
+static const struct ttrpc_stream_cbs acme_storage_v1beta2_feed_subscribe__cbs = {
+	acme_storage_v1beta2_feed_subscribe__on_msg, acme_storage_v1beta2_feed_subscribe__on_done, NULL
+};
+
+int acme_storage_v1beta2_feed_subscribe_open(ttrpc_client *client, const Acme__Storage__V1beta2__GetRequest *req, const struct ttrpc_call_opts *opts,
+		const struct acme_storage_v1beta2_feed_subscribe_stream_cbs *cbs, void *user, ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open(client, ACME_STORAGE_V1BETA2_FEED_SERVICE, ACME_STORAGE_V1BETA2_FEED_METHOD_SUBSCRIBE, TTRPC_KIND_SERVER_STREAM,
+				       ttrpc_codec_pbc_encoder(), NULL, req ? &req->base : NULL, opts, &acme_storage_v1beta2_feed_subscribe__cbs, cbs, user, out);
+}
+
+int acme_storage_v1beta2_feed_subscribe_open_sync(ttrpc_client *client, const Acme__Storage__V1beta2__GetRequest *req, const struct ttrpc_call_opts *opts,
+		ttrpc_stream **out)
+{
+	return ttrpc_codec_stream_open_sync(client, ACME_STORAGE_V1BETA2_FEED_SERVICE, ACME_STORAGE_V1BETA2_FEED_METHOD_SUBSCRIBE, TTRPC_KIND_SERVER_STREAM,
+					    ttrpc_codec_pbc_encoder(), NULL, req ? &req->base : NULL, opts, out);
+}
+
+int acme_storage_v1beta2_feed_subscribe_stream_recv_sync(ttrpc_stream *st, Acme__Common__Blob **msg)
+{
+	ProtobufCMessage *m;
+	int rc = ttrpc_codec_pbc_recv_sync(st, &acme__common__blob__descriptor, &m);
+
+	*msg = (Acme__Common__Blob *)m;
+	return rc;
 }
