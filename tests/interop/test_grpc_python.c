@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Our gRPC client (ttrpc_client_connect_grpc) against python3-grpcio's
- * server (python_grpc_peer.py), h2c over a unix socket and over TCP. */
+ * server (python_grpc_peer.py), h2c over a unix socket and over TCP. Built
+ * a second time as test_grpc_go with TTRPC_INTEROP_GO_PEER: the same cases
+ * against grpc-go's server (go/grpc-go-peer, the same methods). */
 #include <criterion/criterion.h>
 #include <ev.h>
 #include <signal.h>
@@ -22,7 +24,11 @@ static char tcp_target[64];
 static void start_python_server(void)
 {
 	cr_assert(interop_dir_make(&dir), "mkdtemp failed");
+#ifdef TTRPC_INTEROP_GO_PEER
+	char *argv[] = { TTRPC_INTEROP_GO_PEER, "server", "--socket", dir.socket, NULL };
+#else
 	char *argv[] = { "/usr/bin/python3", TTRPC_INTEROP_PYTHON_PEER, "server", "--socket", dir.socket, NULL };
+#endif
 	cr_assert(interop_spawn(&server, argv, true), "cannot start the python peer");
 	char log[4096] = "";
 	cr_assert(interop_wait_ready(&server, 20000, log, sizeof(log)), "python peer did not get ready:\n%s", log);
