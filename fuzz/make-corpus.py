@@ -113,6 +113,19 @@ write("session_client", "undecodable", b"\x00" + frame(13, 2, b"\x12\x05ab"))
 write("session_client", "oversized", b"\x00" + struct.pack(">IIBB", 0x10001, 15, 2, 0) + b"abc")
 write("session_client", "request-frame-ignored", b"\x00" + frame(1, 1, request("s", "m")))
 
+# client_streams: streams 1 (server-stream), 3 (client-stream), 5 (bidi), 9 (bidi,
+# paused), 11 (server-stream) and unary 7; seed byte, then the server's frames
+# (Data = 3; flags 1 remote-closed, 4 no-data). From on_msg, (seed + first byte) % 8
+# picks: 0 cancel, 1 pause, 2 resume the others, 3 send back, 4 close send, 5 "xC": close.
+write("client_streams", "every-end", b"\x07" + frame(1, 3, b"a") + frame(1, 3, b"", 4) + frame(1, 3, b"", 5)
+      + frame(3, 2, response(b"sum")) + frame(5, 3, b"b") + frame(5, 3, b"z", 1) + frame(7, 2, response(b"u"))
+      + frame(9, 3, b"held") + frame(9, 2, response(code=5, message="gone")) + frame(11, 3, b"", 1))
+write("client_streams", "callbacks", b"\x00" + frame(1, 3, b"\x01pause") + frame(1, 3, b"x") + frame(5, 3, b"\x02resume")
+      + frame(9, 3, b"\x03echo") + frame(11, 3, b"\x04closesend") + frame(5, 3, b"\x00cancel"))
+write("client_streams", "overrun-and-close", b"\x01" + frame(1, 3, b"\x00p") + frame(1, 3, b"y" * 300) + frame(1, 3, b"y" * 300)
+      + frame(3, 3, b"data on a client stream") + frame(11, 3, b"\x04C") + frame(5, 3, b"after"))
+write("client_streams", "oversized", b"\x07" + struct.pack(">IIBB", 5000, 11, 3, 0) + b"abc")
+
 # envelope: selector (even: Request, odd: Response), then the message
 write("envelope", "request", b"\x00" + request(TASK, "Create", create, 1_000_000, [("containerd-namespace", "k8s.io")]))
 write("envelope", "request-negative-timeout", b"\x00" + request("s", "m", b"", -1))

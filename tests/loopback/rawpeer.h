@@ -252,6 +252,66 @@ static inline int rp_read_reply(int fd, struct rp_reply *r, int timeout_ms)
 	return rc;
 }
 
+/* One frame taken off the front of a receive buffer. */
+struct rp_frame {
+	uint32_t id;
+	uint8_t type, flags;
+	uint8_t *body; /* malloc'd, NUL-terminated */
+	uint32_t len;
+};
+
+/* Take the first whole frame of in[0..*in_len) into f (the rest moves to
+ * the front); 0 when no whole frame is there yet. */
+static inline int rp_take_frame(uint8_t *in, size_t *in_len, struct rp_frame *f)
+{
+	if (*in_len < 10)
+		return 0;
+	uint32_t len = rp_be32(in);
+	if (*in_len < 10 + (size_t)len)
+		return 0;
+	memset(f, 0, sizeof(*f));
+	f->len = len;
+	f->id = rp_be32(in + 4);
+	f->type = in[8];
+	f->flags = in[9];
+	f->body = malloc(len + 1);
+	if (!f->body)
+		abort();
+	memcpy(f->body, in + 10, len);
+	f->body[len] = 0;
+	memmove(in, in + 10 + len, *in_len - 10 - len);
+	*in_len -= 10 + len;
+	return 1;
+}
+
+/* A peer's receive side: bytes read from fd, not yet taken as frames. */
+struct rp_in {
+	int fd;
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+/* Next whole frame from in->fd within timeout_ms (0 when none came); pump
+ * (may be NULL) runs between reads, e.g. one turn of the loop under test. */
+static inline int rp_next_frame(struct rp_in *in, struct rp_frame *f, int timeout_ms, void (*pump)(void *), void *arg)
+{
+	int64_t end = rp_now_ms() + timeout_ms;
+	for (;;) {
+		if (rp_take_frame(in->buf, &in->len, f))
+			return 1;
+		if (pump)
+			pump(arg);
+		ssize_t r = recv(in->fd, in->buf + in->len, in->cap - in->len, MSG_DONTWAIT);
+		if (r > 0) {
+			in->len += (size_t)r;
+			continue;
+		}
+		if (rp_now_ms() >= end)
+			return 0;
+		poll(NULL, 0, 1);
+	}
+}
+
 /* Resident set size (VmRSS) or its peak (VmHWM) of pid in KiB; -1 if gone. */
 static inline long rp_status_kib(pid_t pid, const char *field)
 {

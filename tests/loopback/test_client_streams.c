@@ -633,6 +633,14 @@ Test(client_streams, paused_stream_blocks_nothing)
 	cr_assert_eq(slow.n_msgs, 4000);
 }
 
+/* Cancel r's stream, noting whether on_done ran inside the cancel. */
+static void r_in_cancel(struct rec *r)
+{
+	r->in_cancel = true;
+	ttrpc_stream_cancel(r->st);
+	r->in_cancel = false;
+}
+
 Test(client_streams, cancel_from_the_client)
 {
 	struct rec r = { 0 };
@@ -641,9 +649,7 @@ Test(client_streams, cancel_from_the_client)
 	run_until(&srv.opened, 1);
 	ttrpc_call *call = srv.held;
 	cr_assert_not_null(call);
-	r.in_cancel = true;
-	ttrpc_stream_cancel(r.st);
-	r.in_cancel = false;
+	r_in_cancel(&r);
 	cr_assert_eq(r.n_done, 1);
 	cr_assert(r.done_in_cancel);
 	cr_assert_eq(r.code, TTRPC_CODE_CANCELLED);
@@ -680,6 +686,32 @@ Test(client_streams, cancel_from_the_client)
 	cr_assert_eq(o.code, TTRPC_CODE_UNAVAILABLE);
 	run_until(&srv.orphaned, 1);
 	cr_assert_eq(srv.finished_after_orphan, 1);
+}
+
+Test(client_streams, end_behind_held_messages)
+{
+	/* the server ended both streams; their on_done waits behind held
+	 * messages: a cancel, and the client's free, end them at once */
+	struct rec a = { 0 }, b = { 0 };
+	a.pause_at_first = b.pause_at_first = true;
+	download(&a, 5, 10);
+	download(&b, 5, 10);
+	run_until(&srv.opened, 2);
+	for (int i = 0; i < 100; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	cr_assert_eq(a.n_msgs + b.n_msgs, 2);
+	cr_assert_eq(ttrpc_client_pending(client), 0, "both ended on the wire");
+	cr_assert_eq(a.n_done + b.n_done, 0);
+	r_in_cancel(&a);
+	cr_assert_eq(a.n_done, 1);
+	cr_assert(a.done_in_cancel);
+	cr_assert_eq(a.code, TTRPC_CODE_CANCELLED);
+	cr_assert_eq(a.n_msgs, 1);
+	ttrpc_client_free(client);
+	client = NULL;
+	cr_assert_eq(b.n_done, 1);
+	cr_assert_eq(b.code, TTRPC_CODE_UNAVAILABLE, "held messages were dropped: not OK");
+	cr_assert_eq(b.n_msgs, 1);
 }
 
 Test(client_streams, cancel_from_the_server)

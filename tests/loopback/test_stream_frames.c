@@ -339,39 +339,30 @@ static void data(uint32_t id, uint8_t flags, const char *s)
 	put(id, 3, flags, s, s ? strlen(s) : 0);
 }
 
+static void loop_turn(void *arg)
+{
+	(void)arg;
+	ev_run(t.loop, EVRUN_NOWAIT);
+}
+
 /* Next frame from the server within timeout_ms (false when none came). */
 static bool next_frame(struct frame *f, int timeout_ms)
 {
-	int64_t end = rp_now_ms() + timeout_ms;
-	for (;;) {
-		if (t.in_len >= 10) {
-			uint32_t len = rp_be32(t.in);
-			if (t.in_len >= 10 + (size_t)len) {
-				memset(f, 0, sizeof(*f));
-				f->len = len;
-				f->id = rp_be32(t.in + 4);
-				f->type = t.in[8];
-				f->flags = t.in[9];
-				f->body = malloc(len + 1);
-				memcpy(f->body, t.in + 10, len);
-				f->body[len] = 0;
-				memmove(t.in, t.in + 10 + len, t.in_len - 10 - len);
-				t.in_len -= 10 + len;
-				if (f->type == 2)
-					cr_assert_eq(rp_decode_reply(f->body, f->len, &f->r), 0);
-				return true;
-			}
-		}
-		ev_run(t.loop, EVRUN_NOWAIT);
-		ssize_t r = recv(t.fd, t.in + t.in_len, sizeof(t.in) - t.in_len, MSG_DONTWAIT);
-		if (r > 0) {
-			t.in_len += (size_t)r;
-			continue;
-		}
-		if (rp_now_ms() >= end)
-			return false;
-		poll(NULL, 0, 1);
-	}
+	struct rp_in in = { .fd = t.fd, .buf = t.in, .len = t.in_len, .cap = sizeof(t.in) };
+	struct rp_frame rf;
+	int got = rp_next_frame(&in, &rf, timeout_ms, loop_turn, NULL);
+	t.in_len = in.len;
+	if (!got)
+		return false;
+	memset(f, 0, sizeof(*f));
+	f->id = rf.id;
+	f->type = rf.type;
+	f->flags = rf.flags;
+	f->body = rf.body;
+	f->len = rf.len;
+	if (f->type == 2)
+		cr_assert_eq(rp_decode_reply(f->body, f->len, &f->r), 0);
+	return true;
 }
 
 static void frame_free(struct frame *f)

@@ -235,9 +235,12 @@ void ttrpc_client_free(ttrpc_client *cl)
 	if (!cl)
 		return;
 	cl->on_close = NULL;
+	if (!cl->grpc) {
+		ttrpc_client_close(cl);
+		ttrpc__client_streams_release(cl, "ttrpc: closed: closed by client");
+	}
 	if (cl->depth > 0 && !cl->grpc) {
 		/* from one of its own callbacks: close now, free from the loop */
-		ttrpc_client_close(cl);
 		if (!cl->free_pending) {
 			cl->free_pending = true;
 			ev_timer_set(&cl->reaper, 0., 0.);

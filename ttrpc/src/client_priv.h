@@ -32,6 +32,7 @@ struct ttrpc_client {
 	size_t stream_buffer; /* per-stream receive bound, bytes */
 	size_t n_blocked;     /* streams waiting for on_writable (a hint) */
 	bool scanning;
+	ttrpc_stream *streams; /* every stream not freed yet (client_stream.c) */
 };
 
 /* Interceptors' before, in order, on md (the call's own copy, filled from
@@ -49,6 +50,11 @@ void ttrpc__client_stream_response(ttrpc_stream *st, const struct ttrpc__respons
 void ttrpc__client_stream_data(ttrpc_stream *st, const uint8_t *msg, size_t len, bool end);
 /* The connection is gone: the stream ends with UNAVAILABLE (message). */
 void ttrpc__client_stream_lost(ttrpc_stream *st, const char *message);
+/* ttrpc_client_free: every stream still waiting to run on_done (its end
+ * is known, messages held by a pause are not delivered) runs it now with
+ * UNAVAILABLE; every stream forgets the client (a sync one may be finished
+ * later). The connection is closed already. */
+void ttrpc__client_streams_release(ttrpc_client *cl, const char *message);
 /* Queued bytes were written: wake the streams whose send window drained. */
 void ttrpc__client_progress(struct ttrpc__conn *c);
 

@@ -47,7 +47,33 @@ struct ttrpc_stream {
 	char *message;
 	uint8_t *payload;
 	size_t len;
+	ttrpc_stream *prev, *next; /* the client's list, while linked */
+	bool linked;
 };
+
+static void link_stream(ttrpc_stream *st)
+{
+	ttrpc_client *cl = st->client;
+	st->prev = NULL;
+	st->next = cl->streams;
+	if (cl->streams)
+		cl->streams->prev = st;
+	cl->streams = st;
+	st->linked = true;
+}
+
+static void unlink_stream(ttrpc_stream *st)
+{
+	if (!st->linked)
+		return;
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		st->client->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	st->linked = false;
+}
 
 static void drop_held(ttrpc_stream *st)
 {
@@ -60,10 +86,11 @@ static void drop_held(ttrpc_stream *st)
 	st->held_bytes = 0;
 }
 
-/* Not the client: a sync stream may outlive it. The timer stopped at the end
- * (or never started). */
+/* The client only while linked: a sync stream may outlive it. The timer
+ * stopped at the end (or never started). */
 static void stream_free(ttrpc_stream *st)
 {
+	unlink_stream(st);
 	drop_held(st);
 	free(st->message);
 	free(st->payload);
@@ -227,6 +254,42 @@ void ttrpc__client_stream_response(ttrpc_stream *st, const struct ttrpc__respons
 	    r->code == TTRPC_CODE_OK ? r->len : 0, true);
 }
 
+/* A stream whose end is known but waits behind held messages ends now
+ * without them, with code/message instead of the server's status. */
+static void end_held(ttrpc_stream *st, int code, const char *message)
+{
+	drop_held(st);
+	char *m = strdup(message);
+	if (m) {
+		free(st->message);
+		st->message = m;
+	}
+	st->code = code;
+	settle(st); /* done now (on_done ran); may free st */
+}
+
+void ttrpc__client_streams_release(ttrpc_client *cl, const char *message)
+{
+	/* one at a time from the head: an on_done may free other streams */
+	for (;;) {
+		ttrpc_stream *st = cl->streams;
+		while (st && !(st->ended && !st->done && !st->sync))
+			st = st->next;
+		if (!st)
+			break;
+		/* ended on the wire, on_done waits behind held messages that
+		 * can no longer be delivered */
+		end_held(st, TTRPC_CODE_UNAVAILABLE, message); /* may free st */
+	}
+	ttrpc_stream *next;
+	for (ttrpc_stream *st = cl->streams; st; st = next) {
+		next = st->next;
+		st->linked = false;
+		st->prev = st->next = NULL;
+	}
+	cl->streams = NULL;
+}
+
 void ttrpc__client_stream_lost(ttrpc_stream *st, const char *message)
 {
 	st->in_session = false; /* popped from the session */
@@ -342,6 +405,7 @@ static int stream_open(ttrpc_client *cl, const char *service, const char *method
 			ttrpc_md_free(md);
 			if (out)
 				*out = sync ? st : NULL;
+			link_stream(st);
 			end(st, code, message, NULL, 0, false);
 			free(message);
 			return 0;
@@ -365,6 +429,7 @@ static int stream_open(ttrpc_client *cl, const char *service, const char *method
 		return rc;
 	}
 	st->in_session = true;
+	link_stream(st);
 	st->mark = ttrpc__session_out_total(&cl->c.session);
 	if (ro.timeout_ns > 0) {
 		/* the loop's cached time may be stale: a deadline must not fire early */
@@ -443,7 +508,11 @@ int ttrpc_stream_close_send(ttrpc_stream *st)
 
 void ttrpc_stream_cancel(ttrpc_stream *st)
 {
-	if (st)
+	if (!st || st->done)
+		return;
+	if (st->ended) /* the server's end waits behind held messages */
+		end_held(st, TTRPC_CODE_CANCELLED, "context canceled");
+	else
 		end(st, TTRPC_CODE_CANCELLED, "context canceled", NULL, 0, false);
 }
 
