@@ -8,7 +8,7 @@
  *   ttrpc-c-interop-client --socket PATH --test echo|errors|metadata|timeout|unimplemented|concurrent|all
  * Prints one "PASS ..." or "FAIL ..." line per check and a summary; exit 0 when
  * every check passed, 1 when one failed, 2 for usage.
- *   ttrpc-c-interop-client --socket PATH --call one|three|parallel|timeout|metadata|oversized
+ *   ttrpc-c-interop-client --socket PATH --call one|three|parallel|timeout|metadata|oversized|download|upload|chat
  * is the client driver of `ttrpc-conform client`: the named scripted calls of
  * ttrpc.bench.v1.Bench/Echo, one "CALL <i> OK <payload>" or "CALL <i> ERR <code>
  * <message>" line per call (docs/conformance.md, client mode), exit 0. */
@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include <ttrpc/client.h>
+#include <ttrpc/stream.h>
 
 #include "interop.pb-c.h"
 
@@ -452,8 +453,69 @@ static void drive_echo(int i, const char *text, const struct ttrpc_call_opts *op
 	reply_clear(&r);
 }
 
+/* Stream call lists: every message received is "MSG <payload>", the end is CALL 0. */
+static void print_msg(const uint8_t *msg, size_t len)
+{
+	Ttrpc__Interop__V1__Bytes *m = ttrpc__interop__v1__bytes__unpack(NULL, len, msg);
+	if (!m) {
+		printf("MSG (undecodable)\n");
+		return;
+	}
+	printf("MSG %.*s\n", (int)(m->payload.len > 200 ? 200 : m->payload.len), (char *)m->payload.data);
+	ttrpc__interop__v1__bytes__free_unpacked(m, NULL);
+}
+
+static int drive_stream(enum ttrpc_stream_kind kind, const char *method, const char *req, const char *const *send,
+			bool recv_each)
+{
+	size_t len = 0;
+	uint8_t *buf = req ? encode(req, strlen(req), &len) : NULL;
+	ttrpc_stream *st = NULL;
+	int rc = ttrpc_client_stream_open_sync(client, BENCH_SERVICE, method, kind, buf, len, NULL, &st);
+	free(buf);
+	if (rc) {
+		printf("CALL 0 ERR -1 open: %s\n", ttrpc_strerror(rc));
+		return 0;
+	}
+	uint8_t *msg;
+	size_t mlen;
+	for (; send && *send; send++) {
+		buf = encode(*send, strlen(*send), &len);
+		rc = ttrpc_stream_send_sync(st, buf, len);
+		free(buf);
+		if (rc)
+			break;
+		if (recv_each && ttrpc_stream_recv_sync(st, &msg, &mlen) == 1) {
+			print_msg(msg, mlen);
+			free(msg);
+		}
+	}
+	if (kind != TTRPC_KIND_SERVER_STREAM && !rc)
+		ttrpc_stream_close_send(st);
+	while (kind != TTRPC_KIND_CLIENT_STREAM && ttrpc_stream_recv_sync(st, &msg, &mlen) == 1) {
+		print_msg(msg, mlen);
+		free(msg);
+	}
+	struct ttrpc_result res = { 0 };
+	ttrpc_stream_finish_sync(st, &res);
+	struct reply r;
+	reply_from(&r, &res);
+	ttrpc_result_clear(&res);
+	print_call(0, &r);
+	reply_clear(&r);
+	return 0;
+}
+
 static int run_call(const char *name)
 {
+	static const char *const upload[] = { "x", "yy", "", NULL };
+	static const char *const chat[] = { "a", "b", NULL };
+	if (!strcmp(name, "download"))
+		return drive_stream(TTRPC_KIND_SERVER_STREAM, "Download", "3", NULL, false);
+	if (!strcmp(name, "upload"))
+		return drive_stream(TTRPC_KIND_CLIENT_STREAM, "Upload", NULL, upload, false);
+	if (!strcmp(name, "chat"))
+		return drive_stream(TTRPC_KIND_BIDI_STREAM, "Chat", NULL, chat, true);
 	if (!strcmp(name, "one")) {
 		drive_echo(0, "conform", NULL);
 	} else if (!strcmp(name, "three")) {

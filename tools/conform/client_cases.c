@@ -44,6 +44,7 @@ struct cl_run {
 	int64_t started_ms;
 	struct cl_call calls[CL_MAX_CALLS];
 	char said[160]; /* the first line of its output that is not a CALL line */
+	char msgs[256]; /* stream call lists: the messages received, "[a][b]" */
 };
 
 /* A decoded Request. */
@@ -186,6 +187,11 @@ static void parse_calls(struct cl_run *run)
 	char *save = NULL;
 	for (char *line = strtok_r((char *)run->out.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		int i, n = 0;
+		if (!strncmp(line, "MSG", 3) && (line[3] == ' ' || !line[3])) {
+			size_t k = strlen(run->msgs);
+			snprintf(run->msgs + k, sizeof(run->msgs) - k, "[%s]", line[3] ? line + 4 : "");
+			continue;
+		}
 		if (sscanf(line, "CALL %d %n", &i, &n) != 1 || i < 0 || i >= CL_MAX_CALLS) {
 			if (!run->said[0])
 				snprintf(run->said, sizeof(run->said), "%s", line);
@@ -924,6 +930,211 @@ static void c_deadline_local(const struct cf_ctx *ctx, struct cf_result *r)
 		cf_fail(r, "no answer to a call with a 2 s deadline: %s after %lld ms", call_text(c), (long long)took);
 }
 
+/* --- stream cases (ttrpc-conform client --streams): Go 1.2's client framing --- */
+
+#define RC CF_REMOTE_CLOSED
+#define RO CF_REMOTE_OPEN
+#define ND CF_NO_DATA
+
+static void send_msg(struct cl_run *run, uint32_t sid, uint8_t flags, const char *text)
+{
+	struct cf_buf m = { 0 };
+	cf_encode_echo(&m, text, strlen(text));
+	cf_send_frame(&run->conn, sid, CF_DATA, flags, m.data, m.len);
+	cf_buf_free(&m);
+}
+
+/* Starts a stream call list; its first frame must be a Request for method with
+ * flags `flags` and the request message want ("": none). */
+static bool stream_start(const struct cf_ctx *ctx, const char *call, const char *method, uint8_t flags,
+			 const char *want, struct cl_run *run, uint32_t *sid, struct cl_req *q, struct cf_result *r)
+{
+	struct cf_frame f;
+	if (!cl_start(ctx, call, run, r) || !cl_request(run, &f, q, r, method)) {
+		cl_end(run, false);
+		return false;
+	}
+	*sid = f.stream_id;
+	uint8_t got = f.flags;
+	bool payload_ok = payload_is(q, want);
+	cf_frame_free(&f);
+	q->payload = NULL;
+	if (strcmp(q->service, CL_SERVICE) || strcmp(q->method, method) || got != flags || !payload_ok) {
+		cf_fail(r,
+			"want a Request for %s flags 0x%x message '%s'; got %.60s/%.40s flags 0x%x, %zu-byte message",
+			method, flags, want, q->service, q->method, got, q->payload_len);
+		cl_end(run, false);
+		return false;
+	}
+	return true;
+}
+
+/* Download "3": the server's messages, then its end as the case says. */
+static void download_case(const struct cf_ctx *ctx, struct cf_result *r, int variant)
+{
+	struct cl_run run;
+	struct cl_req q;
+	uint32_t sid;
+	if (!stream_start(ctx, "download", "Download", RC, "3", &run, &sid, &q, r))
+		return;
+	const char *want_msgs = "[0][1][2]";
+	if (variant == 3) /* a Data frame on a stream never opened, first */
+		send_msg(&run, sid + 98, 0, "stray");
+	if (variant == 2) { /* an empty message: a zero-length Data frame */
+		cf_send_frame(&run.conn, sid, CF_DATA, 0, NULL, 0);
+		want_msgs = "[][0][1][2]";
+	}
+	send_msg(&run, sid, 0, "0");
+	if (variant == 1 || variant == 4) {
+		struct cf_buf out = { 0 };
+		if (variant == 1)
+			put_response(&out, sid, 0, 5, "gone", NULL);
+		cf_write(&run.conn, out.data, out.len);
+		cf_buf_free(&out);
+		usleep(100000);
+		cl_end(&run, variant == 1); /* 4: the server leaves mid-stream */
+		if (!cl_exited_ok(&run, r))
+			return;
+		const struct cl_call *c = &run.calls[0];
+		bool ok = !strcmp(run.msgs, "[0]") && call_failed(c) && (variant == 4 || c->code == 5);
+		if (ok)
+			cf_pass(r, "messages %s, then %s", run.msgs, call_text(c));
+		else
+			cf_fail(r, "sent '0' then %s; the client reported messages %s, %s",
+				variant == 1 ? "Response NOT_FOUND 'gone'" : "closed", run.msgs, call_text(c));
+		return;
+	}
+	send_msg(&run, sid, 0, "1");
+	send_msg(&run, sid, 0, "2");
+	cf_send_frame(&run.conn, sid, CF_DATA, RC | ND, NULL, 0);
+	cl_end(&run, true);
+	if (!cl_exited_ok(&run, r))
+		return;
+	if (!strcmp(run.msgs, want_msgs) && call_ok(&run.calls[0], ""))
+		cf_pass(r, "Request flags remote-closed, payload '3'; messages %s, end OK", run.msgs);
+	else
+		cf_fail(r, "want messages %s and the end OK; the client reported %s, %s", want_msgs, run.msgs,
+			call_text(&run.calls[0]));
+}
+
+static void c_str_download(const struct cf_ctx *ctx, struct cf_result *r)
+{
+	download_case(ctx, r, 0);
+}
+
+static void c_str_download_error(const struct cf_ctx *ctx, struct cf_result *r)
+{
+	download_case(ctx, r, 1);
+}
+
+static void c_str_empty_message(const struct cf_ctx *ctx, struct cf_result *r)
+{
+	download_case(ctx, r, 2);
+}
+
+static void c_str_data_unknown(const struct cf_ctx *ctx, struct cf_result *r)
+{
+	download_case(ctx, r, 3);
+}
+
+static void c_str_disconnect(const struct cf_ctx *ctx, struct cf_result *r)
+{
+	download_case(ctx, r, 4);
+}
+
+/* Reads Data frames of sid until close-send; "[x][yy]" into got. false: r set. */
+static bool read_sent(struct cl_run *run, uint32_t sid, char *got, size_t n, bool echo, struct cf_result *r)
+{
+	got[0] = 0;
+	for (;;) {
+		struct cf_frame f;
+		int rc = cf_recv(&run->conn, &f, CL_REQ_MS);
+		if (rc != 1) {
+			cf_fail(r, "after %s: %s", *got ? got : "the Request",
+				rc == 0 ? "no close-send within 5 s" : "the connection ended");
+			return false;
+		}
+		char d[200];
+		cf_describe(&f, d, sizeof(d));
+		const uint8_t *p;
+		size_t len;
+		bool bad = f.type != CF_DATA || f.stream_id != sid;
+		if (!bad && f.flags == (RC | ND)) {
+			bad = f.length != 0;
+			cf_frame_free(&f);
+			if (bad) {
+				cf_fail(r, "a close-send with %s", d);
+				return false;
+			}
+			return true;
+		}
+		if (bad || f.flags != 0 || cf_decode_echo(f.payload, f.length, &p, &len)) {
+			cf_frame_free(&f);
+			cf_fail(r, "after %s: want Data flags 0 or a close-send, got %s", *got ? got : "the Request",
+				d);
+			return false;
+		}
+		size_t k = strlen(got);
+		snprintf(got + k, n - k, "[%.*s]", (int)len, p ? (const char *)p : "");
+		if (echo) {
+			char text[64];
+			snprintf(text, sizeof(text), "%.*s", (int)len, p ? (const char *)p : "");
+			send_msg(run, sid, 0, text);
+		}
+		cf_frame_free(&f);
+	}
+}
+
+static void c_str_upload(const struct cf_ctx *ctx, struct cf_result *r)
+{
+	struct cl_run run;
+	struct cl_req q;
+	uint32_t sid;
+	char got[128];
+	if (!stream_start(ctx, "upload", "Upload", RO, "", &run, &sid, &q, r))
+		return;
+	if (!read_sent(&run, sid, got, sizeof(got), false, r)) {
+		cl_end(&run, false);
+		return;
+	}
+	struct cf_buf out = { 0 };
+	put_response(&out, sid, 0, 0, NULL, "3:3");
+	cf_write(&run.conn, out.data, out.len);
+	cf_buf_free(&out);
+	cl_end(&run, true);
+	if (!cl_exited_ok(&run, r))
+		return;
+	if (strcmp(got, "[x][yy][]"))
+		cf_fail(r, "want Data 'x' 'yy' '' (zero-length) then close-send; got %s", got);
+	else if (!call_ok(&run.calls[0], "3:3"))
+		cf_fail(r, "sent %s; the answer '3:3': the client reported %s", got, call_text(&run.calls[0]));
+	else
+		cf_pass(r, "Request remote-open, Data %s, close-send; answer reported", got);
+}
+
+static void c_str_chat(const struct cf_ctx *ctx, struct cf_result *r)
+{
+	struct cl_run run;
+	struct cl_req q;
+	uint32_t sid;
+	char got[128];
+	if (!stream_start(ctx, "chat", "Chat", RO, "", &run, &sid, &q, r))
+		return;
+	if (!read_sent(&run, sid, got, sizeof(got), true, r)) {
+		cl_end(&run, false);
+		return;
+	}
+	cf_send_frame(&run.conn, sid, CF_DATA, RC | ND, NULL, 0);
+	cl_end(&run, true);
+	if (!cl_exited_ok(&run, r))
+		return;
+	if (strcmp(got, "[a][b]") || strcmp(run.msgs, "[a][b]") || !call_ok(&run.calls[0], ""))
+		cf_fail(r, "sent %s (each echoed at once); the client received %s, %s", got, run.msgs,
+			call_text(&run.calls[0]));
+	else
+		cf_pass(r, "Data %s each echoed, close-send both ways, end OK", got);
+}
+
 const struct cf_case cf_client_cases[] = {
 	{ "cl.request-frame", true,
 	  "a unary call is one Request frame: odd stream id, flags 0, service/method, payload", "PROTOCOL.md Request",
@@ -972,6 +1183,23 @@ const struct cf_case cf_client_cases[] = {
 	{ "cl.reset", true, "a reset connection fails the call at once", "client.go v1.2.7 (ECONNRESET)", c_reset },
 	{ "cl.disconnect-partial", true, "answered calls keep their answers, the others fail when the server leaves",
 	  "client.go v1.2.7 (ErrClosed)", c_disconnect_parallel },
+	{ "cl.str-download", true,
+	  "server stream: Request remote-closed with the request; Data messages delivered in order, end OK",
+	  "client.go v1.2.7 NewStream, PROTOCOL.md Non-Unary", c_str_download },
+	{ "cl.str-download-error", true, "a stream ended by an error Response reports it after the messages",
+	  "client.go v1.2.7 stream RecvMsg", c_str_download_error },
+	{ "cl.str-empty-message", true, "a zero-length Data frame is an empty message, delivered",
+	  "PROTOCOL.md Data (zero length)", c_str_empty_message },
+	{ "cl.str-data-unknown-stream", false, "Data on a stream the client never opened is ignored",
+	  "client.go v1.2.7 receiveLoop", c_str_data_unknown },
+	{ "cl.str-disconnect", true, "the server leaving mid-stream ends the stream with an error",
+	  "client.go v1.2.7 (ErrClosed)", c_str_disconnect },
+	{ "cl.str-upload", true,
+	  "client stream: Request remote-open without payload, Data flags 0 (empty message: zero length), "
+	  "close-send Data remote-closed|no-data, the Response reported",
+	  "client.go v1.2.7 NewStream/CloseSend", c_str_upload },
+	{ "cl.str-chat", true, "bidi stream: each message sent and received in turn, close-send, end OK",
+	  "client.go v1.2.7 stream", c_str_chat },
 	{ "cl.deadline-local", false, "a call with a 2 s deadline and no answer ends near 2 s with an error",
 	  "client.go v1.2.7 Call (ctx deadline)", c_deadline_local },
 };
