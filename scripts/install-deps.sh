@@ -14,7 +14,7 @@ PACKAGES=(
 	# tests and test peers
 	libcriterion-dev valgrind containerd runc crun busybox-static
 	golang-go golang-github-containerd-ttrpc-dev golang-github-containerd-containerd-dev
-	golang-google-grpc-dev python3-grpcio cargo rustc librust-ttrpc-dev openssl
+	golang-google-grpc-dev python3-grpcio cargo rustc librust-ttrpc-dev openssl python3-h2
 	# demo, benchmarks, process tools used by scripts and tests
 	hyperfine gnuplot-nox iproute2 util-linux procps psmisc python3
 )
