@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "containerd/runtime/bootstrap/v1/bootstrap.pb-c.h"
+#include "containerd/services/version/v1/version.ttrpc-c.h"
+#include "ttrpc/grpc.h"
 
 static bool is_options_type(const char *type_url)
 {
@@ -291,4 +293,33 @@ int shim_bootstrap_answer(const struct shim_bootstrap *b, int version, const cha
 		*out_len = strlen(address);
 		return 0;
 	}
+}
+
+int shim_bootstrap_daemon_version_grpc(const char *address, int timeout_ms, int *major, int *minor)
+{
+	if (!address || !*address || timeout_ms <= 0)
+		return -EINVAL;
+	if (!strncmp(address, "unix://", 7))
+		address += 7;
+	char target[PATH_MAX + 8];
+	if (snprintf(target, sizeof(target), "unix:%s", address) >= (int)sizeof(target))
+		return -ENAMETOOLONG;
+	int rc = 0;
+	ttrpc_client *c = ttrpc_client_connect_grpc(NULL, target, NULL, &rc);
+	if (!c)
+		return -ECONNREFUSED;
+	Google__Protobuf__Empty req = GOOGLE__PROTOBUF__EMPTY__INIT;
+	Containerd__Services__Version__V1__VersionResponse *resp = NULL;
+	struct ttrpc_result st = { 0 };
+	struct ttrpc_call_opts opts = { .timeout_ns = (int64_t)timeout_ms * 1000000 };
+	int code = containerd_services_version_v1_version_version_call_sync(c, &req, &opts, &resp, &st);
+	if (code == TTRPC_CODE_OK && resp)
+		rc = shim_bootstrap_parse_daemon_version(resp->version, major, minor);
+	else
+		rc = code == TTRPC_CODE_DEADLINE_EXCEEDED ? -ETIMEDOUT : -ECONNREFUSED;
+	if (resp)
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	ttrpc_result_clear(&st);
+	ttrpc_client_free(c);
+	return rc;
 }

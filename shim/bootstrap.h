@@ -73,6 +73,13 @@ int shim_bootstrap_json_version(int daemon_major);
  * -errno. */
 int shim_bootstrap_daemon_version(const char *binary, int timeout_ms, int *major, int *minor);
 
+/* Ask the daemon itself: containerd.services.version.v1.Version/Version over
+ * gRPC at address (containerd's -address: a unix socket path, or
+ * "unix://path"), at most timeout_ms, and parse VersionResponse.version.
+ * -ETIMEDOUT, -ECONNREFUSED (nobody serves there, or not gRPC), -EINVAL (no
+ * version in the answer). */
+int shim_bootstrap_daemon_version_grpc(const char *address, int timeout_ms, int *major, int *minor);
+
 /* The answer for address in b's format: malloc'd bytes in *out, *out_len.
  * The binary form ends with the protocol string and begins with the version's
  * tag, so it neither begins nor ends with a whitespace byte (containerd 2.3.0

@@ -160,15 +160,19 @@ static int join_sandbox(const char *address, const char *sandbox_id, struct shim
 }
 
 /* The protocol version to announce: 2.3+ (binary) gets what we serve; the
- * JSON of 1.7-2.2 carries 3 only to a daemon known to be 2.0+. */
+ * JSON of 1.7-2.2 carries 3 only to a daemon known to be 2.0+: asked over
+ * gRPC (its Version service at -address), else `<publish-binary> --version`,
+ * each bounded; 2 when in doubt (1.7 rejects 3). */
 static int bootstrap_version(const struct shim_flags *f, const struct shim_bootstrap *b)
 {
 	if (b->format == SHIM_BOOTSTRAP_BINARY)
 		return SHIM_BOOTSTRAP_MAX_VERSION;
 	if (SHIM_BOOTSTRAP_MAX_VERSION < 3)
 		return 2;
+	/* the daemon at -address first, then the binary it says it is */
 	int major = -1, minor = -1;
-	if (shim_bootstrap_daemon_version(f->publish_binary, SHIM_BOOTSTRAP_VERSION_TIMEOUT_MS, &major, &minor))
+	if (shim_bootstrap_daemon_version_grpc(f->address, SHIM_BOOTSTRAP_VERSION_TIMEOUT_MS, &major, &minor) &&
+	    shim_bootstrap_daemon_version(f->publish_binary, SHIM_BOOTSTRAP_VERSION_TIMEOUT_MS, &major, &minor))
 		major = -1;
 	return shim_bootstrap_json_version(major);
 }

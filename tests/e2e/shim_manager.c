@@ -7,13 +7,17 @@
  *
  * MODE   binary  containerd 2.3+: BootstrapParams on stdin, BootstrapResult back
  *                (version 3: Task v3 + Sandbox API)
- *        json3   containerd 2.0-2.2: MAX_SHIM_VERSION=2, JSON back; PUBLISH_BINARY
- *                says it is 2.x, so version 3 (Task v3 + Sandbox API)
- *        json2   containerd 1.7: JSON back with version 2 (PUBLISH_BINARY says 1.7):
+ *        json3   containerd 2.0-2.2: MAX_SHIM_VERSION=2, JSON back; the daemon says
+ *                v2.1.0 over gRPC while PUBLISH_BINARY (Debian's 1.6) says 1.6:
+ *                version 3 shows the daemon itself was asked (Task v3 + Sandbox API)
+ *        json2   containerd 1.7: the daemon says v1.7.27: JSON with version 2;
  *                Task v2 + Sandbox API (1.7's experimental sandbox controller)
  *        plain   containerd 1.6: the plain address; Task v2, no Sandbox API
- * SHIM   the shim binary; DIR a scratch directory (bundles, outputs); ROOTFS a
- *        busybox rootfs shared read-only by the containers.
+ * SHIM   the shim binary; DIR a scratch directory (bundles, outputs); ADDRESS
+ *        where this program plays containerd (a child serving Version over
+ *        gRPC there and Events/Forward over ttrpc at ADDRESS.ttrpc, noting
+ *        every event); ROOTFS a busybox rootfs shared read-only by the
+ *        containers.
  *
  * What runs, over one connection:
  *   start for the sandbox (a bundle without config.json, as containerd 2.x's
@@ -26,7 +30,8 @@
  *   (prints its ipc/uts/net namespaces: the sandbox's) and c2 (exit 5); the
  *   shim stays after their Task Shutdown; SandboxMetrics; StopSandbox, and the
  *   pending WaitSandbox answers 137; SandboxStatus NOTREADY; ShutdownSandbox
- *   ends the shim; `delete` for each id answers a DeleteResponse.
+ *   ends the shim; every container's create/start/exit/delete event reached
+ *   containerd in our namespace; `delete` for each id answers a DeleteResponse.
  * Exit status 0 when everything held, 1 with the reason on stderr. */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,9 +49,13 @@
 
 #include <ev.h>
 #include <jansson.h>
+#include <ttrpc/grpc.h>
+#include <ttrpc/server.h>
 
 #include "containerd/runtime/bootstrap/v1/bootstrap.pb-c.h"
 #include "containerd/runtime/sandbox/v1/sandbox.ttrpc-c.h"
+#include "containerd/services/events/ttrpc/v1/events.ttrpc-c.h"
+#include "containerd/services/version/v1/version.ttrpc-c.h"
 #include "containerd/task/v2/shim.ttrpc-c.h" /* DeleteResponse of the delete action */
 #include "containerd/task/v3/shim.ttrpc-c.h"
 
@@ -54,15 +63,21 @@
 
 static const char *mode, *shim, *dir, *ns, *address, *publish, *rootfs;
 static bool v3, sandbox_api;
-static pid_t netns_holder = -1;
+static pid_t netns_holder = -1, fake_containerd = -1;
+
+static void stop_child(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		*pid = -1;
+	}
+}
 
 static void cleanup(void)
 {
-	if (netns_holder > 0) {
-		kill(netns_holder, SIGKILL);
-		waitpid(netns_holder, NULL, 0);
-		netns_holder = -1;
-	}
+	stop_child(&netns_holder);
+	stop_child(&fake_containerd);
 }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -101,6 +116,107 @@ static void ok(int code, const struct ttrpc_result *st, const char *what)
 {
 	if (code != TTRPC_CODE_OK)
 		die("%s: %s: %s", what, ttrpc_code_name(code), st->message ? st->message : "");
+}
+
+/* ---- containerd, as far as the shim reaches it ---- */
+
+/* Version over gRPC at ADDRESS (what the shim asks to choose the bootstrap
+ * version of 1.7-2.2) and Events/Forward over ttrpc at ADDRESS.ttrpc (what
+ * it publishes), each event noted in DIR/events as "namespace topic". */
+static const char *daemon_version(void)
+{
+	if (!strcmp(mode, "json2"))
+		return "v1.7.27";
+	if (!strcmp(mode, "plain"))
+		return "1.6.20~ds1";
+	return !strcmp(mode, "binary") ? "v2.3.0" : "v2.1.0";
+}
+
+static void on_version(ttrpc_call *call, const Google__Protobuf__Empty *req, void *user)
+{
+	(void)req;
+	(void)user;
+	Containerd__Services__Version__V1__VersionResponse resp =
+		CONTAINERD__SERVICES__VERSION__V1__VERSION_RESPONSE__INIT;
+	resp.version = (char *)daemon_version();
+	resp.revision = "0123456789abcdef";
+	containerd_services_version_v1_version_version_respond(call, &resp);
+}
+
+static FILE *events_log;
+
+static void on_forward(ttrpc_call *call, const Containerd__Services__Events__Ttrpc__V1__ForwardRequest *req, void *user)
+{
+	(void)user;
+	const char *md_ns = ttrpc_md_get(ttrpc_call_metadata(call), "containerd-namespace-ttrpc");
+	if (req->envelope)
+		fprintf(events_log, "%s %s %s\n", md_ns ? md_ns : "-", req->envelope->namespace_, req->envelope->topic);
+	fflush(events_log);
+	Google__Protobuf__Empty e = GOOGLE__PROTOBUF__EMPTY__INIT;
+	containerd_services_events_ttrpc_v1_events_forward_respond(call, &e);
+}
+
+static void start_fake_containerd(void)
+{
+	int ready[2];
+	if (pipe(ready))
+		die("pipe: %s", strerror(errno));
+	fake_containerd = fork();
+	if (fake_containerd < 0)
+		die("fork: %s", strerror(errno));
+	if (fake_containerd == 0) {
+		close(ready[0]);
+		char path[600], target[620];
+		snprintf(path, sizeof(path), "%s/events", dir);
+		events_log = fopen(path, "a");
+		struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+		ttrpc_server *srv = loop ? ttrpc_server_new(loop) : NULL;
+		static const struct containerd_services_version_v1_version_handlers vh = { .version = on_version };
+		static const struct containerd_services_events_ttrpc_v1_events_handlers eh = { .forward = on_forward };
+		static struct containerd_services_version_v1_version_service vs = { .handlers = &vh };
+		static struct containerd_services_events_ttrpc_v1_events_service es = { .handlers = &eh };
+		snprintf(target, sizeof(target), "unix:%s", address);
+		snprintf(path, sizeof(path), "%s.ttrpc", address);
+		if (!events_log || !srv || containerd_services_version_v1_version_register(srv, &vs) ||
+		    containerd_services_events_ttrpc_v1_events_register(srv, &es) ||
+		    ttrpc_server_listen_grpc(srv, target, NULL) || ttrpc_server_listen(srv, path))
+			_exit(1);
+		if (write(ready[1], "y", 1) != 1)
+			_exit(1);
+		ev_run(loop, 0);
+		_exit(0);
+	}
+	close(ready[1]);
+	char c = 0;
+	if (read(ready[0], &c, 1) != 1)
+		die("the fake containerd did not start");
+	close(ready[0]);
+}
+
+/* Every container's create, start, exit and delete reached "containerd",
+ * in our namespace (metadata and envelope). */
+static void expect_events(int containers)
+{
+	char path[600], line[512], want[256];
+	snprintf(path, sizeof(path), "%s/events", dir);
+	const char *topics[] = { "/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete" };
+	for (size_t t = 0; t < 4; t++) {
+		int n = 0;
+		snprintf(want, sizeof(want), "%s %s %s\n", ns, ns, topics[t]);
+		for (int i = 0; i < 300 && n < containers; i++) {
+			FILE *f = fopen(path, "r");
+			n = 0;
+			while (f && fgets(line, sizeof(line), f))
+				n += !strcmp(line, want);
+			if (f)
+				fclose(f);
+			if (n < containers)
+				usleep(10000);
+		}
+		if (n < containers)
+			die("%d %s events of namespace %s reached containerd, want %d", n, topics[t], ns, containers);
+	}
+	step("events: create, start, exit, delete of %d containers", containers);
 }
 
 /* ---- start / delete: the shim binary as containerd runs it ---- */
@@ -570,6 +686,7 @@ int main(int argc, char **argv)
 	if (!v3 && strcmp(mode, "json2") && strcmp(mode, "plain"))
 		die("unknown mode");
 	signal(SIGPIPE, SIG_IGN);
+	start_fake_containerd();
 
 	char sb_bundle[512], c1_bundle[512], c2_bundle[512], addr[512], addr2[512], netns[64] = "";
 	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb", dir);
@@ -821,6 +938,7 @@ int main(int argc, char **argv)
 		step("Task v2 of sb: killed, deleted, shut down");
 	}
 	expect_gone(shim_pid, "after the last shutdown");
+	expect_events(sandbox_api ? 2 : 3);
 	ttrpc_client_free(client);
 	step("the shim exited");
 	delete_action("c1", c1_bundle);

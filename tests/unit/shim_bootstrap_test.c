@@ -7,14 +7,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "containerd/runc/v1/options.pb-c.h"
+#include <ev.h>
+
 #include "containerd/runtime/bootstrap/v1/bootstrap.pb-c.h"
+#include "containerd/services/version/v1/version.ttrpc-c.h"
 #include "google/protobuf/any.pb-c.h"
 #include "shim/bootstrap.h"
+#include "ttrpc/grpc.h"
 
 static char dir[64];
 
@@ -346,4 +352,101 @@ Test(shim_bootstrap, answers)
 	cr_assert_eq(len, sizeof(bytes));
 	cr_assert_eq(memcmp(out, bytes, len), 0);
 	free(out);
+}
+
+/* ---- the daemon's version over gRPC: a fake containerd Version service ---- */
+
+static void on_version(ttrpc_call *call, const Google__Protobuf__Empty *req, void *user)
+{
+	(void)req;
+	if (!user)
+		return; /* never answers: the caller's bound must hold */
+	Containerd__Services__Version__V1__VersionResponse resp =
+		CONTAINERD__SERVICES__VERSION__V1__VERSION_RESPONSE__INIT;
+	resp.version = user;
+	resp.revision = "0123456789abcdef";
+	containerd_services_version_v1_version_version_respond(call, &resp);
+}
+
+/* A child serving containerd.services.version.v1.Version over gRPC on path,
+ * answering version (NULL: never); stopped with SIGKILL by the caller. */
+static pid_t version_server(const char *path, const char *version)
+{
+	int ready[2];
+	cr_assert_eq(pipe(ready), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(ready[0]);
+		struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+		ttrpc_server *srv = loop ? ttrpc_server_new(loop) : NULL;
+		static const struct containerd_services_version_v1_version_handlers h = { .version = on_version };
+		static struct containerd_services_version_v1_version_service svc;
+		svc.handlers = &h;
+		svc.user = (void *)version;
+		char target[160];
+		snprintf(target, sizeof(target), "unix:%s", path);
+		if (!srv || containerd_services_version_v1_version_register(srv, &svc) ||
+		    ttrpc_server_listen_grpc(srv, target, NULL))
+			_exit(1);
+		if (write(ready[1], "y", 1) != 1)
+			_exit(1);
+		ev_run(loop, 0);
+		_exit(0);
+	}
+	close(ready[1]);
+	char c = 0;
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the fake containerd did not start");
+	close(ready[0]);
+	return pid;
+}
+
+static void stop_server(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+Test(shim_bootstrap, daemon_version_over_grpc)
+{
+	char path[128], uri[140];
+	snprintf(path, sizeof(path), "%s/containerd.sock", dir);
+	snprintf(uri, sizeof(uri), "unix://%s", path);
+	int ma = -1, mi = -1;
+	pid_t srv = version_server(path, "v2.1.0");
+	cr_assert_eq(shim_bootstrap_daemon_version_grpc(path, 2000, &ma, &mi), 0);
+	cr_assert(ma == 2 && mi == 1, "%d.%d", ma, mi);
+	ma = mi = -1;
+	cr_assert_eq(shim_bootstrap_daemon_version_grpc(uri, 2000, &ma, &mi), 0, "unix:// address");
+	cr_assert(ma == 2 && mi == 1, "%d.%d", ma, mi);
+	stop_server(srv);
+
+	srv = version_server(path, "1.7.27");
+	cr_assert_eq(shim_bootstrap_daemon_version_grpc(path, 2000, &ma, &mi), 0);
+	cr_assert(ma == 1 && mi == 7, "%d.%d", ma, mi);
+	stop_server(srv);
+
+	srv = version_server(path, "dev");
+	cr_assert_eq(shim_bootstrap_daemon_version_grpc(path, 2000, &ma, &mi), -EINVAL, "no version: in doubt");
+	stop_server(srv);
+
+	unlink(path);
+	cr_assert_eq(shim_bootstrap_daemon_version_grpc(path, 2000, &ma, &mi), -ECONNREFUSED, "nobody there");
+	cr_assert_eq(shim_bootstrap_daemon_version_grpc("", 2000, &ma, &mi), -EINVAL);
+}
+
+Test(shim_bootstrap, daemon_version_over_grpc_is_bounded)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/containerd.sock", dir);
+	pid_t srv = version_server(path, NULL);
+	int ma = -1, mi = -1;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(shim_bootstrap_daemon_version_grpc(path, 300, &ma, &mi), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	stop_server(srv);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_assert_lt(s, 2.0, "took %.2f s", s);
+	cr_assert_geq(s, 0.25, "answered before the bound: %.2f s", s);
 }
