@@ -485,6 +485,21 @@ Test(stream_frames, request_payload_is_the_first_message)
 	expect_response(5, 0, "", "n=0 b=0");
 }
 
+/* Regression (ttrpc-conform str.upload-closed-at-request): a Request flagged
+ * remote-closed on a client-streaming method is the close-send too; the
+ * server answered nothing before. With a payload, that is the one message. */
+Test(stream_frames, request_remote_closed_is_close_send)
+{
+	request(1, RC, "Up", NULL, 0);
+	expect_response(1, 0, "", "n=0 b=0");
+	request(3, RC, "Up", "only", 4);
+	expect_response(3, 0, "", "n=1 b=4");
+	/* and data after it is data after close-send */
+	request(5, RC | RO, "Hold", NULL, 0);
+	data(5, 0, "late");
+	expect_response(5, TTRPC_CODE_INVALID_ARGUMENT, "data handling error: ttrpc: stream closed", "");
+}
+
 Test(stream_frames, no_data_frame_carries_no_message)
 {
 	request(1, RO, "Up", NULL, 0);
