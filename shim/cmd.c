@@ -316,6 +316,9 @@ struct shim_cmd *shim_cmd_start(struct shim_runtime *rt, struct ev_loop *loop, c
 	timeout_ms = opts->timeout_ms ? opts->timeout_ms : rt->timeout_ms;
 	c->timeout_ms = timeout_ms;
 	if (timeout_ms > 0) {
+		/* From now: the loop's cached time may be older (time spent since
+		 * the loop woke up), and the timeout would fire that much early. */
+		ev_now_update(loop);
 		ev_timer_set(&c->timeout, timeout_ms / 1000.0, 0.);
 		ev_timer_start(loop, &c->timeout);
 	}
