@@ -184,10 +184,11 @@ static int start_or_join(const struct shim_flags *f, const struct shim_bootstrap
 {
 	struct shim_oci_config cfg;
 	int rc = shim_oci_config_load(bundle, &cfg, err);
-	if (rc == -ENOENT) {
-		/* containerd 2.x's shim sandbox controller starts the sandbox's
+	if (rc == -ENOENT && b->format != SHIM_BOOTSTRAP_PLAIN) {
+		/* containerd 1.7+'s shim sandbox controller starts the sandbox's
 		 * shim on a bundle without config.json (the pod's config comes
-		 * with CreateSandbox): no annotations, the group is the id */
+		 * with CreateSandbox): no annotations, the group is the id. 1.6
+		 * has no such controller: there a missing config.json is an error. */
 		shim_error_clear(err);
 		memset(&cfg, 0, sizeof(cfg));
 	} else if (rc) {
