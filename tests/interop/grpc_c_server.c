@@ -9,7 +9,9 @@
  * "ready". SIGTERM: graceful shutdown, exit 0.
  * Methods: Echo, Fail ("CODE:message"), Metadata ("key=value\n", -bin values
  * in hex), Deadline ("none" or seconds left), Peer ("pid uid" or "none"),
- * Sleep (milliseconds, then "slept"; on_orphan counted), Size (N bytes). */
+ * Sleep (milliseconds, then "slept"; on_orphan counted), Size (N bytes),
+ * ResponseMetadata ("CODE": headers x-h=head, x-h-bin=01 02 ff and trailers
+ * x-t=tail, x-t-bin=fe 80, then OK "set, reserved refused" or that code). */
 #include <ev.h>
 #include <signal.h>
 #include <stdio.h>
@@ -139,6 +141,32 @@ static void size(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
 	free(out);
 }
 
+static void response_md(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	(void)user;
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < 15 ? len : 15), (const char *)req);
+	ttrpc_md *h = ttrpc_md_new(), *t = ttrpc_md_new(), *bad = ttrpc_md_new();
+	ttrpc_md_add(h, "x-h", "head");
+	ttrpc_md_add(h, "x-h-bin", "\x01\x02\xff");
+	ttrpc_md_add(t, "x-t", "tail");
+	ttrpc_md_add(t, "x-t-bin", "\xfe\x80");
+	ttrpc_md_add(bad, "grpc-status", "0");
+	bool refused = ttrpc_call_set_response_md(call, NULL, bad) == TTRPC_EINVAL;
+	int rc = ttrpc_call_set_response_md(call, h, t);
+	ttrpc_md_free(h);
+	ttrpc_md_free(t);
+	ttrpc_md_free(bad);
+	int code = atoi(buf);
+	if (rc || !refused)
+		ttrpc_call_respond_error(call, TTRPC_CODE_INTERNAL, "set_response_md: %d, reserved %s", rc,
+					 refused ? "refused" : "accepted");
+	else if (code)
+		ttrpc_call_respond_error(call, code, "as asked");
+	else
+		ttrpc_call_respond(call, (const uint8_t *)"set, reserved refused", 21);
+}
+
 static ttrpc_server *server;
 static ev_signal sigterm;
 
@@ -192,6 +220,7 @@ int main(int argc, char **argv)
 	ttrpc_server_register(server, SVC, "Peer", peer, NULL);
 	ttrpc_server_register(server, SVC, "Sleep", sleep_ms, NULL);
 	ttrpc_server_register(server, SVC, "Size", size, NULL);
+	ttrpc_server_register(server, SVC, "ResponseMetadata", response_md, NULL);
 	char target[256];
 	snprintf(target, sizeof(target), "unix:%s", gsock);
 	int port = 0, tls_port = 0, mtls_port = 0, rc;

@@ -95,6 +95,21 @@ class GrpcServerTest(unittest.TestCase):
         self.assertNotIn("grpc-timeout", got)
         self.assertNotIn("content-type", got)
 
+    def test_response_metadata(self):
+        resp, call = self.method("ResponseMetadata").with_call(b"0", timeout=10)
+        self.assertEqual(resp, b"set, reserved refused")
+        self.assertIn(("x-h", "head"), call.initial_metadata())
+        self.assertIn(("x-h-bin", b"\x01\x02\xff"), call.initial_metadata())
+        self.assertIn(("x-t", "tail"), call.trailing_metadata())
+        self.assertIn(("x-t-bin", b"\xfe\x80"), call.trailing_metadata())
+        self.assertNotIn(("x-t", "tail"), call.initial_metadata())
+        # an error answer is trailers-only: both sets arrive as trailing metadata
+        with self.assertRaises(grpc.RpcError) as e:
+            self.method("ResponseMetadata", "tcp")(b"9", timeout=10)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn(("x-h", "head"), e.exception.trailing_metadata())
+        self.assertIn(("x-t-bin", b"\xfe\x80"), e.exception.trailing_metadata())
+
     def test_deadline(self):
         self.assertEqual(self.method("Deadline")(b""), b"none")
         left = float(self.method("Deadline")(b"", timeout=5))

@@ -366,58 +366,6 @@ struct ttrpc__grpc_client *ttrpc__grpc_client_new(ttrpc_client *owner, struct ev
 	return g;
 }
 
-struct hdrs {
-	nghttp2_nv nv[64];
-	size_t n;
-	char *owned[32]; /* base64 values */
-	size_t n_owned;
-};
-
-static void add_nv(struct hdrs *h, const char *name, size_t namelen, const char *value, size_t valuelen)
-{
-	h->nv[h->n++] = (nghttp2_nv){ .name = (uint8_t *)name,
-				      .namelen = namelen,
-				      .value = (uint8_t *)value,
-				      .valuelen = valuelen,
-				      .flags = NGHTTP2_NV_FLAG_NONE };
-}
-
-#define ADD_LIT(h, name, value) add_nv(h, name, sizeof(name) - 1, value, strlen(value))
-
-static void hdrs_free(struct hdrs *h)
-{
-	for (size_t i = 0; i < h->n_owned; i++)
-		free(h->owned[i]);
-}
-
-/* Metadata as headers: TTRPC_EINVAL for keys or values HTTP/2 cannot carry. */
-static int add_md(struct hdrs *h, const ttrpc_md *md)
-{
-	for (size_t i = 0; i < ttrpc_md_count(md); i++) {
-		const char *k, *v;
-		ttrpc_md_at(md, i, &k, &v);
-		size_t kl = strlen(k), vl = strlen(v);
-		if (!ttrpc__grpc_md_key_valid(k, kl) || ttrpc__grpc_md_key_reserved(k, kl))
-			return TTRPC_EINVAL;
-		if (h->n == sizeof(h->nv) / sizeof(h->nv[0]))
-			return TTRPC_EINVAL;
-		if (ttrpc__grpc_md_key_binary(k, kl)) {
-			if (h->n_owned == sizeof(h->owned) / sizeof(h->owned[0]))
-				return TTRPC_EINVAL;
-			char *b = ttrpc__grpc_b64_encode((const uint8_t *)v, vl);
-			if (!b)
-				return TTRPC_ENOMEM;
-			h->owned[h->n_owned++] = b;
-			add_nv(h, k, kl, b, strlen(b));
-		} else {
-			if (!ttrpc__grpc_md_value_valid(v, vl))
-				return TTRPC_EINVAL;
-			add_nv(h, k, kl, v, vl);
-		}
-	}
-	return 0;
-}
-
 static int submit(struct ttrpc__grpc_client *g, struct gcall *c, const char *service, const char *method,
 		  const struct ttrpc_call_opts *opts)
 {
@@ -426,20 +374,20 @@ static int submit(struct ttrpc__grpc_client *g, struct gcall *c, const char *ser
 	if (!path)
 		return TTRPC_ENOMEM;
 	snprintf(path, path_len + 1, "/%s/%s", service, method);
-	struct hdrs h = { .n = 0 };
-	ADD_LIT(&h, ":method", "POST");
-	ADD_LIT(&h, ":scheme", g->h.ssl ? "https" : "http");
-	add_nv(&h, ":path", 5, path, path_len);
-	ADD_LIT(&h, ":authority", g->authority);
-	ADD_LIT(&h, "content-type", "application/grpc");
-	ADD_LIT(&h, "te", "trailers");
-	ADD_LIT(&h, "user-agent", "ttrpc-c grpc");
+	struct ttrpc__h2_hdrs h = { .n = 0 };
+	TTRPC__H2_ADD_LIT(&h, ":method", "POST");
+	TTRPC__H2_ADD_LIT(&h, ":scheme", g->h.ssl ? "https" : "http");
+	ttrpc__h2_hdrs_add(&h, ":path", 5, path, path_len);
+	TTRPC__H2_ADD_LIT(&h, ":authority", g->authority);
+	TTRPC__H2_ADD_LIT(&h, "content-type", "application/grpc");
+	TTRPC__H2_ADD_LIT(&h, "te", "trailers");
+	TTRPC__H2_ADD_LIT(&h, "user-agent", "ttrpc-c grpc");
 	char timeout[TTRPC__GRPC_TIMEOUT_MAX];
 	if (opts && opts->timeout_ns > 0) {
 		size_t n = ttrpc__grpc_timeout_encode(opts->timeout_ns, timeout);
-		add_nv(&h, "grpc-timeout", 12, timeout, n);
+		ttrpc__h2_hdrs_add(&h, "grpc-timeout", 12, timeout, n);
 	}
-	int rc = opts && opts->md ? add_md(&h, opts->md) : 0;
+	int rc = opts && opts->md ? ttrpc__h2_hdrs_add_md(&h, opts->md) : 0;
 	if (rc == 0) {
 		nghttp2_data_provider prd = { .source.ptr = c, .read_callback = read_body };
 		int32_t id = nghttp2_submit_request(g->h.ngh, NULL, h.nv, h.n, &prd, c);
@@ -448,7 +396,7 @@ static int submit(struct ttrpc__grpc_client *g, struct gcall *c, const char *ser
 		else
 			c->stream_id = id;
 	}
-	hdrs_free(&h);
+	ttrpc__h2_hdrs_free(&h);
 	free(path);
 	return rc;
 }

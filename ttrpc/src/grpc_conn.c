@@ -2,6 +2,7 @@
 #include "grpc_conn.h"
 
 #include "grpc_tls.h"
+#include "grpc_wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -284,4 +285,49 @@ void ttrpc__h2conn_destroy(struct ttrpc__h2conn *h)
 	ttrpc__buf_free(&h->out);
 	free(h->rbuf);
 	h->rbuf = NULL;
+}
+
+void ttrpc__h2_hdrs_add(struct ttrpc__h2_hdrs *h, const char *name, size_t namelen, const char *value, size_t valuelen)
+{
+	if (h->n == sizeof(h->nv) / sizeof(h->nv[0]))
+		return;
+	h->nv[h->n++] = (nghttp2_nv){ .name = (uint8_t *)name,
+				      .namelen = namelen,
+				      .value = (uint8_t *)value,
+				      .valuelen = valuelen,
+				      .flags = NGHTTP2_NV_FLAG_NONE };
+}
+
+void ttrpc__h2_hdrs_free(struct ttrpc__h2_hdrs *h)
+{
+	for (size_t i = 0; i < h->n_owned; i++)
+		free(h->owned[i]);
+	h->n_owned = 0;
+}
+
+int ttrpc__h2_hdrs_add_md(struct ttrpc__h2_hdrs *h, const struct ttrpc_md *md)
+{
+	for (size_t i = 0; i < ttrpc_md_count(md); i++) {
+		const char *k, *v;
+		ttrpc_md_at(md, i, &k, &v);
+		size_t kl = strlen(k), vl = strlen(v);
+		if (!ttrpc__grpc_md_key_valid(k, kl) || ttrpc__grpc_md_key_reserved(k, kl))
+			return TTRPC_EINVAL;
+		if (h->n == sizeof(h->nv) / sizeof(h->nv[0]))
+			return TTRPC_EINVAL;
+		if (ttrpc__grpc_md_key_binary(k, kl)) {
+			if (h->n_owned == sizeof(h->owned) / sizeof(h->owned[0]))
+				return TTRPC_EINVAL;
+			char *b = ttrpc__grpc_b64_encode((const uint8_t *)v, vl);
+			if (!b)
+				return TTRPC_ENOMEM;
+			h->owned[h->n_owned++] = b;
+			ttrpc__h2_hdrs_add(h, k, kl, b, strlen(b));
+		} else {
+			if (!ttrpc__grpc_md_value_valid(v, vl))
+				return TTRPC_EINVAL;
+			ttrpc__h2_hdrs_add(h, k, kl, v, vl);
+		}
+	}
+	return 0;
 }

@@ -12,6 +12,7 @@
 #include "buf.h"
 
 struct ttrpc__h2conn;
+struct ttrpc_md;
 struct ssl_st;
 
 /* The connection is gone (EOF, error, protocol error, both sides done, or
@@ -34,6 +35,24 @@ struct ttrpc__h2conn {
 	bool tls_failed;    /* no close_notify after a TLS error */
 	char reason[256];   /* of a TLS failure, for on_closed */
 };
+
+/* A header block being put together for nghttp2_submit_* (which copies
+ * it): names and values point to the caller's strings, or to owned[]
+ * (base64 of -bin metadata) until ttrpc__h2_hdrs_free. */
+struct ttrpc__h2_hdrs {
+	nghttp2_nv nv[64];
+	size_t n;
+	char *owned[32];
+	size_t n_owned;
+};
+
+/* Add one header (silently dropped past the capacity: for our fixed headers). */
+void ttrpc__h2_hdrs_add(struct ttrpc__h2_hdrs *h, const char *name, size_t namelen, const char *value, size_t valuelen);
+#define TTRPC__H2_ADD_LIT(h, name, value) ttrpc__h2_hdrs_add(h, name, sizeof(name) - 1, value, strlen(value))
+/* Metadata as headers ("-bin" values base64-encoded): TTRPC_EINVAL for keys
+ * or values HTTP/2 cannot carry, reserved keys, or too many. */
+int ttrpc__h2_hdrs_add_md(struct ttrpc__h2_hdrs *h, const struct ttrpc_md *md);
+void ttrpc__h2_hdrs_free(struct ttrpc__h2_hdrs *h);
 
 /* Take over fd (made non-blocking) and ngh; start reading. TTRPC_ENOMEM. */
 int ttrpc__h2conn_init(struct ttrpc__h2conn *h, struct ev_loop *loop, int fd, nghttp2_session *ngh,

@@ -66,6 +66,7 @@ struct gstream {
 	ttrpc_call *call; /* while its handler holds it */
 	uint8_t *body;	  /* response: prefix + payload */
 	size_t body_len, body_off;
+	ttrpc_md *resp_headers, *resp_trailers; /* ttrpc_call_set_response_md; checked */
 };
 
 struct ttrpc__grpc_server {
@@ -111,6 +112,8 @@ static void stream_free(struct gstream *st)
 	free(st->encoding);
 	free(st->req);
 	free(st->body);
+	ttrpc_md_free(st->resp_headers);
+	ttrpc_md_free(st->resp_trailers);
 	ttrpc__md_clear(&st->md);
 	ttrpc__grpc_reader_free(&st->reader);
 	free(st);
@@ -136,17 +139,17 @@ static ssize_t read_body(nghttp2_session *ngh, int32_t stream_id, uint8_t *buf, 
 	st->body_off += n;
 	if (st->body_off == st->body_len) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-		const nghttp2_nv trailer[] = { { (uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, 0 } };
-		if (nghttp2_submit_trailer(ngh, stream_id, trailer, 1))
+		struct ttrpc__h2_hdrs t = { .n = 0 };
+		TTRPC__H2_ADD_LIT(&t, "grpc-status", "0");
+		if (st->resp_trailers)
+			ttrpc__h2_hdrs_add_md(&t, st->resp_trailers); /* checked when set */
+		int rv = nghttp2_submit_trailer(ngh, stream_id, t.nv, t.n);
+		ttrpc__h2_hdrs_free(&t);
+		if (rv)
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	}
 	return (ssize_t)n;
 }
-
-#define NV(n, v, vl)                                                                      \
-	{                                                                                 \
-		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vl), NGHTTP2_NV_FLAG_NONE \
-	}
 
 /* Trailers-only answer (or 415 with a gRPC status for non-gRPC content). */
 static int send_status(struct gstream *st, const char *http_status, int code, const char *message)
@@ -154,14 +157,19 @@ static int send_status(struct gstream *st, const char *http_status, int code, co
 	char status[12];
 	snprintf(status, sizeof(status), "%d", code);
 	char *msg = ttrpc__grpc_percent_encode(message ? message : "");
-	nghttp2_nv nva[] = {
-		NV(":status", http_status, strlen(http_status)),
-		NV("content-type", "application/grpc", 16),
-		NV("grpc-status", status, strlen(status)),
-		NV("grpc-message", msg ? msg : "", msg ? strlen(msg) : 0),
-	};
-	size_t n = message && *message ? 4 : 3;
-	int rv = nghttp2_submit_response(st->conn->h.ngh, st->stream_id, nva, n, NULL);
+	struct ttrpc__h2_hdrs h = { .n = 0 };
+	TTRPC__H2_ADD_LIT(&h, ":status", http_status);
+	TTRPC__H2_ADD_LIT(&h, "content-type", "application/grpc");
+	TTRPC__H2_ADD_LIT(&h, "grpc-status", status);
+	if (message && *message)
+		TTRPC__H2_ADD_LIT(&h, "grpc-message", msg ? msg : "");
+	/* trailers-only: the handler's headers and trailers in one block, as grpc-go sends them */
+	if (st->resp_headers)
+		ttrpc__h2_hdrs_add_md(&h, st->resp_headers);
+	if (st->resp_trailers)
+		ttrpc__h2_hdrs_add_md(&h, st->resp_trailers);
+	int rv = nghttp2_submit_response(st->conn->h.ngh, st->stream_id, h.nv, h.n, NULL);
+	ttrpc__h2_hdrs_free(&h);
 	free(msg);
 	return rv ? TTRPC_ENOMEM : 0;
 }
@@ -185,9 +193,15 @@ static int answer(struct gstream *st, int code, const char *message, const uint8
 	ttrpc__grpc_prefix_pack(st->body, false, (uint32_t)len);
 	if (len)
 		memcpy(st->body + TTRPC__GRPC_PREFIX_SIZE, payload, len);
-	nghttp2_nv nva[] = { NV(":status", "200", 3), NV("content-type", "application/grpc", 16) };
+	struct ttrpc__h2_hdrs h = { .n = 0 };
+	TTRPC__H2_ADD_LIT(&h, ":status", "200");
+	TTRPC__H2_ADD_LIT(&h, "content-type", "application/grpc");
+	if (st->resp_headers)
+		ttrpc__h2_hdrs_add_md(&h, st->resp_headers);
 	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = read_body };
-	return nghttp2_submit_response(st->conn->h.ngh, st->stream_id, nva, 2, &prd) ? TTRPC_ENOMEM : 0;
+	int rv = nghttp2_submit_response(st->conn->h.ngh, st->stream_id, h.nv, h.n, &prd);
+	ttrpc__h2_hdrs_free(&h);
+	return rv ? TTRPC_ENOMEM : 0;
 }
 
 static int op_finish(ttrpc_call *call, int code, const char *message, const uint8_t *payload, size_t len)
@@ -814,4 +828,45 @@ int ttrpc_server_adopt_grpc_conn(ttrpc_server *s, int fd)
 		return !s ? TTRPC_EINVAL : ttrpc__server_shutting_down(s) ? TTRPC_ESTATE : TTRPC_ENOMEM;
 	}
 	return add_conn(g, fd, NULL);
+}
+
+static ttrpc_md *md_copy(const ttrpc_md *md)
+{
+	ttrpc_md *c = ttrpc_md_new();
+	for (size_t i = 0; c && i < ttrpc_md_count(md); i++) {
+		const char *k, *v;
+		ttrpc_md_at(md, i, &k, &v);
+		if (ttrpc_md_add(c, k, v)) {
+			ttrpc_md_free(c);
+			c = NULL;
+		}
+	}
+	return c;
+}
+
+int ttrpc_call_set_response_md(ttrpc_call *call, const ttrpc_md *headers, const ttrpc_md *trailers)
+{
+	if (!call)
+		return TTRPC_EINVAL;
+	/* what the answer will send, checked now: a trailers-only answer carries
+	 * both sets beside its 4 headers of its own */
+	struct ttrpc__h2_hdrs check = { .n = 4 };
+	int rc = headers ? ttrpc__h2_hdrs_add_md(&check, headers) : 0;
+	if (!rc && trailers)
+		rc = ttrpc__h2_hdrs_add_md(&check, trailers);
+	ttrpc__h2_hdrs_free(&check);
+	if (rc || call->ops != &grpc_call_ops || !call->tp)
+		return rc; /* ttrpc's Response has no metadata; an orphaned call no peer */
+	ttrpc_md *h = headers ? md_copy(headers) : NULL, *t = trailers ? md_copy(trailers) : NULL;
+	if ((headers && !h) || (trailers && !t)) {
+		ttrpc_md_free(h);
+		ttrpc_md_free(t);
+		return TTRPC_ENOMEM;
+	}
+	struct gstream *st = call->tp;
+	ttrpc_md_free(st->resp_headers);
+	ttrpc_md_free(st->resp_trailers);
+	st->resp_headers = h;
+	st->resp_trailers = t;
+	return 0;
 }

@@ -113,6 +113,17 @@ TTRPC_API int ttrpc_server_listen_grpc(ttrpc_server *server, const char *target,
 TTRPC_API int ttrpc_server_listen_grpc_tls(ttrpc_server *server, const char *target, const struct ttrpc_grpc_tls *tls,
 					   int *port);
 
+/* Response metadata of a call: gRPC's headers (initial metadata, sent
+ * before the response message) and trailers (after it, beside grpc-status;
+ * an error answer sends both in its one trailers-only block). Either may be
+ * NULL. Copied; a later call replaces both; call it before answering. Keys
+ * ending in "-bin" are sent base64-encoded. On a ttrpc call it is accepted
+ * and dropped (ttrpc's Response carries no metadata), so handlers need not
+ * know the transport. TTRPC_EINVAL for keys or values HTTP/2 cannot carry,
+ * reserved keys (grpc-*, content-type, te, :pseudo) or more than 60
+ * entries; TTRPC_ENOMEM. */
+TTRPC_API int ttrpc_call_set_response_md(ttrpc_call *call, const ttrpc_md *headers, const ttrpc_md *trailers);
+
 /* Serve gRPC on one connected socket (owned from now on, also on failure). */
 TTRPC_API int ttrpc_server_adopt_grpc_conn(ttrpc_server *server, int fd);
 

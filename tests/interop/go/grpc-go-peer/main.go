@@ -436,6 +436,37 @@ func clientSuite(bin, makeCerts string) int {
 		}
 		return nil
 	}())
+	s.check("response_metadata", func() error {
+		var hdr, tr metadata.MD
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resp, err := call(conn, ctx, "/"+service+"/ResponseMetadata", []byte("0"), grpc.Header(&hdr), grpc.Trailer(&tr))
+		if err != nil || string(resp) != "set, reserved refused" {
+			return fmt.Errorf("%v %q", err, resp)
+		}
+		want := func(md metadata.MD, k, v string) error {
+			if got := md.Get(k); len(got) != 1 || got[0] != v {
+				return fmt.Errorf("%s: %q, want %q (in %v)", k, got, v, md)
+			}
+			return nil
+		}
+		for _, e := range []error{want(hdr, "x-h", "head"), want(hdr, "x-h-bin", "\x01\x02\xff"),
+			want(tr, "x-t", "tail"), want(tr, "x-t-bin", "\xfe\x80")} {
+			if e != nil {
+				return e
+			}
+		}
+		hdr, tr = nil, nil
+		_, err = call(conn, ctx, "/"+service+"/ResponseMetadata", []byte("9"), grpc.Header(&hdr), grpc.Trailer(&tr))
+		if e := wantCode(err, codes.FailedPrecondition); e != nil {
+			return e
+		}
+		// trailers-only: both sets arrive as trailers
+		if e := want(tr, "x-h", "head"); e != nil {
+			return e
+		}
+		return want(tr, "x-t-bin", "\xfe\x80")
+	}())
 	s.check("deadline", func() error {
 		resp, err := call(conn, context.Background(), "/"+service+"/Deadline", nil)
 		if err != nil || string(resp) != "none" {
