@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ttrpc/stream.h>
@@ -986,4 +987,73 @@ Test(client_streams, free_client_from_stream_callback)
 	 * use after free otherwise) */
 	for (int i = 0; i < 20; i++)
 		ev_run(loop, EVRUN_NOWAIT);
+}
+
+/* A client with a private loop freed from a stream callback run by one of its
+ * blocking calls: the blocking call returns, then the client (and its loop)
+ * is freed; the server runs in a child process. */
+static ttrpc_client *private_cl;
+static int private_msgs, private_done, private_code;
+
+static void private_msg(ttrpc_stream *st, const uint8_t *msg, size_t len, void *user)
+{
+	(void)st;
+	(void)msg;
+	(void)len;
+	(void)user;
+	if (private_msgs++ == 0) {
+		ttrpc_client_free(private_cl);
+		private_cl = NULL; /* unreachable now: LeakSanitizer sees a client never freed */
+	}
+}
+
+static void private_done_cb(ttrpc_stream *st, const struct ttrpc_result *r, void *user)
+{
+	(void)st;
+	(void)user;
+	private_done++;
+	private_code = r->code;
+}
+
+Test(client_streams, free_from_callback_on_private_loop)
+{
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		alarm(30);
+		close(sv[0]);
+		struct ev_loop *l = ev_loop_new(EVFLAG_AUTO);
+		ttrpc_server *s = ttrpc_server_new(l);
+		struct ttrpc_stream_handler h = { .kind = TTRPC_KIND_SERVER_STREAM,
+						  .on_open = dl_open,
+						  .on_writable = dl_writable };
+		if (ttrpc_server_register_stream(s, SVC, "Download", &h, NULL) ||
+		    ttrpc_server_register(s, SVC, "Echo", echo, NULL) || ttrpc_server_adopt_conn(s, sv[1]))
+			_exit(3);
+		while (ttrpc_server_conn_count(s) > 0)
+			ev_run(l, EVRUN_ONCE);
+		_exit(0);
+	}
+	close(sv[1]);
+	private_cl = ttrpc_client_adopt(NULL, sv[0], NULL);
+	cr_assert_not_null(private_cl);
+	struct ttrpc_stream_cbs pcbs = { .on_msg = private_msg, .on_done = private_done_cb };
+	ttrpc_stream *st;
+	cr_assert_eq(ttrpc_client_stream_open(private_cl, SVC, "Download", TTRPC_KIND_SERVER_STREAM,
+					      (const uint8_t *)"100000 10", 9, NULL, &pcbs, NULL, &st),
+		     0);
+	/* the blocking call runs the private loop: the stream's first message
+	 * frees the client, the call ends UNAVAILABLE, then the client goes */
+	struct ttrpc_result res;
+	int code = ttrpc_client_call_sync(private_cl, SVC, "Echo", (const uint8_t *)"x", 1, NULL, &res);
+	ttrpc_result_clear(&res);
+	cr_assert_eq(code, TTRPC_CODE_UNAVAILABLE);
+	cr_assert_eq(private_msgs, 1);
+	cr_assert_eq(private_done, 1);
+	cr_assert_eq(private_code, TTRPC_CODE_UNAVAILABLE);
+	int status = -1;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server child: status %#x", status);
 }

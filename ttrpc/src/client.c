@@ -240,12 +240,15 @@ void ttrpc_client_free(ttrpc_client *cl)
 		ttrpc__client_streams_release(cl, "ttrpc: closed: closed by client");
 	}
 	if (cl->depth > 0 && !cl->grpc) {
-		/* from one of its own callbacks: close now, free from the loop */
-		if (!cl->free_pending) {
-			cl->free_pending = true;
+		/* from one of its own callbacks: closed now, freed from the loop
+		 * (a private loop cannot be destroyed from inside it: the
+		 * blocking call that ran the callback frees the client when its
+		 * loop returned, ttrpc__client_reap_if_freed) */
+		if (!cl->free_pending && !cl->own_loop) {
 			ev_timer_set(&cl->reaper, 0., 0.);
 			ev_timer_start(cl->c.loop, &cl->reaper);
 		}
+		cl->free_pending = true;
 		return;
 	}
 	ev_timer_stop(cl->c.loop, &cl->reaper);
@@ -264,6 +267,14 @@ void ttrpc_client_free(ttrpc_client *cl)
 		ev_loop_destroy(cl->own_loop);
 	free(cl);
 	ttrpc__heap_trim_if_due();
+}
+
+bool ttrpc__client_reap_if_freed(ttrpc_client *cl)
+{
+	if (!cl->free_pending || cl->depth > 0 || !cl->own_loop)
+		return false;
+	ttrpc_client_free(cl);
+	return true;
 }
 
 static void reap(struct ev_loop *loop, ev_timer *w, int revents)
@@ -430,7 +441,9 @@ int ttrpc_client_call_sync(ttrpc_client *cl, const char *service, const char *me
 	}
 	while (!st.done)
 		ev_run(cl->c.loop, EVRUN_ONCE);
-	return result->code;
+	int code = result->code;
+	ttrpc__client_reap_if_freed(cl); /* freed from a callback it ran */
+	return code;
 }
 
 static void ic_free(struct ic_call *ic)

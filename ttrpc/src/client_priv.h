@@ -45,6 +45,10 @@ int ttrpc__client_ic_before(ttrpc_client *cl, const char *service, const char *m
 void ttrpc__client_ic_after(ttrpc_client *cl, const char *service, const char *method, enum ttrpc_stream_kind kind,
 			    size_t n_before, int64_t start_ns, int code);
 
+/* After a blocking call's loop returned: a client with a private loop that
+ * was freed from a callback run meanwhile is freed now (true). */
+bool ttrpc__client_reap_if_freed(ttrpc_client *cl);
+
 /* Session events for a stream entry (client_stream.c). */
 void ttrpc__client_stream_response(ttrpc_stream *st, const struct ttrpc__response_in *r);
 void ttrpc__client_stream_data(ttrpc_stream *st, const uint8_t *msg, size_t len, bool end);

@@ -559,8 +559,14 @@ int ttrpc_stream_send_sync(ttrpc_stream *st, const uint8_t *msg, size_t len)
 	if (!st || !st->sync)
 		return TTRPC_EINVAL;
 	int rc;
-	while ((rc = ttrpc_stream_send(st, msg, len)) == TTRPC_EAGAIN)
-		ev_run(st->client->c.loop, EVRUN_ONCE);
+	ttrpc_client *cl = st->client; /* maybe freed already: used only if the loop runs */
+	bool ran = false;
+	while ((rc = ttrpc_stream_send(st, msg, len)) == TTRPC_EAGAIN) {
+		ev_run(cl->c.loop, EVRUN_ONCE);
+		ran = true;
+	}
+	if (ran)
+		ttrpc__client_reap_if_freed(cl);
 	return rc;
 }
 
@@ -568,8 +574,12 @@ int ttrpc_stream_recv_sync(ttrpc_stream *st, uint8_t **msg, size_t *len)
 {
 	if (!st || !st->sync || !msg || !len)
 		return TTRPC_EINVAL;
-	while (!st->head && !st->ended)
-		ev_run(st->client->c.loop, EVRUN_ONCE);
+	ttrpc_client *cl = st->client; /* maybe freed already: used only if the loop runs */
+	bool ran = false;
+	for (; !st->head && !st->ended; ran = true)
+		ev_run(cl->c.loop, EVRUN_ONCE);
+	if (ran)
+		ttrpc__client_reap_if_freed(cl);
 	if (!st->head)
 		return st->code == TTRPC_CODE_OK ? 0 : TTRPC_ECLOSED;
 	struct held *h = st->head;
@@ -595,9 +605,13 @@ int ttrpc_stream_finish_sync(ttrpc_stream *st, struct ttrpc_result *result)
 	drop_held(st);
 	if (!st->ended && !st->local_closed && st->kind != TTRPC_KIND_SERVER_STREAM)
 		ttrpc_stream_close_send(st);
-	while (!st->ended)
-		ev_run(st->client->c.loop, EVRUN_ONCE);
+	ttrpc_client *cl = st->client; /* maybe freed already: used only if the loop runs */
+	bool ran = false;
+	for (; !st->ended; ran = true)
+		ev_run(cl->c.loop, EVRUN_ONCE);
 	settle(st);
+	if (ran)
+		ttrpc__client_reap_if_freed(cl);
 	result->code = st->code;
 	result->message = st->message ? st->message : strdup("");
 	result->payload = st->payload;

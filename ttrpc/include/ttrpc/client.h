@@ -51,9 +51,11 @@ TTRPC_API ttrpc_client *ttrpc_client_adopt(struct ev_loop *loop, int fd, int *er
  * on_msg, on_done, on_writable, on_close) as libuv's close is: the connection
  * closes and the callbacks run then, and the memory is freed from the loop
  * once the outermost callback returned (the loop must run once more: a
- * zero-delay timer); the client must not be used after the call. Not yet for
- * a gRPC client (ttrpc_client_connect_grpc): there use ttrpc_client_close and
- * free later. */
+ * zero-delay timer); with a private loop (loop NULL), when the blocking call
+ * that ran the callback returns (a private loop the application runs itself
+ * cannot be destroyed from inside: free such a client after ev_run returned).
+ * The client must not be used after the call. Not yet for a gRPC client
+ * (ttrpc_client_connect_grpc): there use ttrpc_client_close and free later. */
 TTRPC_API void ttrpc_client_free(ttrpc_client *client);
 
 /* Close the connection now: every pending call completes with UNAVAILABLE
