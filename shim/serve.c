@@ -20,36 +20,6 @@ static void on_exit_idle(struct ev_loop *loop, ev_idle *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* Waits still pending when the shim goes would only see the connection
- * close: answer them first, saying the process outlives this shim. */
-static void fail_waiters(struct shim *s)
-{
-	char msg[256];
-	size_t n = 0;
-	for (struct shim_container *c = s->containers; c; c = c->next) {
-		for (struct shim_process *p = &c->init; p; p = p == &c->init ? c->execs : p->next) {
-			if (!p->waiters)
-				continue;
-			snprintf(msg, sizeof(msg), "shim exiting before process %s of container %s exited",
-				 shim_process_name(p), c->id);
-			n += shim_process_fail_waiters(p, TTRPC_CODE_UNAVAILABLE, msg);
-		}
-	}
-	if (n)
-		shim_logf(&s->log, SHIM_LOG_INFO, "exiting: answered %zu pending Wait calls with UNAVAILABLE", n);
-}
-
-void shim_request_exit(struct shim *s)
-{
-	if (!s->exiting) {
-		fail_waiters(s);
-		shim_sandbox_service_close(s);
-	}
-	s->exiting = true;
-	/* let the answer already queued go out first: break from an idle watcher */
-	ev_idle_start(s->loop, &s->exit_idle);
-}
-
 /* SIGTERM: stop serving and exit; the containers keep running (containerd
  * can clean up with the `delete` action). */
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)

@@ -759,8 +759,7 @@ static void start_finish(struct op *op, struct shim_process *p, int rc, struct s
 		shim_error_wrap(err, rc, "start %s", shim_process_name(p));
 		return op_fail(op, err);
 	}
-	if (p->status == SHIM_STATUS_CREATED)
-		p->status = SHIM_STATUS_RUNNING;
+	shim_process_transition(p, SHIM_PROCESS_STARTED);
 	publish_started(op->s, p);
 	/* start is published before exit: an exit reaped meanwhile goes out now */
 	shim_process_started(p);
@@ -800,11 +799,8 @@ static void start_run(struct shim_op *base)
 	struct shim_process *p = op_process(op, req->exec_id, &err);
 	if (!p)
 		return op_fail(op, &err);
-	if (p->status != SHIM_STATUS_CREATED) {
-		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EINVAL, "process %s: cannot start: already %s",
-			       shim_process_name(p), p->status == SHIM_STATUS_STOPPED ? "stopped" : "started");
+	if (shim_process_check(p, SHIM_PROCESS_START, &err))
 		return op_fail(op, &err);
-	}
 	p->starting = true;
 	int rc;
 	if (p->exec_id) {
@@ -855,6 +851,7 @@ static void delete_exec(struct op *op, struct shim_process *p)
 		}
 	}
 	containerd_task_v2_task_delete_respond(op->base.call, &resp);
+	shim_process_transition(p, SHIM_PROCESS_DELETED);
 	shim_process_release(p);
 	free(p);
 	op_answered(op);
@@ -883,6 +880,7 @@ static void delete_unmounted(struct shim_container *c, int rc, struct shim_error
 	resp.exited_at = &ts;
 	containerd_task_v2_task_delete_respond(op->base.call, &resp);
 	op->base.call = NULL;
+	shim_process_transition(p, SHIM_PROCESS_DELETED);
 	shim_logf(&s->log, SHIM_LOG_INFO, "deleted container %s", c->id);
 	shim_container_destroy(c, &op->base);
 }
@@ -909,11 +907,8 @@ static void delete_run(struct shim_op *base)
 	struct shim_process *p = op_process(op, req->exec_id, &err);
 	if (!p)
 		return op_fail(op, &err);
-	if (p->status == SHIM_STATUS_RUNNING || p->status == SHIM_STATUS_PAUSED || p->status == SHIM_STATUS_PAUSING) {
-		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EBUSY,
-			       "process %s: cannot delete a running process", shim_process_name(p));
+	if (shim_process_check(p, SHIM_PROCESS_DELETE, &err))
 		return op_fail(op, &err);
-	}
 	if (p->exec_id)
 		return delete_exec(op, p);
 	/* execs die with the init's pid namespace; make sure of it */
@@ -1075,8 +1070,7 @@ static void pause_resume_done(struct op *op, const struct shim_cmd_result *res)
 	bool pause = op->req->descriptor == &containerd__task__v2__pause_request__descriptor;
 	if (res->rc)
 		return op_fail(op, &err);
-	if (c->init.status != SHIM_STATUS_STOPPED)
-		c->init.status = pause ? SHIM_STATUS_PAUSED : SHIM_STATUS_RUNNING;
+	shim_process_transition(&c->init, pause ? SHIM_PROCESS_PAUSED : SHIM_PROCESS_RESUMED);
 	if (pause) {
 		Containerd__Events__TaskPaused ev = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
 		ev.container_id = c->id;
@@ -1096,12 +1090,8 @@ static void pause_resume_run(struct shim_op *base)
 	struct shim_container *c = base->container;
 	bool pause = op->req->descriptor == &containerd__task__v2__pause_request__descriptor;
 	struct shim_error err = { 0 };
-	enum shim_status want = pause ? SHIM_STATUS_RUNNING : SHIM_STATUS_PAUSED;
-	if (c->init.status != want) {
-		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EINVAL, "container %s: cannot %s: not %s", c->id,
-			       pause ? "pause" : "resume", pause ? "running" : "paused");
+	if (shim_process_check(&c->init, pause ? SHIM_PROCESS_PAUSE : SHIM_PROCESS_RESUME, &err))
 		return op_fail(op, &err);
-	}
 	struct shim_argv a;
 	if (pause)
 		shim_runtime_argv_pause(&c->rt, &a, c->id);
@@ -1156,22 +1146,16 @@ static void kill_run(struct shim_op *base)
 	struct shim_process *p = op_process(op, req->exec_id, &err);
 	if (!p)
 		return op_fail(op, &err);
+	/* kill --all of a stopped init still reaches what is left in its cgroup */
+	if ((p->exec_id || !req->all) && shim_process_check(p, SHIM_PROCESS_KILL, &err))
+		return op_fail(op, &err);
 	if (p->exec_id) {
-		if (p->status != SHIM_STATUS_RUNNING || p->pid <= 0) {
-			shim_error_set(&err, TTRPC_CODE_NOT_FOUND, -ESRCH, "process %s: process already finished",
-				       p->exec_id);
-			return op_fail(op, &err);
-		}
 		if (kill(p->pid, (int)req->signal) != 0) {
 			shim_error_errno(&err, shim_error_code_from_errno(errno), errno, "kill process %s", p->exec_id);
 			return op_fail(op, &err);
 		}
 		ttrpc_call_respond(op->base.call, NULL, 0);
 		return op_answered(op);
-	}
-	if (p->status == SHIM_STATUS_STOPPED && !req->all) {
-		shim_error_set(&err, TTRPC_CODE_NOT_FOUND, -ESRCH, "container %s: process already finished", c->id);
-		return op_fail(op, &err);
 	}
 	struct shim_argv a;
 	shim_runtime_argv_kill(&c->rt, &a, c->id, (int)req->signal, req->all);
@@ -1210,10 +1194,8 @@ static void exec_run(struct shim_op *base)
 			return op_fail(op, &err);
 		}
 	}
-	if (c->init.status != SHIM_STATUS_RUNNING) {
-		shim_error_set(&err, TTRPC_CODE_FAILED_PRECONDITION, -EINVAL, "container %s: not running", c->id);
+	if (shim_process_check(&c->init, SHIM_PROCESS_EXEC_IN, &err))
 		return op_fail(op, &err);
-	}
 	if (!req->spec || !req->spec->value.len) {
 		shim_error_set(&err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL, "exec %s: no process spec", req->exec_id);
 		return op_fail(op, &err);
@@ -1329,6 +1311,43 @@ static void update(ttrpc_call *call, const Containerd__Task__V2__UpdateTaskReque
 	queue(s, call, c, &req->base, update_run);
 }
 
+/* ---- Wait: a callback on the process, answered when it runs ---- */
+
+struct wait_call {
+	ttrpc_call *call;
+	struct shim_waiter *waiter;
+};
+
+static void answer_wait(ttrpc_call *call, const struct shim_process *p)
+{
+	Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
+	Google__Protobuf__Timestamp ts;
+	shim_timestamp(&p->exited_at, &ts);
+	resp.exit_status = (uint32_t)p->exit_status;
+	resp.exited_at = &ts;
+	containerd_task_v2_task_wait_respond(call, &resp);
+}
+
+static void on_waited(struct shim_process *p, const struct shim_error *err, void *data)
+{
+	struct wait_call *wc = data;
+	ttrpc_call_on_orphan(wc->call, NULL, NULL);
+	if (err)
+		ttrpc_call_respond_error(wc->call, err->code, "%s", err->msg);
+	else
+		answer_wait(wc->call, p);
+	free(wc);
+}
+
+/* The client went away before the exit: forget the waiter. */
+static void on_wait_orphaned(ttrpc_call *call, void *user)
+{
+	struct wait_call *wc = user;
+	shim_process_cancel_waiter(wc->waiter);
+	ttrpc_call_respond_error(call, TTRPC_CODE_CANCELLED, "client went away"); /* frees the orphan */
+	free(wc);
+}
+
 static void wait_(ttrpc_call *call, const Containerd__Task__V2__WaitRequest *req, void *user)
 {
 	struct shim *s = user;
@@ -1336,7 +1355,19 @@ static void wait_(ttrpc_call *call, const Containerd__Task__V2__WaitRequest *req
 	struct shim_process *p = shim_process_find(s, req->id, req->exec_id, &err);
 	if (!p)
 		return fail(s, call, &err);
-	shim_process_add_waiter(p, call);
+	struct wait_call *wc = calloc(1, sizeof(*wc));
+	int rc = wc ? shim_process_add_waiter(p, on_waited, wc, &wc->waiter) : -ENOMEM;
+	if (rc == 1) { /* exited already */
+		free(wc);
+		return answer_wait(call, p);
+	}
+	if (rc < 0) {
+		free(wc);
+		shim_error_set(&err, TTRPC_CODE_RESOURCE_EXHAUSTED, rc, "out of memory");
+		return fail(s, call, &err);
+	}
+	wc->call = call;
+	ttrpc_call_on_orphan(call, on_wait_orphaned, wc);
 }
 
 /* The container's cgroup statistics (metrics.c), found from its init pid,

@@ -39,10 +39,16 @@ enum shim_status {
 	SHIM_STATUS_STOPPED = 3,
 	SHIM_STATUS_PAUSED = 4,
 	SHIM_STATUS_PAUSING = 5,
+	SHIM_STATUS_DELETED = 6, /* ours: never answered (a deleted process is no longer listed) */
 };
 
+struct shim_process;
+struct shim_waiter;
+/* A Wait's callback (process.h): err NULL once the process exited. */
+typedef void (*shim_wait_fn)(struct shim_process *p, const struct shim_error *err, void *data);
 struct shim_waiter {
-	ttrpc_call *call;
+	shim_wait_fn fn;
+	void *data;
 	struct shim_process *proc;
 	struct shim_waiter *next;
 };
@@ -127,10 +133,12 @@ struct shim {
 	ev_idle exit_idle;
 };
 
-/* Serve on listen_fd until Shutdown or SIGTERM. Returns the process exit code. */
+/* Serve on listen_fd until Shutdown or SIGTERM. Returns the process exit code
+ * (serve.c, the binary's only). */
 int shim_serve(struct shim *s, int listen_fd);
 
-/* Task RPCs: register the Task service on s->server. */
+/* Task RPCs: register the Task service on s->server (service.c; it needs
+ * s->loop, s->reaper, s->events and s->log). */
 int shim_service_register(struct shim *s);
 /* containerd.task.v3.Task over the v2 handlers: after shim_service_register. */
 int shim_task_v3_register(struct shim *s);
@@ -139,7 +147,9 @@ int shim_sandbox_service_register(struct shim *s);
 /* The shim is exiting: answer pending WaitSandbox/StopSandbox calls, stop the
  * sandbox's process, free s->pod. Safe when there is none. */
 void shim_sandbox_service_close(struct shim *s);
-/* Ask the loop to finish (answers already queued still go out). */
+/* Ask the loop to finish (answers already queued still go out): Waits still
+ * pending are answered UNAVAILABLE, then s->exit_idle starts; whoever runs
+ * the loop (serve.c) initialised it and breaks the loop from it. */
 void shim_request_exit(struct shim *s);
 
 #endif

@@ -26,6 +26,20 @@ if(TARGET shim_core)
       LIBS ttrpc_task ttrpc_static
       LABELS memcheck
       TIMEOUT 60)
+    # The Task service over a socketpair with a fake OCI runtime (service.c and
+    # the model in shim_task).
+    if(TARGET shim_task)
+      ttrpc_criterion_test(shim_task_test
+        SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_task_test.c
+        LIBS shim_task shim_core ttrpc_task ttrpc_static
+        LABELS memcheck
+        TIMEOUT 120)
+      # the process state machine (process.c), table by table
+      ttrpc_criterion_test(shim_process_test
+        SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_process_test.c
+        LIBS shim_task shim_core ttrpc_task ttrpc_static
+        LABELS memcheck)
+    endif()
     # bootstrap.c (start's input and answer) decodes BootstrapParams of ttrpc_task.
     ttrpc_criterion_test(shim_bootstrap_test
       SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/shim_bootstrap_test.c ${CMAKE_SOURCE_DIR}/shim/bootstrap.c
