@@ -44,7 +44,7 @@ static uint8_t pattern(uint32_t i, uint32_t j)
 static void dl_pump(ttrpc_call *call)
 {
 	struct dl *d = ttrpc_call_user(call);
-	uint8_t buf[65536];
+	static uint8_t buf[TTRPC_MAX_MESSAGE_SIZE];
 	while (d->next < d->n) {
 		for (uint32_t j = 0; j < d->size; j++)
 			buf[j] = pattern(d->next, j);
@@ -74,7 +74,7 @@ static void dl_open(ttrpc_call *call, const uint8_t *req, size_t len, void *user
 	snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)req);
 	struct dl *d = calloc(1, sizeof(*d));
 	cr_assert_eq(sscanf(text, "%u %u", &d->n, &d->size), 2);
-	cr_assert(d->size <= 65536);
+	cr_assert(d->size <= TTRPC_MAX_MESSAGE_SIZE);
 	ttrpc_call_set_user(call, d);
 	ttrpc_call_on_orphan(call, dl_orphan, NULL);
 	dl_pump(call);
@@ -377,7 +377,7 @@ static void download(struct rec *r, uint32_t n, uint32_t size)
 /* Send i messages of Upload's pattern, waiting for on_writable on EAGAIN. */
 static void send_pattern(struct rec *r, int from, int to, size_t size, int *eagains)
 {
-	static uint8_t buf[65536];
+	static uint8_t buf[TTRPC_MAX_MESSAGE_SIZE];
 	for (int i = from; i < to;) {
 		for (size_t j = 0; j < size; j++)
 			buf[j] = pattern((uint32_t)i, (uint32_t)j);
@@ -455,6 +455,30 @@ Test(client_streams, client_stream_counts_and_backpressure)
 	run_until(&r.n_done, 1);
 	cr_assert_eq(r.code, TTRPC_CODE_OK);
 	cr_assert_str_eq(r.payload, "1024 67108864 -");
+}
+
+Test(client_streams, messages_of_the_limit_each_way)
+{
+	/* TTRPC_MAX_MESSAGE_SIZE (4 MiB, both ends' default limit) each way */
+	struct rec d = { 0 }, u = { 0 }, c = { 0 };
+	download(&d, 3, TTRPC_MAX_MESSAGE_SIZE);
+	run_until(&d.n_done, 1);
+	cr_assert_eq(d.code, TTRPC_CODE_OK, "%s", d.message);
+	cr_assert_eq(d.n_msgs, 3);
+	open_stream(&u, "Upload", TTRPC_KIND_CLIENT_STREAM, NULL, NULL);
+	send_pattern(&u, 0, 3, TTRPC_MAX_MESSAGE_SIZE, NULL);
+	cr_assert_eq(ttrpc_stream_close_send(u.st), 0);
+	run_until(&u.n_done, 1);
+	cr_assert_eq(u.code, TTRPC_CODE_OK, "%s", u.message);
+	cr_assert_str_eq(u.payload, "3 12582912 -");
+	open_stream(&c, "Chat", TTRPC_KIND_BIDI_STREAM, NULL, NULL);
+	c.check_pattern = true;
+	send_pattern(&c, 0, 2, TTRPC_MAX_MESSAGE_SIZE, NULL);
+	run_until(&c.n_msgs, 2);
+	cr_assert_eq(ttrpc_stream_close_send(c.st), 0);
+	run_until(&c.n_done, 1);
+	cr_assert_eq(c.code, TTRPC_CODE_OK);
+	cr_assert_eq(c.bytes, 2u * TTRPC_MAX_MESSAGE_SIZE);
 }
 
 Test(client_streams, bidi_echo_many)
