@@ -120,6 +120,48 @@ def shim_table(out, mode, missing):
     return lines
 
 
+GRPC_ROWS = [  # (case, label, unit, column, ttrpc case to compare with)
+    ("grpc_lat1", "one in flight, 32 B: mean", "us", "mean_us", "lat1"),
+    ("grpc_lat1", "one in flight, 32 B: p50", "us", "p50_us", "lat1"),
+    ("grpc_lat1", "one in flight, 32 B: p99", "us", "p99_us", "lat1"),
+] + [(f"grpc_thr_{size}_{conc}", f"{conc} in flight, {size} B", "calls/s", "calls_s", f"thr_{size}_{conc}")
+     for size in (32, 4096) for conc in (1, 16, 64, 256)] + [
+    ("grpc_mib", "4 in flight, 1 MiB", "MB/s", "mb_s", "mib"),
+]
+GRPC_TARGETS = {  # (case, column): (against, op, bound); against "go": grpc-go's server, "ttrpc": ours on ttrpc
+    ("grpc_thr_32_64", "calls_s"): ("go", ">=", 2.0),
+    ("grpc_lat1", "mean_us"): ("ttrpc", "<=", 1.3),
+}
+
+
+def grpc_table(med):
+    """Our gRPC server against grpc-go's (both driven by our C client over gRPC, h2c on unix
+    sockets), and our gRPC against our ttrpc. Returns (lines, cells missing)."""
+    lines = ["", "gRPC (unary, h2c on unix sockets; ttrpc-bench client --grpc against our server's gRPC listener "
+             "and against grpc-go's, the same registration as the ttrpc rows):", "",
+             "| case | unit | ours gRPC | grpc-go | ours ttrpc | ours gRPC/grpc-go | ours gRPC/ours ttrpc | target | verdict |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    missing = 0
+    for case, label, unit, col, ttrpc_case in GRPC_ROWS:
+        ours, go, tt = med((case, "c", col)), med((case, "go", col)), med((ttrpc_case, "c", col))
+        missing += (ours is None) + (go is None) + (tt is None)
+        vs_go = ours / go if ours is not None and go else None
+        vs_tt = ours / tt if ours is not None and tt else None
+        tdesc = verdict = "–"
+        t = GRPC_TARGETS.get((case, col))
+        if t:
+            against, op, bound = t
+            value = vs_go if against == "go" else vs_tt
+            tdesc = f"ours/{'grpc-go' if against == 'go' else 'ttrpc'} {op} {bound:g}"
+            verdict = "MISSING" if value is None else (
+                "met" if (value <= bound if op == "<=" else value >= bound) else "missed")
+            missing += value is None
+        ratio = lambda r: f"{r:.2f}x" if r is not None else "–"
+        lines.append(f"| {label} | {unit} | {fmt(ours)} | {fmt(go)} | {fmt(tt)} | {ratio(vs_go)} | {ratio(vs_tt)} | "
+                     f"{tdesc} | {verdict} |")
+    return lines, missing
+
+
 def fmt(v):
     if v is None:
         return "MISSING"
@@ -192,6 +234,9 @@ def main():
             missing += v is None
             row.append(fmt(v))
         lines.append(f"| {NAMES[cl]} | " + " | ".join(row) + " |")
+    grpc_lines, grpc_missing = grpc_table(med)
+    lines += grpc_lines
+    missing += grpc_missing
     shim_missing = []
     lines += shim_table(out, dict(header).get("shim", ""), shim_missing)
     missing += len(shim_missing)

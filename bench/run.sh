@@ -23,7 +23,8 @@ build=${1:-build-release}
 build=$(cd "$build" && pwd)
 bench=$build/bin/ttrpc-bench
 gobench=$build/bin/ttrpc-bench-go
-for b in "$bench" "$gobench"; do
+grpcgo=$build/bin/grpc-go-peer # grpc-go 1.33 (Debian), answers ttrpc.bench.v1.Bench/Echo
+for b in "$bench" "$gobench" "$grpcgo"; do
 	[ -x "$b" ] || { echo "run.sh: $b missing: build first" >&2; exit 1; }
 done
 if [ "$smoke" = 1 ]; then
@@ -48,8 +49,13 @@ trap cleanup EXIT
 ulimit -n 8192 2>/dev/null || true # 1000 idle connections and the servers' fds
 log() { printf 'run.sh: %s\n' "$*" >&2; }
 
-declare -A server_cmd=([c]="$bench server" [go]="$gobench server" [raw]="$bench raw-server")
-declare -A client_cmd=([c]="$bench client" [go]="$gobench client" [raw]="$bench raw-client")
+# cgrpc: our server, the same Bench registration on a gRPC listener (h2c,
+# unix); gogrpc: grpc-go's; both driven by our client over gRPC.
+declare -A server_cmd=([c]="$bench server" [go]="$gobench server" [raw]="$bench raw-server"
+	[cgrpc]="$bench server --grpc-socket $dir/cgrpc.grpc.sock" [gogrpc]="$grpcgo server")
+declare -A client_cmd=([c]="$bench client" [go]="$gobench client" [raw]="$bench raw-client"
+	[grpc]="$bench client --grpc")
+declare -A grpc_socket=([c]=cgrpc.grpc [go]=gogrpc)
 
 # start NAME IMPL [taskset args...]: a server on $dir/NAME.sock; sets pid_NAME.
 start() {
@@ -108,6 +114,14 @@ servers() {
 
 # mem CASE IMPL RUN PID: USS (Private_*) and RSS in KiB from smaps_rollup,
 # recorded in the calls_s and mean_us columns (the report knows).
+grpc_servers() { # CASE RUN ARGS...: our gRPC server and grpc-go's, as records c and go of CASE
+	local case=$1 run=$2 impl
+	shift 2
+	for impl in c go; do
+		client "$case" "$impl" "$run" "${grpc_socket[$impl]}" grpc "$@"
+	done
+}
+
 mem() {
 	local uss rss
 	read -r uss rss < <(awk '/^Rss:/ {r = $2} /^Private_(Clean|Dirty|Hugetlb):/ {u += $2} END {print u + 0, r + 0}' \
@@ -151,6 +165,8 @@ for impl in "${impls[@]}" raw; do
 	start "$impl" "$impl"
 	start "${impl}_pin" "$impl" taskset -c 0
 done
+start cgrpc cgrpc
+start gogrpc gogrpc
 for run in $(seq "$runs"); do
 	log "run $run of $runs"
 	servers lat1 "$run" "" --calls "$(n 20000)" --size 32
@@ -171,6 +187,15 @@ for run in $(seq "$runs"); do
 	for impl in "${impls[@]}"; do
 		client conn64 "$impl" "$run" "$impl" c --calls "$(n 100000)" --connections 64 --size 32
 	done
+	# gRPC (unary, h2c on unix sockets): our server against grpc-go's, by the same client.
+	grpc_servers grpc_lat1 "$run" --calls "$(n 20000)" --size 32
+	for size in 32 4096; do
+		for conc in 1 16 64 256; do
+			grpc_servers "grpc_thr_${size}_$conc" "$run" --calls "$(n $((size == 32 ? 100000 : 40000)))" \
+				--concurrency "$conc" --size "$size"
+		done
+	done
+	grpc_servers grpc_mib "$run" --calls "$(n 1000)" --concurrency 4 --size 1048576
 	# Each stream kind, one stream: ours against ours only (Debian's Go ttrpc
 	# 1.1.1 has no streams).
 	for mode in download upload chat; do
@@ -194,6 +219,8 @@ for impl in "${impls[@]}" raw; do
 	stop "$impl"
 	stop "${impl}_pin"
 done
+stop cgrpc
+stop gogrpc
 
 # The shim cases (root only: a private containerd).
 if [ "$(id -u)" != 0 ]; then
@@ -219,7 +246,7 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
 	echo "cpus	$(nproc)"
 	echo "memory	$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 	echo "gcc	$(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)"
-	echo "go	$(go version 2>/dev/null | awk '{print $3}'), Go ttrpc $(ver golang-github-containerd-ttrpc-dev)"
+	echo "go	$(go version 2>/dev/null | awk '{print $3}'), Go ttrpc $(ver golang-github-containerd-ttrpc-dev), grpc-go $(ver golang-google-grpc-dev)"
 	echo "containerd	$(ver containerd)"
 	echo "runc	$(ver runc)"
 	echo "crun	$(ver crun)"

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ttrpc-bench: the echo benchmark.
- *   ttrpc-bench server --socket PATH
+ *   ttrpc-bench server --socket PATH [--grpc-socket PATH2] [--grpc-tcp HOST:PORT]
  *   ttrpc-bench client --socket PATH --calls N --concurrency C --size BYTES
- *               [--connections K]
+ *               [--connections K] [--grpc]   (--grpc: PATH is a gRPC socket)
+ *   ttrpc-bench client --grpc-tcp HOST:PORT ...   (gRPC over TCP, h2c)
  *   ttrpc-bench client --mode download|upload|chat --socket PATH --calls N
  *               --size BYTES [--concurrency C]   (N messages over C streams)
  *   ttrpc-bench hold --socket PATH --connections K
@@ -25,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <ttrpc/grpc.h>
 #include <ttrpc/ttrpc.h>
 
 #include "bench.ttrpc-c.h"
@@ -332,15 +334,30 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* gRPC listeners of the server (the same registration serves both) and the
+ * client's gRPC target; NULL: ttrpc only. */
+static const char *grpc_socket, *grpc_tcp, *grpc_target;
+
 static int run_server(const char *path)
 {
 	struct ev_loop *loop = EV_DEFAULT;
 	ttrpc_server *s = ttrpc_server_new(loop);
 	int rc = ttrpc_bench_v1_bench_register(s, &bench_service);
+	const char *what = path;
+	char target[256];
 	if (rc == 0)
 		rc = ttrpc_server_listen(s, path);
+	if (rc == 0 && grpc_socket) {
+		snprintf(target, sizeof(target), "unix:%s", grpc_socket);
+		what = grpc_socket;
+		rc = ttrpc_server_listen_grpc(s, target, NULL);
+	}
+	if (rc == 0 && grpc_tcp) {
+		what = grpc_tcp;
+		rc = ttrpc_server_listen_grpc(s, grpc_tcp, NULL);
+	}
 	if (rc) {
-		fprintf(stderr, "ttrpc-bench: listen %s: %s\n", path, ttrpc_strerror(rc));
+		fprintf(stderr, "ttrpc-bench: listen %s: %s\n", what, ttrpc_strerror(rc));
 		return 1;
 	}
 	ev_signal sigterm, sigint;
@@ -426,7 +443,8 @@ static ttrpc_client **connect_all(struct ev_loop *loop, const char *path, long c
 	ttrpc_client **clients = calloc((size_t)connections, sizeof(*clients));
 	for (long i = 0; i < connections; i++) {
 		int err;
-		clients[i] = ttrpc_client_connect(loop, path, &err);
+		clients[i] = grpc_target ? ttrpc_client_connect_grpc(loop, grpc_target, NULL, &err) :
+					   ttrpc_client_connect(loop, path, &err);
 		if (!clients[i]) {
 			fprintf(stderr, "ttrpc-bench: connect %s (#%ld): %s (%s)\n", path, i, ttrpc_strerror(err),
 				strerror(errno));
@@ -844,9 +862,10 @@ static int run_raw_client(const char *path, long calls, long concurrency, size_t
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ttrpc-bench server --socket PATH\n"
+	fprintf(stderr, "usage: ttrpc-bench server --socket PATH [--grpc-socket PATH2] [--grpc-tcp HOST:PORT]\n"
 			"       ttrpc-bench client --socket PATH [--calls N] [--concurrency C] [--size BYTES]\n"
 			"                          [--connections K]   (C in flight on each of K connections)\n"
+			"                          [--grpc]   (PATH is a gRPC socket) | --grpc-tcp HOST:PORT\n"
 			"       ttrpc-bench client --mode download|upload|chat --socket PATH [--calls N]\n"
 			"                          [--size BYTES] [--concurrency C]   (N messages over C streams)\n"
 			"       ttrpc-bench hold --socket PATH --connections K   (K idle connections until killed)\n"
@@ -863,6 +882,7 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	long calls = 10000, concurrency = 1, connections = 1, size = 0;
 	const char *mode_name = "unary";
+	bool use_grpc = false;
 	enum stream_mode smode;
 	static const struct option opts[] = { { "socket", required_argument, NULL, 's' },
 					      { "calls", required_argument, NULL, 'n' },
@@ -870,6 +890,9 @@ int main(int argc, char **argv)
 					      { "size", required_argument, NULL, 'z' },
 					      { "connections", required_argument, NULL, 'k' },
 					      { "mode", required_argument, NULL, 'm' },
+					      { "grpc", no_argument, NULL, 'g' },
+					      { "grpc-socket", required_argument, NULL, 'G' },
+					      { "grpc-tcp", required_argument, NULL, 'T' },
 					      { NULL, 0, NULL, 0 } };
 	int o;
 	optind = 2;
@@ -893,14 +916,32 @@ int main(int argc, char **argv)
 		case 'm':
 			mode_name = optarg;
 			break;
+		case 'g':
+			use_grpc = true;
+			break;
+		case 'G':
+			grpc_socket = optarg;
+			break;
+		case 'T':
+			grpc_tcp = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
+	bool server = !strcmp(mode, "server");
+	static char unix_target[256];
+	if (!server && use_grpc && path) {
+		snprintf(unix_target, sizeof(unix_target), "unix:%s", path);
+		grpc_target = unix_target;
+	} else if (!server && grpc_tcp) {
+		grpc_target = grpc_tcp;
+		path = grpc_tcp; /* for messages */
+	}
 	if (!path || calls < 1 || concurrency < 1 || connections < 1 || size < 0 ||
 	    size > (long)TTRPC_MAX_MESSAGE_SIZE - 64)
 		usage();
-	if (!strcmp(mode, "server"))
+	if (server)
 		return run_server(path);
 	if (!strcmp(mode_name, "unary"))
 		smode = MODE_UNARY;
