@@ -7,6 +7,8 @@
 
 #include "shim/process.h"
 
+TestSuite(shim_process, .timeout = 30);
+
 static struct shim_container c = { .id = "c1" };
 
 static struct shim_process proc(enum shim_status st, const char *exec_id)
