@@ -7,6 +7,7 @@
 #   manager_test.sh json3    2.0-2.2: JSON v3 (the daemon says v2.1.0 over gRPC)
 #   manager_test.sh json2    1.7: JSON v2 (the daemon says v1.7.27), Task v2 + Sandbox
 #   manager_test.sh plain    1.6: plain address, Task v2, no Sandbox API
+#   manager_test.sh errors   2.3+: what the Sandbox API refuses, a shim exiting under it
 # Then nothing of the test may be left (e2e_cleanup's leak check).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +15,7 @@ set -euo pipefail
 mode=${1:?mode}
 : "${E2E_SHIM_MANAGER:?path of the shim-manager binary}"
 e2e_setup
-e2e_note_ids sb c1 c2
+e2e_note_ids sb sb3 c1 c2
 e2e_build_rootfs "$E2E_DIR/rootfs"
 
 # containerd itself is played by shim-manager at E2E_SOCK (its Version over

@@ -13,6 +13,12 @@
  *        json2   containerd 1.7: the daemon says v1.7.27: JSON with version 2;
  *                Task v2 + Sandbox API (1.7's experimental sandbox controller)
  *        plain   containerd 1.6: the plain address; Task v2, no Sandbox API
+ *        errors  (2.3+ bootstrap) what the Sandbox API refuses: every method of
+ *                an unknown sandbox, bad CreateSandbox requests, a second
+ *                sandbox or StartSandbox; a pending WaitSandbox answered
+ *                UNAVAILABLE when the shim is told to exit (SIGTERM), the
+ *                sandbox's process gone with it; a sandbox stopped before it
+ *                started (WaitSandbox at once, Start/Metrics refused)
  * SHIM   the shim binary; DIR a scratch directory (bundles, outputs); ADDRESS
  *        where this program plays containerd (a child serving Version over
  *        gRPC there and Events/Forward over ttrpc at ADDRESS.ttrpc, noting
@@ -292,7 +298,7 @@ static void start(const char *id, const char *bundle, char *addr, size_t addr_si
 {
 	uint8_t *params = NULL;
 	size_t params_len = 0;
-	if (!strcmp(mode, "binary")) {
+	if (!strcmp(mode, "binary") || !strcmp(mode, "errors")) {
 		Containerd__Runtime__Bootstrap__V1__BootstrapParams p =
 			CONTAINERD__RUNTIME__BOOTSTRAP__V1__BOOTSTRAP_PARAMS__INIT;
 		char ttrpc[512];
@@ -321,7 +327,7 @@ static void start(const char *id, const char *bundle, char *addr, size_t addr_si
 	memcpy(text, out.buf, out.len);
 	text[out.len] = '\0';
 	json_t *j = NULL;
-	if (!strcmp(mode, "binary")) {
+	if (!strcmp(mode, "binary") || !strcmp(mode, "errors")) {
 		/* containerd 2.3.0 trims whitespace before decoding */
 		if (out.len == 0 || strchr(" \t\r\n\v\f", out.buf[0]) || strchr(" \t\r\n\v\f", out.buf[out.len - 1]))
 			die("start %s: a BootstrapResult must neither begin nor end with whitespace", id);
@@ -667,10 +673,159 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/* ---- errors: what the Sandbox API refuses, and how it ends ---- */
+
+/* A raw Sandbox call: every request of the service begins with
+ * string sandbox_id = 1, so a PingRequest's bytes fit any method. */
+static int sandbox_raw(const char *method, const char *sandbox_id)
+{
+	Containerd__Runtime__Sandbox__V1__PingRequest req = CONTAINERD__RUNTIME__SANDBOX__V1__PING_REQUEST__INIT;
+	req.sandbox_id = (char *)sandbox_id;
+	uint8_t buf[256];
+	size_t n = containerd__runtime__sandbox__v1__ping_request__pack(&req, buf);
+	struct ttrpc_result st = { 0 };
+	int code = ttrpc_client_call_sync(client, CONTAINERD_RUNTIME_SANDBOX_V1_SANDBOX_SERVICE, method, buf, n, &opts,
+					  &st);
+	ttrpc_result_clear(&st);
+	return code;
+}
+
+static void expect_code(int code, int want, const char *what)
+{
+	if (code != want)
+		die("%s: %s, want %s", what, ttrpc_code_name(code), ttrpc_code_name(want));
+}
+
+static int create_sandbox(const char *id, const char *netns_path, bool with_rootfs)
+{
+	Containerd__Runtime__Sandbox__V1__CreateSandboxRequest req =
+		CONTAINERD__RUNTIME__SANDBOX__V1__CREATE_SANDBOX_REQUEST__INIT;
+	req.sandbox_id = (char *)id;
+	req.bundle_path = (char *)dir;
+	req.netns_path = (char *)netns_path;
+	Containerd__Types__Mount m = CONTAINERD__TYPES__MOUNT__INIT, *mp = &m;
+	m.type = "bind";
+	m.source = "/tmp";
+	if (with_rootfs) {
+		req.n_rootfs = 1;
+		req.rootfs = &mp;
+	}
+	Containerd__Runtime__Sandbox__V1__CreateSandboxResponse *resp = NULL;
+	struct ttrpc_result st = { 0 };
+	int code = containerd_runtime_sandbox_v1_sandbox_create_sandbox_call_sync(client, &req, &opts, &resp, &st);
+	if (resp)
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	ttrpc_result_clear(&st);
+	return code;
+}
+
+static void errors_mode(void)
+{
+	static const char *const methods[] = { "StartSandbox",	"Platform",    "StopSandbox",	  "WaitSandbox",
+					       "SandboxStatus", "PingSandbox", "ShutdownSandbox", "SandboxMetrics" };
+	char sb_bundle[512], addr[512], what[128];
+
+	/* shim 1: refusals, then a running sandbox whose shim gets SIGTERM */
+	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb", dir);
+	if (mkdir(sb_bundle, 0711))
+		die("mkdir %s: %s", sb_bundle, strerror(errno));
+	start("sb", sb_bundle, addr, sizeof(addr));
+	pid_t shim_pid = shim_pid_of(sb_bundle);
+	int rc = 0;
+	client = ttrpc_client_connect(NULL, addr + 7, &rc);
+	if (!client)
+		die("connect %s: %s", addr, ttrpc_strerror(rc));
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		snprintf(what, sizeof(what), "%s before any CreateSandbox", methods[i]);
+		expect_code(sandbox_raw(methods[i], "sb"), TTRPC_CODE_NOT_FOUND, what);
+	}
+	expect_code(create_sandbox("../sb", "", false), TTRPC_CODE_INVALID_ARGUMENT, "CreateSandbox of a path-like id");
+	expect_code(create_sandbox("", "", false), TTRPC_CODE_INVALID_ARGUMENT, "CreateSandbox of an empty id");
+	expect_code(create_sandbox("sb", "/nonexistent/netns", false), TTRPC_CODE_FAILED_PRECONDITION,
+		    "CreateSandbox with a netns that does not exist");
+	expect_code(create_sandbox("sb", "", true), TTRPC_CODE_INVALID_ARGUMENT, "CreateSandbox with a rootfs");
+	expect_code(create_sandbox("sb", "", false), TTRPC_CODE_OK, "CreateSandbox");
+	expect_code(create_sandbox("sb2", "", false), TTRPC_CODE_ALREADY_EXISTS, "a second sandbox in one shim");
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		snprintf(what, sizeof(what), "%s of another sandbox", methods[i]);
+		expect_code(sandbox_raw(methods[i], "other"), TTRPC_CODE_NOT_FOUND, what);
+	}
+	expect_code(sandbox_raw("SandboxMetrics", "sb"), TTRPC_CODE_FAILED_PRECONDITION, "SandboxMetrics before start");
+	Containerd__Runtime__Sandbox__V1__StartSandboxRequest sreq =
+		CONTAINERD__RUNTIME__SANDBOX__V1__START_SANDBOX_REQUEST__INIT;
+	sreq.sandbox_id = "sb";
+	Containerd__Runtime__Sandbox__V1__StartSandboxResponse *sresp = NULL;
+	struct ttrpc_result st = { 0 };
+	ok(containerd_runtime_sandbox_v1_sandbox_start_sandbox_call_sync(client, &sreq, &opts, &sresp, &st), &st,
+	   "StartSandbox");
+	ttrpc_result_clear(&st);
+	pid_t holder = (pid_t)sresp->pid;
+	protobuf_c_message_free_unpacked(&sresp->base, NULL);
+	expect_code(sandbox_raw("StartSandbox", "sb"), TTRPC_CODE_FAILED_PRECONDITION, "a second StartSandbox");
+	struct wait_result w = { 0 };
+	Containerd__Runtime__Sandbox__V1__WaitSandboxRequest wreq =
+		CONTAINERD__RUNTIME__SANDBOX__V1__WAIT_SANDBOX_REQUEST__INIT;
+	wreq.sandbox_id = "sb";
+	if (containerd_runtime_sandbox_v1_sandbox_wait_sandbox_call(client, &wreq, NULL, on_wait_sandbox, &w))
+		die("WaitSandbox: not sent");
+	/* a Task Shutdown (not now) leaves a shim whose sandbox lives */
+	v3 = true;
+	task_shutdown("sb");
+	expect_code(sandbox_raw("PingSandbox", "sb"), TTRPC_CODE_OK, "PingSandbox after Task Shutdown");
+	/* the shim told to go: the pending WaitSandbox is answered, not dropped,
+	 * and the sandbox's process goes with it */
+	if (kill(shim_pid, SIGTERM))
+		die("kill the shim: %s", strerror(errno));
+	double deadline = now_s() + 10;
+	while (!w.done && now_s() < deadline) {
+		ev_run(ttrpc_client_loop(client), EVRUN_ONCE | EVRUN_NOWAIT);
+		usleep(2000);
+	}
+	if (!w.done || w.code != TTRPC_CODE_UNAVAILABLE)
+		die("WaitSandbox when the shim exits: %s", w.done ? ttrpc_code_name(w.code) : "no answer");
+	expect_gone(shim_pid, "after SIGTERM");
+	for (int i = 0; i < 500 && kill(holder, 0) == 0; i++)
+		usleep(10000);
+	if (kill(holder, 0) == 0)
+		die("the sandbox's process %d outlived its shim", (int)holder);
+	ttrpc_client_free(client);
+	step("refusals; pending WaitSandbox answered UNAVAILABLE on SIGTERM; the sandbox's process went with the shim");
+
+	/* shim 2: a sandbox stopped before it started */
+	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb3", dir);
+	if (mkdir(sb_bundle, 0711))
+		die("mkdir %s: %s", sb_bundle, strerror(errno));
+	start("sb3", sb_bundle, addr, sizeof(addr));
+	shim_pid = shim_pid_of(sb_bundle);
+	client = ttrpc_client_connect(NULL, addr + 7, &rc);
+	if (!client)
+		die("connect %s: %s", addr, ttrpc_strerror(rc));
+	expect_code(create_sandbox("sb3", "", false), TTRPC_CODE_OK, "CreateSandbox");
+	expect_code(sandbox_raw("StopSandbox", "sb3"), TTRPC_CODE_OK, "StopSandbox before start");
+	memset(&w, 0, sizeof(w));
+	wreq.sandbox_id = "sb3";
+	if (containerd_runtime_sandbox_v1_sandbox_wait_sandbox_call(client, &wreq, NULL, on_wait_sandbox, &w))
+		die("WaitSandbox: not sent");
+	await(&w, 5, "WaitSandbox of a stopped sandbox");
+	if (w.exit_status != 0 || w.exited_at <= 0)
+		die("WaitSandbox of a sandbox never started: %u at %.3f", w.exit_status, w.exited_at);
+	expect_code(sandbox_raw("StartSandbox", "sb3"), TTRPC_CODE_FAILED_PRECONDITION, "StartSandbox once stopped");
+	expect_code(sandbox_raw("SandboxMetrics", "sb3"), TTRPC_CODE_FAILED_PRECONDITION,
+		    "SandboxMetrics once stopped");
+	expect_code(sandbox_raw("ShutdownSandbox", "sb3"), TTRPC_CODE_OK, "ShutdownSandbox");
+	expect_gone(shim_pid, "after ShutdownSandbox");
+	ttrpc_client_free(client);
+	client = NULL;
+	step("stopped before started: WaitSandbox at once, Start and Metrics refused, Shutdown ends the shim");
+	delete_action("sb3", sb_bundle);
+	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb", dir);
+	delete_action("sb", sb_bundle);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 8) {
-		fprintf(stderr, "usage: shim-manager binary|json3|json2|plain SHIM DIR NAMESPACE ADDRESS "
+		fprintf(stderr, "usage: shim-manager binary|json3|json2|plain|errors SHIM DIR NAMESPACE ADDRESS "
 				"PUBLISH_BINARY ROOTFS\n");
 		return 2;
 	}
@@ -683,10 +838,17 @@ int main(int argc, char **argv)
 	rootfs = argv[7];
 	v3 = !strcmp(mode, "binary") || !strcmp(mode, "json3");
 	sandbox_api = strcmp(mode, "plain") != 0;
-	if (!v3 && strcmp(mode, "json2") && strcmp(mode, "plain"))
+	if (!v3 && strcmp(mode, "json2") && strcmp(mode, "plain") && strcmp(mode, "errors"))
 		die("unknown mode");
 	signal(SIGPIPE, SIG_IGN);
 	start_fake_containerd();
+	if (!strcmp(mode, "errors")) {
+		v3 = true;
+		errors_mode();
+		cleanup();
+		step("done");
+		return 0;
+	}
 
 	char sb_bundle[512], c1_bundle[512], c2_bundle[512], addr[512], addr2[512], netns[64] = "";
 	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb", dir);

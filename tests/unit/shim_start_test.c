@@ -292,3 +292,30 @@ Test(shim_start, bad_socket_dir_fails)
 	cr_assert_neq(r.status, 0);
 	cr_assert(strstr((char *)r.out, "relative/dir"), "%s", (char *)r.out);
 }
+
+/* containerd 1.7+'s shim sandbox controller starts the sandbox's shim on a
+ * bundle without config.json: its group is its id. Under 1.6 (no
+ * MAX_SHIM_VERSION) a missing config.json stays an error naming it. */
+Test(shim_start, sandbox_bundle_without_config)
+{
+	char path[192];
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	cr_assert_eq(unlink(path), 0);
+	struct run r;
+	run_start("sb1", "k8s.io", NULL, NULL, 0, &r);
+	cr_assert_neq(r.status, 0, "1.6: %s", (char *)r.out);
+	cr_assert(strstr((char *)r.out, "config.json"), "%s", (char *)r.out);
+	snprintf(path, sizeof(path), "%s/address", bundle);
+	cr_assert_neq(access(path, F_OK), 0, "1.6: no address written");
+
+	run_start("sb1", "k8s.io", "2", NULL, 0, &r);
+	cr_assert_eq(r.status, 0, "%s", (char *)r.out);
+	json_error_t e;
+	json_t *o = json_loads((char *)r.out, 0, &e);
+	cr_assert_not_null(o, "%s", (char *)r.out);
+	const char *address = json_string_value(json_object_get(o, "address"));
+	cr_assert_not_null(address);
+	expect_address_file(address);
+	expect_socket(address);
+	json_decref(o);
+}
