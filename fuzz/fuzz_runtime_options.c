@@ -48,6 +48,7 @@ static void command_lines(const struct shim_runtime_options *opts)
 	check_argv(&a, "kill", "9");
 	shim_runtime_argv_update(&rt, &a, "c1");
 	check_argv(&a, "update", "c1");
+	shim_runtime_release(&rt);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "shim/service.c"
 
+#include "runtimeoptions/v1/api.pb-c.h"
+#include "shim/options.h"
 #include "shim_service.h"
 
 static const struct {
@@ -33,7 +35,7 @@ void fuzz_runtime_files_init(void)
 
 static bool safe_config_path(const Google__Protobuf__Any *any)
 {
-	if (!any || !any->type_url || !is_type(any, "runtimeoptions.v1.Options"))
+	if (!any || !any->type_url || !shim_any_is(any, "runtimeoptions.v1.Options"))
 		return true;
 	Runtimeoptions__V1__Options *o = runtimeoptions__v1__options__unpack(NULL, any->value.len, any->value.data);
 	if (!o)
@@ -49,6 +51,6 @@ bool fuzz_runtime_options(const Google__Protobuf__Any *any, struct shim_runtime_
 {
 	if (!safe_config_path(any))
 		return false;
-	*rc = runtime_options(any, opts, err);
+	*rc = shim_runtime_options_from_any(any, opts, err);
 	return true;
 }

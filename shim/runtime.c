@@ -78,6 +78,8 @@ int shim_runtime_config_save(const char *path, const struct shim_runtime_options
 	for (size_t i = 0; i < opts->nglobal_args; i++)
 		json_array_append_new(args, json_string(opts->global_args[i]));
 	json_object_set_new(root, "global_args", args);
+	if (opts->timeout_ms > 0)
+		json_object_set_new(root, "timeout_ms", json_integer(opts->timeout_ms));
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		ret = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "path too long: %s", path);
 	else if (json_dump_file(root, tmp, JSON_INDENT(1)) != 0)
@@ -129,11 +131,18 @@ int shim_runtime_config_load(const char *path, struct shim_runtime_options *opts
 			opts->systemd_cgroup = json_is_true(v);
 		} else if (!strcmp(key, "global_args")) {
 			ret = load_global_args(opts, v, path, err);
+		} else if (!strcmp(key, "timeout_ms")) {
+			json_int_t ms = json_is_integer(v) ? json_integer_value(v) : 0;
+			if (ms < 1 || ms > SHIM_RUNTIME_TIMEOUT_MAX_MS)
+				ret = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+						     "%s: \"timeout_ms\" must be an integer from 1 to %d", path,
+						     SHIM_RUNTIME_TIMEOUT_MAX_MS);
+			opts->timeout_ms = (int)ms;
 		} else {
-			ret = shim_error_set(
-				err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
-				"%s: unknown key \"%s\" (known: binary_name, root, systemd_cgroup, global_args)", path,
-				key);
+			ret = shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+					     "%s: unknown key \"%s\" (known: binary_name, root, systemd_cgroup, "
+					     "global_args, timeout_ms)",
+					     path, key);
 		}
 		if (ret < 0)
 			break;
@@ -243,7 +252,7 @@ int shim_runtime_init(struct shim_runtime *rt, const struct shim_runtime_options
 	int ret;
 
 	memset(rt, 0, sizeof(*rt));
-	rt->timeout_ms = SHIM_RUNTIME_TIMEOUT_MS;
+	rt->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : SHIM_RUNTIME_TIMEOUT_MS;
 	rt->reaper = reaper;
 	rt->systemd_cgroup = opts && opts->systemd_cgroup;
 	if (!ns || !ns[0] || strchr(ns, '/') || !strcmp(ns, "..") || !strcmp(ns, "."))

@@ -26,6 +26,7 @@
 #define SHIM_RUNTIME_DEFAULT_BINARY "runc"
 #define SHIM_RUNTIME_DEFAULT_ROOT "/run/containerd/runc"
 #define SHIM_RUNTIME_TIMEOUT_MS 30000
+#define SHIM_RUNTIME_TIMEOUT_MAX_MS 600000
 #define SHIM_ARGV_MAX 40
 
 /* What the user chose: containerd.runc.v1.Options (binary_name, root,
@@ -41,11 +42,13 @@ struct shim_runtime_options {
 	 * "--cgroup-manager=disabled" on a host whose cgroups it cannot drive */
 	char global_args[SHIM_RUNTIME_GLOBAL_ARGS_MAX][SHIM_RUNTIME_GLOBAL_ARG_LEN];
 	size_t nglobal_args;
+	int timeout_ms; /* each runtime command's bound; 0: SHIM_RUNTIME_TIMEOUT_MS */
 };
 
 /* Read our runtime-config file (the path in runtimeoptions.v1.Options.config_path),
  * e.g. {"binary_name": "crun", "root": "/run/crun", "systemd_cgroup": false,
- *       "global_args": ["--cgroup-manager=disabled"]}.
+ *       "global_args": ["--cgroup-manager=disabled"], "timeout_ms": 60000}
+ * (timeout_ms: how long one runtime command may run before it is killed).
  * Unknown keys and wrong types are INVALID_ARGUMENT, naming the file. */
 int shim_runtime_config_load(const char *path, struct shim_runtime_options *opts, struct shim_error *err);
 

@@ -171,6 +171,26 @@ Test(shim_runtime, runtime_config_file)
 	cr_expect_str_eq(opts.binary_name, "crun");
 	cr_expect_str_eq(opts.root, "/run/crun");
 	cr_expect(opts.systemd_cgroup);
+	cr_expect_eq(opts.timeout_ms, 0);
+	/* timeout_ms: the bound of every runtime command, saved for the delete action */
+	write_file(path, "{\"binary_name\": \"runc\", \"timeout_ms\": 1500}", 0644);
+	cr_assert_eq(shim_runtime_config_load(path, &opts, &err), 0, "%s", err.msg);
+	cr_expect_eq(opts.timeout_ms, 1500);
+	struct shim_runtime rt;
+	cr_assert_eq(init_rt(&rt, &opts, "ns", dir, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(rt.timeout_ms, 1500);
+	cr_assert_eq(shim_runtime_config_save(path, &opts, &err), 0, "%s", err.msg);
+	opts.timeout_ms = 0;
+	cr_assert_eq(shim_runtime_config_load(path, &opts, &err), 0, "%s", err.msg);
+	cr_expect_eq(opts.timeout_ms, 1500);
+	const char *bad[] = { "0", "-5", "600001", "\"10\"", "1.5" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[64];
+		snprintf(text, sizeof(text), "{\"timeout_ms\": %s}", bad[i]);
+		write_file(path, text, 0644);
+		cr_expect_eq(shim_runtime_config_load(path, &opts, &err), -EINVAL, "timeout_ms %s", bad[i]);
+		cr_expect(strstr(err.msg, "\"timeout_ms\" must be an integer") != NULL, "%s", err.msg);
+	}
 	write_file(path, "{\"binary_name\": \"crun\", \"binaryname\": \"x\"}", 0644);
 	cr_expect_eq(shim_runtime_config_load(path, &opts, &err), -EINVAL);
 	cr_expect(strstr(err.msg, "unknown key \"binaryname\"") != NULL, "%s", err.msg);

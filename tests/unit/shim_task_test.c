@@ -6,6 +6,7 @@
  * fake's "containers" are sleep processes it leaves behind; this process is
  * the subreaper that reaps them, as the shim is. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ static char dir[64];
 static struct shim s;
 static ttrpc_client *client;
 static bool exit_requested;
+static const char *runtime_json = "runtime.json"; /* which runtime config Create sends */
 
 static const char fake_script[] =
 	"#!/bin/sh\n"
@@ -113,6 +115,10 @@ static void setup(void)
 	write_file("bundle/config.json", "{\"ociVersion\": \"1.0.2\", \"process\": {\"args\": [\"sh\"]}}", 0644);
 	snprintf(json, sizeof(json), "{\"binary_name\": \"%s/bin/fake-runc\", \"root\": \"%s/root\"}", dir, dir);
 	write_file("runtime.json", json, 0644);
+	snprintf(json, sizeof(json),
+		 "{\"binary_name\": \"%s/bin/fake-runc\", \"root\": \"%s/root\", \"timeout_ms\": 300}", dir, dir);
+	write_file("runtime-300ms.json", json, 0644);
+	runtime_json = "runtime.json";
 
 	memset(&s, 0, sizeof(s));
 	exit_requested = false;
@@ -246,7 +252,7 @@ static void run_until_file(const char *name)
 static void create_async(const char *id, struct reply *r)
 {
 	char config[128], bundle[128];
-	snprintf(config, sizeof(config), "%s/runtime.json", dir);
+	snprintf(config, sizeof(config), "%s/%s", dir, runtime_json);
 	snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
 	Runtimeoptions__V1__Options ro = RUNTIMEOPTIONS__V1__OPTIONS__INIT;
 	ro.config_path = config;
@@ -389,6 +395,18 @@ static void kill_wait_delete(const char *id)
 	reply_clear(&r);
 }
 
+/* Open fds of this process (the shim's, here): nothing may leak. */
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	cr_assert_not_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
 /* ---- tests ---- */
 
 Test(shim_task, lifecycle_with_an_exec)
@@ -467,6 +485,7 @@ Test(shim_task, create_fails_dies_or_writes_garbage)
 		{ "garbage", "bad pid" },
 	};
 	struct reply r = { 0 };
+	int fds = count_fds();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		behave("create", cases[i].how);
 		write_file("calls", "", 0644);
@@ -486,6 +505,7 @@ Test(shim_task, create_fails_dies_or_writes_garbage)
 		calls[fread(calls, 1, sizeof(calls) - 1, f)] = '\0';
 		fclose(f);
 		cr_expect(strstr(calls, "delete --force c1") != NULL, "%s: runtime calls: %s", cases[i].how, calls);
+		cr_expect_eq(count_fds(), fds, "%s: %d fds open, %d before", cases[i].how, count_fds(), fds);
 	}
 	behave("create", "ok");
 	run_container("c1");
@@ -595,4 +615,38 @@ Test(shim_task, shutdown_waits_for_the_last_container)
 	reply_clear(&r);
 	ev_run(s.loop, EVRUN_NOWAIT);
 	cr_expect(exit_requested, "Shutdown of the last container did not ask to exit");
+}
+
+/* A runtime that hangs past its timeout (timeout_ms 300 in its runtime
+ * config): killed, a clear error, no process or fd left, and a container of
+ * the other runtime is served meanwhile and after. */
+Test(shim_task, a_runtime_past_its_timeout_is_killed)
+{
+	struct reply hung = { 0 }, r = { 0 };
+	run_container("a");
+	int fds = count_fds();
+	behave("create", "hang");
+	runtime_json = "runtime-300ms.json";
+	double t0 = now_s();
+	create_async("b", &hung);
+	run_until_file("hung.pid");
+	cr_expect_eq(state_status("a", ""), SHIM_STATUS_RUNNING);
+	run_until_done(&hung);
+	double took = now_s() - t0;
+	cr_expect_neq(hung.code, TTRPC_CODE_OK);
+	cr_expect(strstr(hung.msg, "timed out after 300 ms") != NULL, "%s", hung.msg);
+	cr_expect(took < 10, "the timed-out Create took %.1f s", took);
+	reply_clear(&hung);
+	FILE *f = fopen(strcat(strcpy((char[128]){ 0 }, dir), "/hung.pid"), "r");
+	int hpid = 0;
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%d", &hpid), 1);
+	fclose(f);
+	cr_expect(kill(hpid, 0) != 0, "the hung runtime %d is still there", hpid);
+	cr_expect_eq(count_fds(), fds, "%d fds open, %d before", count_fds(), fds);
+	state("b", "", &r);
+	cr_expect_eq(r.code, TTRPC_CODE_NOT_FOUND, "%s", r.msg);
+	reply_clear(&r);
+	behave("create", "ok");
+	kill_wait_delete("a");
 }
