@@ -164,8 +164,11 @@ static void holder_main(const char *netns, int report_fd)
 	while (n < 0 && errno == EINTR);
 	if (rc)
 		_exit(1);
-	for (int fd = 0; fd < 1024; fd++)
-		close(fd);
+	/* nothing of the shim's (sockets, pipes, the listener) stays open in
+	 * it, however many fds the shim holds */
+	if (close_range(0, ~0U, 0) != 0)
+		for (int fd = 0; fd < 65536; fd++)
+			close(fd);
 	for (;;)
 		pause();
 }

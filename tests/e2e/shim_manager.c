@@ -39,6 +39,7 @@
  *   ends the shim; every container's create/start/exit/delete event reached
  *   containerd in our namespace; `delete` for each id answers a DeleteResponse.
  * Exit status 0 when everything held, 1 with the reason on stderr. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -924,7 +925,24 @@ int main(int argc, char **argv)
 			if (!strcmp(a, b))
 				die("the sandbox's process shares our %s namespace", *w);
 		}
-		step("StartSandbox: pid %d, own ipc/uts, netns %s", (int)holder, netns);
+		/* it holds nothing of the shim's: no fd at all */
+		char fddir[64];
+		snprintf(fddir, sizeof(fddir), "/proc/%d/fd", (int)holder);
+		int nfd = -1;
+		for (int i = 0; i < 200 && nfd != 0; i++) {
+			DIR *d = opendir(fddir);
+			if (!d)
+				die("opendir %s: %s", fddir, strerror(errno));
+			nfd = 0;
+			for (struct dirent *e; (e = readdir(d));)
+				nfd += e->d_name[0] != '.';
+			closedir(d);
+			if (nfd)
+				usleep(10000);
+		}
+		if (nfd)
+			die("the sandbox's process keeps %d fds open", nfd);
+		step("StartSandbox: pid %d, own ipc/uts, netns %s, no fd open", (int)holder, netns);
 
 		/* CRI waits right after StartSandbox */
 		Containerd__Runtime__Sandbox__V1__WaitSandboxRequest wreq =
