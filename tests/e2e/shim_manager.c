@@ -983,21 +983,9 @@ int main(int argc, char **argv)
 		protobuf_c_message_free_unpacked(&stresp->base, NULL);
 		step("SandboxStatus: SANDBOX_READY");
 
-		Containerd__Runtime__Sandbox__V1__PingRequest pingreq =
-			CONTAINERD__RUNTIME__SANDBOX__V1__PING_REQUEST__INIT;
-		pingreq.sandbox_id = "sb";
-		Containerd__Runtime__Sandbox__V1__PingResponse *pingresp = NULL;
-		code = containerd_runtime_sandbox_v1_sandbox_ping_sandbox_call_sync(client, &pingreq, &opts, &pingresp,
-										    &st);
-		ok(code, &st, "PingSandbox");
-		ttrpc_result_clear(&st);
-		protobuf_c_message_free_unpacked(&pingresp->base, NULL);
-		pingreq.sandbox_id = "someone-else";
-		code = containerd_runtime_sandbox_v1_sandbox_ping_sandbox_call_sync(client, &pingreq, &opts, &pingresp,
-										    &st);
-		if (code != TTRPC_CODE_NOT_FOUND)
-			die("PingSandbox of another sandbox: %s, want NOT_FOUND", ttrpc_code_name(code));
-		ttrpc_result_clear(&st);
+		expect_code(sandbox_raw("PingSandbox", "sb"), TTRPC_CODE_OK, "PingSandbox");
+		expect_code(sandbox_raw("PingSandbox", "someone-else"), TTRPC_CODE_NOT_FOUND,
+			    "PingSandbox of another sandbox");
 	}
 
 	/* the pod's containers: c1 prints its namespaces, c2 exits 5 */
@@ -1068,15 +1056,7 @@ int main(int argc, char **argv)
 
 		if (sb_wait.done)
 			die("WaitSandbox answered before StopSandbox");
-		Containerd__Runtime__Sandbox__V1__StopSandboxRequest stopreq =
-			CONTAINERD__RUNTIME__SANDBOX__V1__STOP_SANDBOX_REQUEST__INIT;
-		stopreq.sandbox_id = "sb";
-		Containerd__Runtime__Sandbox__V1__StopSandboxResponse *stopresp = NULL;
-		code = containerd_runtime_sandbox_v1_sandbox_stop_sandbox_call_sync(client, &stopreq, &opts, &stopresp,
-										    &st);
-		ok(code, &st, "StopSandbox");
-		ttrpc_result_clear(&st);
-		protobuf_c_message_free_unpacked(&stopresp->base, NULL);
+		expect_code(sandbox_raw("StopSandbox", "sb"), TTRPC_CODE_OK, "StopSandbox");
 		await(&sb_wait, 10, "WaitSandbox");
 		if (sb_wait.exit_status != 128 + SIGKILL || sb_wait.exited_at < t_create - 1 ||
 		    sb_wait.exited_at > now_s() + 1)
@@ -1098,15 +1078,7 @@ int main(int argc, char **argv)
 		protobuf_c_message_free_unpacked(&stresp->base, NULL);
 		expect_alive(shim_pid, "after StopSandbox");
 
-		Containerd__Runtime__Sandbox__V1__ShutdownSandboxRequest shreq =
-			CONTAINERD__RUNTIME__SANDBOX__V1__SHUTDOWN_SANDBOX_REQUEST__INIT;
-		shreq.sandbox_id = "sb";
-		Containerd__Runtime__Sandbox__V1__ShutdownSandboxResponse *shresp = NULL;
-		code = containerd_runtime_sandbox_v1_sandbox_shutdown_sandbox_call_sync(client, &shreq, &opts, &shresp,
-											&st);
-		ok(code, &st, "ShutdownSandbox");
-		ttrpc_result_clear(&st);
-		protobuf_c_message_free_unpacked(&shresp->base, NULL);
+		expect_code(sandbox_raw("ShutdownSandbox", "sb"), TTRPC_CODE_OK, "ShutdownSandbox");
 		step("ShutdownSandbox");
 	} else {
 		/* 1.6: the pod's first container ends the group */
