@@ -663,6 +663,21 @@ static void expect_gone(pid_t pid, const char *when)
 	die("the shim (pid %d) is still running 5 s %s", (int)pid, when);
 }
 
+/* A process's Pss, kB (smaps_rollup), -1 when unreadable. */
+static long pss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(path, "r");
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pss: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 static char *slurp(const char *path)
 {
 	static char buf[4096];
@@ -942,7 +957,8 @@ int main(int argc, char **argv)
 		}
 		if (nfd)
 			die("the sandbox's process keeps %d fds open", nfd);
-		step("StartSandbox: pid %d, own ipc/uts, netns %s, no fd open", (int)holder, netns);
+		step("StartSandbox: pid %d, own ipc/uts, netns %s, no fd open; Pss: sandbox process %ld kB, shim %ld kB",
+		     (int)holder, netns, pss_kb(holder), pss_kb(shim_pid));
 
 		/* CRI waits right after StartSandbox */
 		Containerd__Runtime__Sandbox__V1__WaitSandboxRequest wreq =
