@@ -74,13 +74,21 @@ int ttrpc__request_in_md(const struct ttrpc__request_in *req, struct ttrpc_md *m
 	return req->pb ? ttrpc__wire_request_md(req->pb, md) : 0;
 }
 
-/* The wire length of the last occurrence of length-delimited field `field`
- * of a message, for what protobuf-c's decoding hides: an empty bytes field
- * looks absent (Go tells them apart: an empty first message of a client
- * stream is still delivered), and a string is cut at an embedded NUL. */
-static bool raw_field_len(const uint8_t *p, size_t len, uint32_t field, size_t *flen)
+/* The wire lengths of the last occurrences of the length-delimited fields
+ * 1..RAW_FIELDS of a message (found[f] tells whether field f was seen), for
+ * what protobuf-c's decoding hides: an empty bytes field looks absent (Go
+ * tells them apart: an empty first message of a client stream is still
+ * delivered), and a string is cut at an embedded NUL. One pass for all of
+ * them; it stops where the bytes stop making sense, keeping what it found. */
+#define RAW_FIELDS 3
+struct raw_fields {
+	bool found[RAW_FIELDS + 1];
+	size_t len[RAW_FIELDS + 1];
+};
+
+static void raw_field_lens(const uint8_t *p, size_t len, struct raw_fields *f)
 {
-	bool found = false;
+	memset(f, 0, sizeof(*f));
 	size_t i = 0;
 	while (i < len) {
 		uint64_t key = 0, v = 0;
@@ -109,25 +117,23 @@ static bool raw_field_len(const uint8_t *p, size_t len, uint32_t field, size_t *
 					break;
 			}
 			if (v > len - i)
-				return found;
-			if (key >> 3 == field) {
-				found = true;
-				*flen = (size_t)v;
+				return;
+			if (key >> 3 >= 1 && key >> 3 <= RAW_FIELDS) {
+				f->found[key >> 3] = true;
+				f->len[key >> 3] = (size_t)v;
 			}
 			i += (size_t)v;
 			break;
 		default:
-			return found;
+			return;
 		}
 	}
-	return found;
 }
 
 /* A name that holds a NUL is not the C string protobuf-c hands us. */
-static bool name_cut(const uint8_t *p, size_t len, uint32_t field, const char *name)
+static bool name_cut(const struct raw_fields *f, uint32_t field, const char *name)
 {
-	size_t flen = 0;
-	return raw_field_len(p, len, field, &flen) && flen != strlen(name);
+	return f->found[field] && f->len[field] != strlen(name);
 }
 
 static int server_request(struct ttrpc__session *s, const struct ttrpc__frame_header *h, const uint8_t *p)
@@ -139,30 +145,34 @@ static int server_request(struct ttrpc__session *s, const struct ttrpc__frame_he
 		return reject(s, h->stream_id, TTRPC_CODE_INVALID_ARGUMENT,
 			      "StreamID cannot be re-used and must increment");
 	s->last_stream_id = h->stream_id;
-	Ttrpc__Request *req = ttrpc__wire_decode_request(p, h->length);
+	struct ttrpc__scratch scratch;
+	ttrpc__scratch_init(&scratch);
+	Ttrpc__Request *req = ttrpc__wire_decode_request_in(p, h->length, &scratch);
 	if (!req)
 		return reject(s, h->stream_id, TTRPC_CODE_INVALID_ARGUMENT,
 			      "unmarshal request error: invalid protobuf");
 	int rc = ttrpc__streams_put(&s->streams, h->stream_id, NULL);
 	if (rc) {
-		ttrpc__request__free_unpacked(req, NULL);
+		ttrpc__request__free_unpacked(req, &scratch.alloc);
 		return rc;
 	}
+	struct raw_fields raw;
+	raw_field_lens(p, h->length, &raw);
 	struct ttrpc__request_in in = {
 		.service = req->service,
 		.method = req->method,
 		.payload = req->payload.data,
 		.len = req->payload.len,
-		.has_payload = req->payload.len > 0 || raw_field_len(p, h->length, 3, &(size_t){ 0 }),
-		.service_cut = name_cut(p, h->length, 1, req->service),
-		.method_cut = name_cut(p, h->length, 2, req->method),
+		.has_payload = req->payload.len > 0 || raw.found[3],
+		.service_cut = name_cut(&raw, 1, req->service),
+		.method_cut = name_cut(&raw, 2, req->method),
 		.timeout_ns = req->timeout_nano,
 		.flags = h->flags,
 		.pb = req,
 	};
 	s->cbs.on_request(s, h->stream_id, &in, s->user);
 	ttrpc__heap_note_free(req->payload.len);
-	ttrpc__request__free_unpacked(req, NULL);
+	ttrpc__request__free_unpacked(req, &scratch.alloc);
 	return 0;
 }
 
@@ -248,7 +258,9 @@ static int client_frame(struct ttrpc__session *s, const struct ttrpc__frame_head
 		return 0;
 	}
 	struct ttrpc__response_in r;
-	if (ttrpc__wire_decode_response(p, h->length, &r)) {
+	struct ttrpc__scratch scratch;
+	ttrpc__scratch_init(&scratch);
+	if (ttrpc__wire_decode_response_in(p, h->length, &r, &scratch)) {
 		struct ttrpc__response_in bad = { .code = TTRPC_CODE_INTERNAL,
 						  .message = "ttrpc: undecodable response" };
 		s->cbs.on_response(s, data, &bad, s->user);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "wire.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,48 +23,125 @@ static int put_frame(struct ttrpc__buf *out, uint32_t stream_id, uint8_t type, u
 	return 0;
 }
 
+/* The envelope's two hot messages, Request and an OK Response, are encoded
+ * here byte for byte as protobuf-c (and Go) write them: fields in number
+ * order, proto3 zero values left out, each metadata pair a KeyValue even when
+ * both its strings are empty. protobuf-c's get_packed_size + pack walk the
+ * descriptors twice per message, and the metadata needed two callocs per
+ * request (tests/unit/test_wire.c compares both encoders). */
+static size_t varint_size(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* A length-delimited field of len bytes; 0 when empty (left out). */
+static size_t ld_size(size_t len)
+{
+	return len ? 1 + varint_size(len) + len : 0;
+}
+
+static uint8_t *put_ld(uint8_t *p, uint8_t tag, const void *data, size_t len)
+{
+	if (!len)
+		return p;
+	*p++ = tag;
+	p = put_varint(p, len);
+	memcpy(p, data, len);
+	return p + len;
+}
+
+static size_t str_len(const char *s)
+{
+	return s ? strlen(s) : 0;
+}
+
+/* KeyValue{key = 1, value = 2}, as the body of a metadata field. */
+static size_t kv_body_size(const struct ttrpc__kv *kv)
+{
+	return ld_size(strlen(kv->key)) + ld_size(strlen(kv->value));
+}
+
+#define TAG_LD(field) ((uint8_t)((field) << 3 | 2))
+#define TAG_VARINT(field) ((uint8_t)((field) << 3))
+
 int ttrpc__wire_put_request(struct ttrpc__buf *out, uint32_t stream_id, uint8_t flags,
 			    const struct ttrpc__request_out *req, uint32_t max)
 {
 	if (req->len > max)
 		return TTRPC_ETOOBIG;
-	Ttrpc__Request msg = TTRPC__REQUEST__INIT;
-	msg.service = (char *)req->service;
-	msg.method = (char *)req->method;
-	msg.payload.data = (uint8_t *)req->payload;
-	msg.payload.len = req->len;
-	msg.timeout_nano = req->timeout_ns;
-
+	size_t ls = str_len(req->service), lm = str_len(req->method);
+	size_t size = ld_size(ls) + ld_size(lm) + ld_size(req->len);
+	if (req->timeout_ns)
+		size += 1 + varint_size((uint64_t)req->timeout_ns);
 	size_t n = ttrpc_md_count(req->md);
-	Ttrpc__KeyValue *kvs = NULL;
-	Ttrpc__KeyValue **kvp = NULL;
-	if (n) {
-		kvs = calloc(n, sizeof(*kvs));
-		kvp = calloc(n, sizeof(*kvp));
-		if (!kvs || !kvp) {
-			free(kvs);
-			free(kvp);
-			return TTRPC_ENOMEM;
-		}
-		for (size_t i = 0; i < n; i++) {
-			ttrpc__key_value__init(&kvs[i]);
-			kvs[i].key = req->md->items[i].key;
-			kvs[i].value = req->md->items[i].value;
-			kvp[i] = &kvs[i];
-		}
-		msg.n_metadata = n;
-		msg.metadata = kvp;
+	for (size_t i = 0; i < n; i++) {
+		size_t body = kv_body_size(&req->md->items[i]);
+		size += 1 + varint_size(body) + body;
 	}
-	size_t size = protobuf_c_message_get_packed_size(&msg.base);
-	int rc = size > max ? TTRPC_ETOOBIG : put_frame(out, stream_id, TTRPC__FRAME_REQUEST, flags, &msg.base, size);
-	free(kvs);
-	free(kvp);
-	return rc;
+	if (size > max)
+		return TTRPC_ETOOBIG;
+	uint8_t *p = ttrpc__buf_reserve(out, TTRPC__FRAME_HEADER_SIZE + size);
+	if (!p)
+		return TTRPC_ENOMEM;
+	struct ttrpc__frame_header h = {
+		.length = (uint32_t)size, .stream_id = stream_id, .type = TTRPC__FRAME_REQUEST, .flags = flags
+	};
+	ttrpc__frame_pack(p, &h);
+	p += TTRPC__FRAME_HEADER_SIZE;
+	p = put_ld(p, TAG_LD(1), req->service, ls);
+	p = put_ld(p, TAG_LD(2), req->method, lm);
+	p = put_ld(p, TAG_LD(3), req->payload, req->len);
+	if (req->timeout_ns) {
+		*p++ = TAG_VARINT(4);
+		p = put_varint(p, (uint64_t)req->timeout_ns);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ttrpc__kv *kv = &req->md->items[i];
+		*p++ = TAG_LD(5);
+		p = put_varint(p, kv_body_size(kv));
+		p = put_ld(p, TAG_LD(1), kv->key, strlen(kv->key));
+		p = put_ld(p, TAG_LD(2), kv->value, strlen(kv->value));
+	}
+	ttrpc__buf_commit(out, TTRPC__FRAME_HEADER_SIZE + size);
+	return 0;
+}
+
+/* Response{payload = 2}: the answer of every call that succeeded. */
+static int put_ok_response(struct ttrpc__buf *out, uint32_t stream_id, const uint8_t *payload, size_t len)
+{
+	size_t size = ld_size(len);
+	uint8_t *p = ttrpc__buf_reserve(out, TTRPC__FRAME_HEADER_SIZE + size);
+	if (!p)
+		return TTRPC_ENOMEM;
+	struct ttrpc__frame_header h = {
+		.length = (uint32_t)size, .stream_id = stream_id, .type = TTRPC__FRAME_RESPONSE, .flags = 0
+	};
+	ttrpc__frame_pack(p, &h);
+	put_ld(p + TTRPC__FRAME_HEADER_SIZE, TAG_LD(2), payload, len);
+	ttrpc__buf_commit(out, TTRPC__FRAME_HEADER_SIZE + size);
+	return 0;
 }
 
 int ttrpc__wire_put_response(struct ttrpc__buf *out, uint32_t stream_id, int code, const char *message,
 			     const uint8_t *payload, size_t len, uint32_t max)
 {
+	if (code == 0 && ld_size(len) <= max)
+		return put_ok_response(out, stream_id, payload, len);
 	Ttrpc__Response msg = TTRPC__RESPONSE__INIT;
 	Ttrpc__Status st = TTRPC__STATUS__INIT;
 	if (code != 0) {
@@ -98,15 +177,57 @@ int ttrpc__wire_put_data(struct ttrpc__buf *out, uint32_t stream_id, uint8_t fla
 	return 0;
 }
 
+static void *scratch_alloc(void *data, size_t size)
+{
+	struct ttrpc__scratch *s = data;
+	const size_t align = _Alignof(max_align_t);
+	size_t need = (size + align - 1) & ~(align - 1);
+	if (size && need >= size && need <= sizeof(s->mem) - s->used) {
+		void *p = s->mem + s->used;
+		s->used += need;
+		return p;
+	}
+	return malloc(size);
+}
+
+static void scratch_free(void *data, void *p)
+{
+	struct ttrpc__scratch *s = data;
+	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)s->mem;
+	if (a >= lo && a < lo + sizeof(s->mem))
+		return; /* the block goes with the caller's frame */
+	free(p);
+}
+
+void ttrpc__scratch_init(struct ttrpc__scratch *s)
+{
+	s->alloc.alloc = scratch_alloc;
+	s->alloc.free = scratch_free;
+	s->alloc.allocator_data = s;
+	s->used = 0;
+}
+
 Ttrpc__Request *ttrpc__wire_decode_request(const uint8_t *p, size_t len)
 {
 	return ttrpc__request__unpack(NULL, len, p);
 }
 
+Ttrpc__Request *ttrpc__wire_decode_request_in(const uint8_t *p, size_t len, struct ttrpc__scratch *scratch)
+{
+	return ttrpc__request__unpack(&scratch->alloc, len, p);
+}
+
 int ttrpc__wire_decode_response(const uint8_t *p, size_t len, struct ttrpc__response_in *r)
 {
+	return ttrpc__wire_decode_response_in(p, len, r, NULL);
+}
+
+int ttrpc__wire_decode_response_in(const uint8_t *p, size_t len, struct ttrpc__response_in *r,
+				   struct ttrpc__scratch *scratch)
+{
 	memset(r, 0, sizeof(*r));
-	r->pb = ttrpc__response__unpack(NULL, len, p);
+	r->alloc = scratch ? &scratch->alloc : NULL;
+	r->pb = ttrpc__response__unpack(r->alloc, len, p);
 	if (!r->pb)
 		return TTRPC_EPROTO;
 	r->message = "";
@@ -123,7 +244,7 @@ int ttrpc__wire_decode_response(const uint8_t *p, size_t len, struct ttrpc__resp
 void ttrpc__wire_response_free(struct ttrpc__response_in *r)
 {
 	if (r->pb)
-		ttrpc__response__free_unpacked(r->pb, NULL);
+		ttrpc__response__free_unpacked(r->pb, r->alloc);
 	r->pb = NULL;
 }
 
