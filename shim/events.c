@@ -159,16 +159,18 @@ static void send_head(struct shim_events *ev)
 	ttrpc_md *md = ttrpc_md_new();
 	ttrpc_md_add(md, "containerd-namespace-ttrpc", ev->ns);
 	struct ttrpc_call_opts opts = { .timeout_ns = 5000000000, .md = md };
+	/* In flight before the call: its completion must find it so, whenever it runs. */
+	ev->in_flight = true;
 	int rc = containerd_services_events_ttrpc_v1_events_forward_call(ev->client, &req, &opts, forwarded, ev);
 	ttrpc_md_free(md);
 	ev->stats.attempts++;
 	if (rc) {
+		ev->in_flight = false;
 		shim_logf(ev->log, SHIM_LOG_WARN, "publish %s: %s; retrying", q->topic, ttrpc_strerror(rc));
 		drop_client(ev);
 		schedule_retry(ev);
 		return;
 	}
-	ev->in_flight = true;
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)

@@ -370,3 +370,29 @@ Test(client_hostile, answers_for_unknown_streams_are_dropped)
 	ttrpc_client_close(cl);
 	fake_finished();
 }
+
+/* The peer is gone before the first write: the call's write fails inside
+ * ttrpc_client_call, and its completion still runs later from the loop, as
+ * client.h promises, never inside the call (a caller that marks the call in
+ * flight after the call returns, as the shim's event publisher did, was
+ * left waiting for ever). */
+Test(client_hostile, a_write_failing_inside_the_call_completes_from_the_loop)
+{
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	int err = 0;
+	cl = ttrpc_client_adopt(loop, sv[0], &err);
+	cr_assert_not_null(cl, "adopt: %s", ttrpc_strerror(err));
+	close(sv[1]); /* the peer is gone; the client has not noticed yet */
+	struct outcome o[2] = { 0 };
+	call("first", 0, &o[0]);
+	cr_assert_eq(o[0].calls, 0, "done ran inside ttrpc_client_call");
+	/* until the loop runs, a second call is accepted and waits the same way */
+	int rc = ttrpc_client_call(cl, SVC, "Echo", (const uint8_t *)"x", 1, NULL, done, &o[1]);
+	cr_assert(rc == 0 || rc == TTRPC_ECLOSED, "second call: %s", ttrpc_strerror(rc));
+	cr_assert_eq(o[1].calls, 0, "done ran inside the second ttrpc_client_call");
+	run_until_done(o, rc == 0 ? 2 : 1);
+	expect(&o[0], TTRPC_CODE_UNAVAILABLE, NULL);
+	cr_assert(strstr(o[0].message, "write failed") != NULL, "%s", o[0].message);
+	cr_assert_not(ttrpc_client_connected(cl));
+}

@@ -211,7 +211,7 @@ void ttrpc__conn_settle(struct ttrpc__conn *c)
 		b->pressure(b);
 		b->pressing = false;
 	}
-	if (c->closed)
+	if (c->closed || ev_is_active(&c->fail_soon))
 		return;
 	size_t pending = ttrpc__session_out_pending(&c->session);
 	if (pending > OUT_HIGH_WATER)
@@ -243,14 +243,37 @@ void ttrpc__conn_set_budget(struct ttrpc__conn *c, struct ttrpc__budget *budget)
 	ttrpc__conn_settle(c);
 }
 
+static void on_fail_soon(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct ttrpc__conn *c = w->data;
+	ttrpc__conn_close(c, c->fail_reason);
+}
+
+/* Kicks run inside API calls (a client's new request, a handler's answer),
+ * whose callers are promised that completions run later from the loop,
+ * never inside the call: a write that fails there closes the connection on
+ * the next loop iteration instead of now. */
+static void close_soon(struct ttrpc__conn *c, const char *reason)
+{
+	if (ev_is_active(&c->fail_soon))
+		return;
+	c->fail_reason = reason;
+	ev_io_stop(c->loop, &c->rio);
+	ev_io_stop(c->loop, &c->wio);
+	ev_timer_set(&c->fail_soon, 0., 0.);
+	ev_timer_start(c->loop, &c->fail_soon);
+}
+
 void ttrpc__conn_kick(struct ttrpc__conn *c)
 {
-	if (c->closed || c->in_recv)
+	if (c->closed || c->in_recv || ev_is_active(&c->fail_soon))
 		return;
 	c->active = true;
 	uint64_t sent = ttrpc__session_sent_total(&c->session);
 	if (!ev_is_active(&c->wio) && write_some(c)) {
-		ttrpc__conn_close(c, "write failed");
+		close_soon(c, "write failed");
 		return;
 	}
 	ttrpc__conn_settle(c);
@@ -355,7 +378,8 @@ void ttrpc__conn_init(struct ttrpc__conn *c, struct ev_loop *loop, int fd, enum 
 	ev_io_init(&c->rio, on_readable, fd, EV_READ);
 	ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
 	ev_timer_init(&c->over_timer, over_budget_expired, 0., 0.);
-	c->rio.data = c->wio.data = c->over_timer.data = c;
+	ev_timer_init(&c->fail_soon, on_fail_soon, 0., 0.);
+	c->rio.data = c->wio.data = c->over_timer.data = c->fail_soon.data = c;
 	ev_io_start(loop, &c->rio);
 }
 
@@ -365,6 +389,7 @@ void ttrpc__conn_close(struct ttrpc__conn *c, const char *reason)
 		return;
 	c->closed = true;
 	ttrpc__session_halt(&c->session);
+	ev_timer_stop(c->loop, &c->fail_soon);
 	ev_io_stop(c->loop, &c->rio);
 	ev_io_stop(c->loop, &c->wio);
 	close(c->fd);
@@ -392,5 +417,6 @@ void ttrpc__conn_close_when_flushed(struct ttrpc__conn *c)
 
 void ttrpc__conn_destroy(struct ttrpc__conn *c)
 {
+	ev_timer_stop(c->loop, &c->fail_soon);
 	ttrpc__session_destroy(&c->session);
 }

@@ -53,8 +53,10 @@ struct ttrpc__conn {
 	size_t held;		      /* bytes counted in budget->used */
 	size_t spare;		      /* of held: empty large buffers */
 	ev_timer over_timer;	      /* budget_paused for too long */
-	ev_tstamp last_progress;      /* last output written while budget_paused */
-	bool active;		      /* read or wrote since the last idle sweep */
+	ev_timer fail_soon;	      /* a write from an API call failed: close from the loop */
+	const char *fail_reason;
+	ev_tstamp last_progress; /* last output written while budget_paused */
+	bool active;		 /* read or wrote since the last idle sweep */
 };
 
 /* Take over fd (made non-blocking) and start reading. */
