@@ -11,7 +11,17 @@
  * in hex), Deadline ("none" or seconds left), Peer ("pid uid" or "none"),
  * Sleep (milliseconds, then "slept"; on_orphan counted), Size (N bytes),
  * ResponseMetadata ("CODE": headers x-h=head, x-h-bin=01 02 ff and trailers
- * x-t=tail, x-t-bin=fe 80, then OK "set, reserved refused" or that code). */
+ * x-t=tail, x-t-bin=fe 80, then OK "set, reserved refused" or that code).
+ * Streams: Download ("COUNT SIZE [CODE]": COUNT messages of SIZE bytes, byte
+ * j of message i being (i + j) & 0xff, sent as the send window allows, then
+ * CODE or OK), Upload (answers "MESSAGES BYTES CHECKSUM" at close-send, the
+ * checksum being the sum over messages of position (from 1) times byte sum;
+ * --slow: it pauses 2 ms after every 8th message), Chat (echoes each
+ * message, pausing while its send queue is full; OK at close-send), Hold
+ * (pauses at once and never resumes: its receive bound must fail it),
+ * Orphans (unary: "ORPHANED CONGESTED", how many streams were orphaned and
+ * how many sends got TTRPC_EAGAIN so far).
+ * --stream-buffer N sets the server's per-stream receive bound. */
 #include <ev.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +29,7 @@
 #include <string.h>
 #include <ttrpc/grpc.h>
 #include <ttrpc/server.h>
+#include <ttrpc/stream.h>
 
 #define SVC "interop.Echo"
 
@@ -167,6 +178,195 @@ static void response_md(ttrpc_call *call, const uint8_t *req, size_t len, void *
 		ttrpc_call_respond(call, (const uint8_t *)"set, reserved refused", 21);
 }
 
+/* ---- streams */
+
+static int orphans, congested;
+static bool slow;
+
+struct dl {
+	ttrpc_call *call;
+	unsigned count, size, sent;
+	int code;
+	uint8_t *buf;
+};
+
+static void dl_free(struct dl *d)
+{
+	free(d->buf);
+	free(d);
+}
+
+static void dl_pump(ttrpc_call *call, void *user)
+{
+	(void)user;
+	struct dl *d = ttrpc_call_user(call);
+	while (d->sent < d->count) {
+		for (unsigned j = 0; j < d->size; j++)
+			d->buf[j] = (uint8_t)(d->sent + j);
+		int rc = ttrpc_call_send(call, d->buf, d->size);
+		if (rc == TTRPC_EAGAIN) {
+			congested++;
+			return; /* on_writable calls again */
+		}
+		if (rc) {
+			ttrpc_call_finish(call, TTRPC_CODE_INTERNAL, "send: %s", ttrpc_strerror(rc));
+			dl_free(d);
+			return;
+		}
+		d->sent++;
+	}
+	if (d->code)
+		ttrpc_call_finish(call, d->code, "after %u messages", d->sent);
+	else
+		ttrpc_call_finish(call, TTRPC_CODE_OK, NULL);
+	dl_free(d);
+}
+
+struct up {
+	uint64_t msgs, bytes, sum;
+	ev_timer t;
+	ttrpc_call *call;
+	uint8_t *pending; /* Chat: the echo the send queue refused */
+	size_t pending_len;
+	bool has_pending;
+};
+
+static void stream_orphaned(ttrpc_call *call, void *user)
+{
+	(void)user;
+	orphans++;
+	void *d = ttrpc_call_user(call);
+	ttrpc_call_finish(call, TTRPC_CODE_CANCELLED, "orphaned");
+	if (ttrpc_call_kind(call) == TTRPC_KIND_SERVER_STREAM) {
+		dl_free(d);
+		return;
+	}
+	struct up *u = d;
+	ev_timer_stop(loop, &u->t);
+	free(u->pending);
+	free(u);
+}
+
+static void dl_open(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < 63 ? len : 63), (const char *)req);
+	struct dl *d = calloc(1, sizeof(*d));
+	sscanf(buf, "%u %u %d", &d->count, &d->size, &d->code);
+	d->buf = malloc(d->size + 1);
+	d->call = call;
+	ttrpc_call_set_user(call, d);
+	ttrpc_call_on_orphan(call, stream_orphaned, NULL);
+	dl_pump(call, user);
+}
+
+static void up_open(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	(void)req;
+	(void)len;
+	(void)user;
+	struct up *u = calloc(1, sizeof(*u));
+	u->call = call;
+	ttrpc_call_set_user(call, u);
+	ttrpc_call_on_orphan(call, stream_orphaned, NULL);
+}
+
+static void up_resume(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)l;
+	(void)revents;
+	struct up *u = w->data;
+	ttrpc_call_pause(u->call, false);
+}
+
+static void up_msg(ttrpc_call *call, const uint8_t *msg, size_t len, void *user)
+{
+	(void)user;
+	struct up *u = ttrpc_call_user(call);
+	u->msgs++;
+	u->bytes += len;
+	uint64_t sum = 0;
+	for (size_t i = 0; i < len; i++)
+		sum += msg[i];
+	u->sum += u->msgs * sum; /* the position counts: a reordering shows */
+	if (slow && u->msgs % 8 == 0) {
+		ttrpc_call_pause(call, true);
+		ev_timer_init(&u->t, up_resume, 0.002, 0.);
+		u->t.data = u;
+		ev_timer_start(loop, &u->t);
+	}
+}
+
+static void up_close(ttrpc_call *call, void *user)
+{
+	(void)user;
+	struct up *u = ttrpc_call_user(call);
+	char buf[96];
+	int n = snprintf(buf, sizeof(buf), "%llu %llu %llu", (unsigned long long)u->msgs, (unsigned long long)u->bytes,
+			 (unsigned long long)u->sum);
+	ev_timer_stop(loop, &u->t);
+	ttrpc_call_respond(call, (const uint8_t *)buf, (size_t)n);
+	free(u);
+}
+
+static void chat_msg(ttrpc_call *call, const uint8_t *msg, size_t len, void *user)
+{
+	(void)user;
+	struct up *u = ttrpc_call_user(call);
+	int rc = ttrpc_call_send(call, msg, len);
+	if (rc == TTRPC_EAGAIN) { /* keep it, take no more until the queue drains */
+		congested++;
+		u->pending = malloc(len + 1);
+		memcpy(u->pending, msg, len);
+		u->pending_len = len;
+		u->has_pending = true;
+		ttrpc_call_pause(call, true);
+	} else if (rc) {
+		ttrpc_call_finish(call, TTRPC_CODE_INTERNAL, "send: %s", ttrpc_strerror(rc));
+		free(u);
+	}
+}
+
+static void chat_writable(ttrpc_call *call, void *user)
+{
+	(void)user;
+	struct up *u = ttrpc_call_user(call);
+	if (!u->has_pending)
+		return;
+	int rc = ttrpc_call_send(call, u->pending, u->pending_len);
+	if (rc == TTRPC_EAGAIN)
+		return;
+	free(u->pending);
+	u->pending = NULL;
+	u->has_pending = false;
+	ttrpc_call_pause(call, false);
+}
+
+static void chat_close(ttrpc_call *call, void *user)
+{
+	(void)user;
+	struct up *u = ttrpc_call_user(call);
+	ttrpc_call_finish(call, TTRPC_CODE_OK, NULL);
+	free(u->pending);
+	free(u);
+}
+
+static void hold_open(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	up_open(call, req, len, user);
+	ttrpc_call_pause(call, true);
+}
+
+static void count_orphans(ttrpc_call *call, const uint8_t *req, size_t len, void *user)
+{
+	(void)req;
+	(void)len;
+	(void)user;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d %d", orphans, congested);
+	ttrpc_call_respond(call, (const uint8_t *)buf, (size_t)n);
+}
+
 static ttrpc_server *server;
 static ev_signal sigterm;
 
@@ -187,9 +387,17 @@ static void on_term(struct ev_loop *l, ev_signal *w, int revents)
 int main(int argc, char **argv)
 {
 	const char *sock = NULL, *gsock = NULL, *gtcp = NULL, *gtls = NULL, *gmtls = NULL;
+	size_t stream_buffer = 0;
 	struct ttrpc_grpc_tls tls = { 0 }, mtls = { 0 };
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--slow"))
+			slow = true;
 	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--socket"))
+		if (!strcmp(argv[i], "--slow"))
+			i--;
+		else if (!strcmp(argv[i], "--stream-buffer"))
+			stream_buffer = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--socket"))
 			sock = argv[i + 1];
 		else if (!strcmp(argv[i], "--grpc-socket"))
 			gsock = argv[i + 1];
@@ -221,6 +429,27 @@ int main(int argc, char **argv)
 	ttrpc_server_register(server, SVC, "Sleep", sleep_ms, NULL);
 	ttrpc_server_register(server, SVC, "Size", size, NULL);
 	ttrpc_server_register(server, SVC, "ResponseMetadata", response_md, NULL);
+	ttrpc_server_register(server, SVC, "Orphans", count_orphans, NULL);
+	const struct ttrpc_stream_handler dl_h = { .kind = TTRPC_KIND_SERVER_STREAM,
+						   .on_open = dl_open,
+						   .on_writable = dl_pump };
+	const struct ttrpc_stream_handler up_h = {
+		.kind = TTRPC_KIND_CLIENT_STREAM, .on_open = up_open, .on_msg = up_msg, .on_close_send = up_close
+	};
+	const struct ttrpc_stream_handler hold_h = {
+		.kind = TTRPC_KIND_CLIENT_STREAM, .on_open = hold_open, .on_msg = up_msg, .on_close_send = up_close
+	};
+	const struct ttrpc_stream_handler chat_h = { .kind = TTRPC_KIND_BIDI_STREAM,
+						     .on_open = up_open,
+						     .on_msg = chat_msg,
+						     .on_close_send = chat_close,
+						     .on_writable = chat_writable };
+	ttrpc_server_register_stream(server, SVC, "Download", &dl_h, NULL);
+	ttrpc_server_register_stream(server, SVC, "Upload", &up_h, NULL);
+	ttrpc_server_register_stream(server, SVC, "Hold", &hold_h, NULL);
+	ttrpc_server_register_stream(server, SVC, "Chat", &chat_h, NULL);
+	if (stream_buffer)
+		ttrpc_server_set_stream_buffer(server, stream_buffer);
 	char target[256];
 	snprintf(target, sizeof(target), "unix:%s", gsock);
 	int port = 0, tls_port = 0, mtls_port = 0, rc;

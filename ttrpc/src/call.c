@@ -182,6 +182,8 @@ static void settle(ttrpc_call *call)
 		call->depth--;
 		/* the callback may have paused and resumed: nothing new can be held */
 	}
+	if (!call->finished && call->tp && !call->paused && !call->head && call->ops->drained)
+		call->ops->drained(call);
 	if (call->finished && call->depth == 0)
 		call_free(call);
 }

@@ -62,6 +62,9 @@ struct ttrpc__call_ops {
 	bool (*congested)(const ttrpc_call *call);
 	/* The call waits for ttrpc__call_writable (optional). */
 	void (*want_writable)(ttrpc_call *call);
+	/* The call is not paused and holds no message: the handler took all it
+	 * was given (optional; the transport may let the peer send more). */
+	void (*drained)(ttrpc_call *call);
 };
 
 struct ttrpc__held; /* a message received while paused */

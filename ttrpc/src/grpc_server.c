@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* gRPC server connections on nghttp2 server sessions: every request stream
  * becomes an ordinary ttrpc_call of the ttrpc_server (server.c's ext hooks),
- * answered with response HEADERS, one length-prefixed message and trailers,
- * or trailers-only for errors. HTTP/2 flow control is the backpressure: a
- * request's bytes are acknowledged (WINDOW_UPDATE) only once it is handed
- * to its handler. */
+ * answered with response HEADERS, length-prefixed messages and trailers
+ * (grpc-status, grpc-message), or trailers-only for errors before any
+ * message. Unary and server-streaming calls open once their one request
+ * message and END_STREAM are in; client and bidi streams open at their
+ * request HEADERS, each message goes to the call as it completes and
+ * END_STREAM is their close-send. HTTP/2 flow control is the backpressure: a
+ * request's bytes are acknowledged (WINDOW_UPDATE) only once they are handed
+ * to the handler (a paused stream's are not, until it takes them); what a
+ * handler sends waits in the stream's queue until the peer's window lets
+ * nghttp2 take it (the call is congested at TTRPC_STREAM_SEND_WINDOW). */
 #include "grpc_server.h"
 
 #include <errno.h>
@@ -45,6 +51,7 @@ struct gconn {
 	bool have_cred;
 	bool goaway_sent;
 	struct gstream *streams; /* freed with the conn once it is closed */
+	ev_timer wake;		 /* on_writable of streams whose queue drained */
 };
 
 struct gstream {
@@ -63,10 +70,15 @@ struct gstream {
 	int n_msgs;
 	size_t unconsumed; /* DATA bytes not yet acknowledged to the peer */
 	bool dispatched, answered;
-	ttrpc_call *call; /* while its handler holds it */
-	uint8_t *body;	  /* response: prefix + payload */
-	size_t body_len, body_off;
+	bool streaming;				/* client or bidi: opened at the request headers */
+	bool overrun;				/* the call's receive bound was exceeded */
+	ttrpc_call *call;			/* while its handler holds it */
 	ttrpc_md *resp_headers, *resp_trailers; /* ttrpc_call_set_response_md; checked */
+	/* response: HEADERS once, then the queued messages, then trailers */
+	bool headers_sent, deferred, end_queued, want_writable;
+	struct ttrpc__buf out; /* prefixed messages nghttp2 has not taken */
+	int end_code;
+	char *end_msg;
 };
 
 struct ttrpc__grpc_server {
@@ -111,9 +123,10 @@ static void stream_free(struct gstream *st)
 	free(st->path);
 	free(st->encoding);
 	free(st->req);
-	free(st->body);
 	ttrpc_md_free(st->resp_headers);
 	ttrpc_md_free(st->resp_trailers);
+	ttrpc__buf_free(&st->out);
+	free(st->end_msg);
 	ttrpc__md_clear(&st->md);
 	ttrpc__grpc_reader_free(&st->reader);
 	free(st);
@@ -132,22 +145,40 @@ static ssize_t read_body(nghttp2_session *ngh, int32_t stream_id, uint8_t *buf, 
 {
 	(void)user;
 	struct gstream *st = source->ptr;
-	size_t n = st->body_len - st->body_off;
+	size_t n = ttrpc__buf_pending(&st->out);
 	if (n > length)
 		n = length;
-	memcpy(buf, st->body + st->body_off, n);
-	st->body_off += n;
-	if (st->body_off == st->body_len) {
-		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-		struct ttrpc__h2_hdrs t = { .n = 0 };
-		TTRPC__H2_ADD_LIT(&t, "grpc-status", "0");
-		if (st->resp_trailers)
-			ttrpc__h2_hdrs_add_md(&t, st->resp_trailers); /* checked when set */
-		int rv = nghttp2_submit_trailer(ngh, stream_id, t.nv, t.n);
-		ttrpc__h2_hdrs_free(&t);
-		if (rv)
-			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	if (n) {
+		memcpy(buf, ttrpc__buf_head(&st->out), n);
+		ttrpc__buf_consume(&st->out, n);
 	}
+	if (st->want_writable && ttrpc__buf_pending(&st->out) < TTRPC_STREAM_SEND_WINDOW / 2 &&
+	    !ev_is_active(&st->conn->wake))
+		ev_timer_start(st->conn->g->loop, &st->conn->wake);
+	if (ttrpc__buf_pending(&st->out))
+		return (ssize_t)n;
+	ttrpc__buf_release(&st->out);
+	if (!st->end_queued) {
+		if (n)
+			return (ssize_t)n;
+		st->deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	char status[12];
+	snprintf(status, sizeof(status), "%d", st->end_code);
+	char *msg = st->end_msg ? ttrpc__grpc_percent_encode(st->end_msg) : NULL;
+	struct ttrpc__h2_hdrs t = { .n = 0 };
+	TTRPC__H2_ADD_LIT(&t, "grpc-status", status);
+	if (msg)
+		TTRPC__H2_ADD_LIT(&t, "grpc-message", msg);
+	if (st->resp_trailers)
+		ttrpc__h2_hdrs_add_md(&t, st->resp_trailers); /* checked when set */
+	int rv = nghttp2_submit_trailer(ngh, stream_id, t.nv, t.n);
+	ttrpc__h2_hdrs_free(&t);
+	free(msg);
+	if (rv)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return (ssize_t)n;
 }
 
@@ -174,25 +205,12 @@ static int send_status(struct gstream *st, const char *http_status, int code, co
 	return rv ? TTRPC_ENOMEM : 0;
 }
 
-/* Queue the answer of a stream; the caller flushes. */
-static int answer(struct gstream *st, int code, const char *message, const uint8_t *payload, size_t len)
+/* Response HEADERS (once), with the provider that sends st->out. */
+static int start_response(struct gstream *st)
 {
-	st->answered = true;
-	st->call = NULL;
-	consume(st);
-	if (code == TTRPC_CODE_OK && len > st->conn->g->max_message) {
-		send_status(st, "200", TTRPC_CODE_RESOURCE_EXHAUSTED, "grpc: response message larger than max");
-		return TTRPC_ETOOBIG;
-	}
-	if (code != TTRPC_CODE_OK)
-		return send_status(st, "200", code, message);
-	st->body_len = TTRPC__GRPC_PREFIX_SIZE + len;
-	st->body = malloc(st->body_len);
-	if (!st->body)
-		return send_status(st, "200", TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory");
-	ttrpc__grpc_prefix_pack(st->body, false, (uint32_t)len);
-	if (len)
-		memcpy(st->body + TTRPC__GRPC_PREFIX_SIZE, payload, len);
+	if (st->headers_sent)
+		return 0;
+	st->headers_sent = true;
 	struct ttrpc__h2_hdrs h = { .n = 0 };
 	TTRPC__H2_ADD_LIT(&h, ":status", "200");
 	TTRPC__H2_ADD_LIT(&h, "content-type", "application/grpc");
@@ -204,33 +222,129 @@ static int answer(struct gstream *st, int code, const char *message, const uint8
 	return rv ? TTRPC_ENOMEM : 0;
 }
 
+/* More to send: a provider that said DEFERRED is asked again. */
+static void resume(struct gstream *st)
+{
+	if (!st->deferred)
+		return;
+	st->deferred = false;
+	nghttp2_session_resume_data(st->conn->h.ngh, st->stream_id);
+}
+
+/* Queue one message (the caller checked its size); the caller flushes. */
+static int queue_msg(struct gstream *st, const uint8_t *msg, size_t len)
+{
+	uint8_t *dst = ttrpc__buf_reserve(&st->out, TTRPC__GRPC_PREFIX_SIZE + len);
+	if (!dst)
+		return TTRPC_ENOMEM;
+	ttrpc__grpc_prefix_pack(dst, false, (uint32_t)len);
+	if (len)
+		memcpy(dst + TTRPC__GRPC_PREFIX_SIZE, msg, len);
+	ttrpc__buf_commit(&st->out, TTRPC__GRPC_PREFIX_SIZE + len);
+	int rc = start_response(st);
+	resume(st);
+	return rc;
+}
+
+/* The end of a stream: trailers after the queued messages, or trailers-only
+ * for an error before any. The call is forgotten; the caller flushes. */
+static int queue_end(struct gstream *st, int code, const char *message)
+{
+	st->answered = true;
+	st->call = NULL;
+	consume(st);
+	if (!st->headers_sent && code != TTRPC_CODE_OK)
+		return send_status(st, "200", code, message);
+	st->end_queued = true;
+	st->end_code = code;
+	st->end_msg = code != TTRPC_CODE_OK && message && *message ? strdup(message) : NULL;
+	int rc = start_response(st);
+	resume(st);
+	return rc;
+}
+
+/* Queue the answer of a unary or client-streaming call (or an error status
+ * of any); the caller flushes. */
+static int answer(struct gstream *st, int code, const char *message, const uint8_t *payload, size_t len)
+{
+	if (code == TTRPC_CODE_OK && len > st->conn->g->max_message) {
+		queue_end(st, TTRPC_CODE_RESOURCE_EXHAUSTED, "grpc: response message larger than max");
+		return TTRPC_ETOOBIG;
+	}
+	if (code == TTRPC_CODE_OK && queue_msg(st, payload, len))
+		return queue_end(st, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory");
+	return queue_end(st, code, message);
+}
+
 static int op_finish(ttrpc_call *call, int code, const char *message, const uint8_t *payload, size_t len)
 {
 	struct gstream *st = call->tp;
-	int rc = answer(st, code, message, payload, len);
+	bool streams_out = call->kind == TTRPC_KIND_SERVER_STREAM || call->kind == TTRPC_KIND_BIDI_STREAM;
+	int rc = streams_out ? queue_end(st, code, message) : answer(st, code, message, payload, len);
 	ttrpc__h2conn_flush(&st->conn->h);
 	return rc;
 }
 
 static int op_send(ttrpc_call *call, const uint8_t *msg, size_t len)
 {
-	(void)call;
-	(void)msg;
-	(void)len;
-	return TTRPC_ESTATE; /* streams over gRPC: not yet */
+	struct gstream *st = call->tp;
+	if (len > st->conn->g->max_message)
+		return TTRPC_ETOOBIG;
+	int rc = queue_msg(st, msg, len);
+	ttrpc__h2conn_flush(&st->conn->h);
+	return rc;
 }
 
 static bool op_congested(const ttrpc_call *call)
 {
-	(void)call;
-	return false;
+	const struct gstream *st = call->tp;
+	return ttrpc__buf_pending(&st->out) >= TTRPC_STREAM_SEND_WINDOW;
+}
+
+static void op_want_writable(ttrpc_call *call)
+{
+	((struct gstream *)call->tp)->want_writable = true;
+}
+
+/* Not paused and nothing held: what the peer sent is taken, open the window. */
+static void op_drained(ttrpc_call *call)
+{
+	struct gstream *st = call->tp;
+	if (!st->unconsumed)
+		return;
+	consume(st);
+	ttrpc__h2conn_flush(&st->conn->h);
 }
 
 static const struct ttrpc__call_ops grpc_call_ops = {
 	.send = op_send,
 	.finish = op_finish,
 	.congested = op_congested,
+	.want_writable = op_want_writable,
+	.drained = op_drained,
 };
+
+/* on_writable for the streams whose queue drained below half the window
+ * (a timer, not from inside nghttp2's send: the handler sends from it). */
+static void on_wake(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct gconn *gc = w->data;
+	for (;;) {
+		if (gc->h.closed)
+			return;
+		struct gstream *st = gc->streams;
+		while (st &&
+		       !(st->want_writable && st->call && ttrpc__buf_pending(&st->out) < TTRPC_STREAM_SEND_WINDOW / 2))
+			st = st->next;
+		if (!st)
+			break;
+		st->want_writable = false; /* the list may change in the callback: start over */
+		ttrpc__call_writable(st->call);
+	}
+	ttrpc__h2conn_flush(&gc->h);
+}
 
 static void orphan(ttrpc_call *call)
 {
@@ -339,33 +453,35 @@ static bool check_headers(struct gstream *st)
 	return true;
 }
 
-static void dispatch(struct gstream *st)
+/* The service of a "/pkg.Service/Method" path (malloc'd) and *method in
+ * it; NULL with *method NULL when the path is malformed, set when out of
+ * memory. */
+static char *path_service(const char *p, const char **method)
 {
-	st->dispatched = true;
-	if (ttrpc__grpc_reader_partial(&st->reader)) {
-		answer(st, TTRPC_CODE_INTERNAL, "grpc: request message truncated", NULL, 0);
-		return;
-	}
-	if (st->n_msgs != 1) {
-		answer(st, TTRPC_CODE_INTERNAL, "grpc: no request message for a unary call", NULL, 0);
-		return;
-	}
-	/* "/pkg.Service/Method" */
-	const char *p = st->path, *slash = p && p[0] == '/' ? strrchr(p, '/') : NULL;
-	if (!slash || slash == p || !slash[1]) {
-		answer(st, TTRPC_CODE_UNIMPLEMENTED, "grpc: malformed method name", NULL, 0);
-		return;
-	}
-	char *service = strndup(p + 1, (size_t)(slash - p - 1));
+	const char *slash = p && p[0] == '/' ? strrchr(p, '/') : NULL;
+	*method = NULL;
+	if (!slash || slash == p || !slash[1])
+		return NULL;
+	*method = slash + 1;
+	return strndup(p + 1, (size_t)(slash - p - 1));
+}
+
+/* A new call for the stream's :path (answered and NULL when there is none). */
+static ttrpc_call *open_call(struct gstream *st)
+{
+	const char *method;
+	char *service = path_service(st->path, &method);
 	if (!service) {
-		answer(st, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
-		return;
+		if (method)
+			answer(st, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
+		else
+			answer(st, TTRPC_CODE_UNIMPLEMENTED, "grpc: malformed method name", NULL, 0);
+		return NULL;
 	}
-	consume(st);
 	struct gconn *gc = st->conn;
 	struct ttrpc__call_info info = {
 		.service = service,
-		.method = slash + 1,
+		.method = method,
 		.timeout_ns = st->timeout_ns,
 		.cred = gc->have_cred ? &gc->cred : NULL,
 	};
@@ -374,18 +490,70 @@ static void dispatch(struct gstream *st)
 	free(service);
 	if (!call) {
 		answer(st, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
-		return;
+		return NULL;
 	}
 	ttrpc__md_clear(&call->md);
 	call->md = st->md;
 	st->md = (struct ttrpc_md){ 0 };
 	st->call = call; /* the handler may answer (and the call go) from inside */
-	if (ttrpc__server_shutting_down(gc->g->srv))
+	return call;
+}
+
+/* Open the call: payload is the request of a unary or server-streaming call. */
+static void start_call(struct gstream *st, const uint8_t *payload, size_t len)
+{
+	st->dispatched = true;
+	ttrpc_call *call = open_call(st);
+	if (!call)
+		return;
+	if (ttrpc__server_shutting_down(st->conn->g->srv))
 		ttrpc_call_respond_error(call, TTRPC_CODE_UNAVAILABLE, "ttrpc: server shutting down");
 	else
-		ttrpc__call_start(call, st->req, st->req_len, false);
+		ttrpc__call_start(call, payload, len, false);
+}
+
+/* End of a unary or server-streaming request: its one message. */
+static void dispatch(struct gstream *st)
+{
+	if (ttrpc__grpc_reader_partial(&st->reader)) {
+		st->dispatched = true;
+		answer(st, TTRPC_CODE_INTERNAL, "grpc: request message truncated", NULL, 0);
+		return;
+	}
+	if (st->n_msgs != 1) {
+		st->dispatched = true;
+		answer(st, TTRPC_CODE_INTERNAL, "grpc: no request message for a unary call", NULL, 0);
+		return;
+	}
+	consume(st);
+	start_call(st, st->req, st->req_len);
 	free(st->req);
 	st->req = NULL;
+}
+
+/* A client or bidi stream is opened at its request headers; the others
+ * wait for their request message. */
+static bool streams_in(struct gstream *st)
+{
+	const char *method;
+	char *service = path_service(st->path, &method);
+	if (!service)
+		return false;
+	const struct ttrpc__method *m =
+		ttrpc__registry_lookup(ttrpc__server_registry(st->conn->g->srv), service, method);
+	free(service);
+	return m && (m->kind == TTRPC_KIND_CLIENT_STREAM || m->kind == TTRPC_KIND_BIDI_STREAM);
+}
+
+/* A dispatched stream failed on input: its status goes to the client, the
+ * call is orphaned. */
+static void fail_stream(struct gstream *st, int code, const char *message)
+{
+	ttrpc_call *call = st->call;
+	bool hook = call && ttrpc__call_detach(call, code);
+	queue_end(st, code, message);
+	if (hook)
+		ttrpc__call_run_orphan(call);
 }
 
 static int keep_message(void *user, const uint8_t *msg, size_t len)
@@ -401,43 +569,71 @@ static int keep_message(void *user, const uint8_t *msg, size_t len)
 	return 0;
 }
 
+static int deliver_message(void *user, const uint8_t *msg, size_t len)
+{
+	struct gstream *st = user;
+	if (st->answered || !st->call) /* ended by its handler meanwhile */
+		return 0;
+	if (ttrpc__call_deliver(st->call, msg, len) == TTRPC_ETOOBIG) {
+		st->overrun = true;
+		return TTRPC_ETOOBIG;
+	}
+	return 0;
+}
+
 static int on_data(nghttp2_session *ngh, uint8_t flags, int32_t stream_id, const uint8_t *data, size_t len, void *user)
 {
 	(void)flags;
 	if (((struct gconn *)user)->h.closed)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	/* the connection window is given back at once (partial messages of many
-	 * streams must not block each other); a stream's only once its request
-	 * is handed over */
+	 * streams must not block each other); a stream's only once its messages
+	 * are handed over */
 	nghttp2_session_consume_connection(ngh, len);
 	struct gstream *st = nghttp2_session_get_stream_user_data(ngh, stream_id);
 	if (!st)
 		return 0;
 	st->unconsumed += len;
-	if (st->dispatched || st->answered) {
+	if (st->answered || (st->dispatched && !st->streaming)) {
 		consume(st);
 		return 0;
 	}
-	int rc = ttrpc__grpc_reader_feed(&st->reader, data, len, keep_message, st);
+	int rc = ttrpc__grpc_reader_feed(&st->reader, data, len, st->streaming ? deliver_message : keep_message, st);
+	if (st->answered)
+		return 0;
 	char msg[96];
+	const char *what = msg;
+	int code = TTRPC_CODE_RESOURCE_EXHAUSTED;
 	switch (rc) {
 	case 0:
+		/* a paused call holding messages: its window opens once it takes them */
+		if (st->streaming && st->call && !st->call->paused && !st->call->head)
+			consume(st);
 		return 0;
 	case TTRPC_ETOOBIG:
-		snprintf(msg, sizeof(msg), "grpc: received message larger than max (%u vs. %u)", st->reader.want,
-			 st->reader.max);
-		answer(st, TTRPC_CODE_RESOURCE_EXHAUSTED, msg, NULL, 0);
+		if (st->overrun)
+			snprintf(msg, sizeof(msg), "grpc: stream receive buffer full (%zu bytes)",
+				 ttrpc__server_registry(st->conn->g->srv)->stream_buffer);
+		else
+			snprintf(msg, sizeof(msg), "grpc: received message larger than max (%u vs. %u)",
+				 st->reader.want, st->reader.max);
 		break;
 	case TTRPC_EPROTO:
-		answer(st, TTRPC_CODE_INTERNAL, "grpc: compressed flag set with identity or empty encoding", NULL, 0);
+		code = TTRPC_CODE_INTERNAL;
+		what = "grpc: compressed flag set with identity or empty encoding";
 		break;
 	case TTRPC_EEXIST:
-		answer(st, TTRPC_CODE_INTERNAL, "grpc: more than one request message for a unary call", NULL, 0);
+		code = TTRPC_CODE_INTERNAL;
+		what = "grpc: more than one request message for a unary call";
 		break;
 	default:
-		answer(st, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
+		what = "out of memory";
 		break;
 	}
+	if (st->streaming)
+		fail_stream(st, code, what);
+	else
+		answer(st, code, what, NULL, 0);
 	return 0;
 }
 
@@ -448,13 +644,29 @@ static int on_frame_recv(nghttp2_session *ngh, const nghttp2_frame *frame, void 
 	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
 		return 0;
 	struct gstream *st = nghttp2_session_get_stream_user_data(ngh, frame->hd.stream_id);
-	if (!st || st->answered || st->dispatched)
+	if (!st || st->answered || (st->dispatched && !st->streaming))
 		return 0;
-	if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST && check_headers(st))
+	bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+	if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+		if (check_headers(st))
+			return 0;
+		if (streams_in(st)) {
+			st->streaming = true;
+			start_call(st, NULL, 0);
+			if (st->answered || !st->call)
+				return 0;
+		}
+	}
+	if (!end)
 		return 0;
-	if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
-		st->remote_closed = true;
+	st->remote_closed = true;
+	if (!st->streaming) {
 		dispatch(st);
+	} else if (st->call) {
+		if (ttrpc__grpc_reader_partial(&st->reader))
+			fail_stream(st, TTRPC_CODE_INTERNAL, "grpc: request message truncated");
+		else
+			ttrpc__call_close_send(st->call);
 	}
 	return 0;
 }
@@ -479,6 +691,7 @@ static int on_stream_close(nghttp2_session *ngh, int32_t stream_id, uint32_t err
 
 static void destroy_conn(struct gconn *gc)
 {
+	ev_timer_stop(gc->g->loop, &gc->wake);
 	ttrpc__h2conn_destroy(&gc->h);
 	while (gc->streams)
 		stream_free(gc->streams);
@@ -511,6 +724,7 @@ static void conn_closed(struct ttrpc__h2conn *h, const char *reason)
 	if (gc->next)
 		gc->next->prev = gc->prev;
 	g->n_conns--;
+	ev_timer_stop(g->loop, &gc->wake);
 	/* calls still held by handlers are orphaned now; the streams go with
 	 * the conn (we may be inside one of their callbacks) */
 	for (struct gstream *st = gc->streams; st; st = st->next) {
@@ -573,6 +787,8 @@ static int add_conn(struct ttrpc__grpc_server *g, int fd, SSL_CTX *tls)
 		return TTRPC_EPROTO;
 	}
 	gc->g = g;
+	ev_timer_init(&gc->wake, on_wake, 0., 0.);
+	gc->wake.data = gc;
 	nghttp2_session *ngh = new_session(g, gc);
 	if (!ngh || ttrpc__h2conn_init(&gc->h, g->loop, fd, ngh, conn_closed)) {
 		if (gc->h.ngh)
