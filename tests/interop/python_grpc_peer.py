@@ -62,6 +62,40 @@ def size(req, ctx):
 METHODS = {"Echo": echo, "Fail": fail, "Metadata": metadata, "Deadline": deadline, "Sleep": sleep, "Size": size}
 
 
+# Streams, as ttrpc-grpc-c-server's: Download "COUNT SIZE [CODE]" (byte j of
+# message i is (i + j) & 0xff, then CODE or OK), Upload ("MESSAGES BYTES
+# CHECKSUM", the checksum the sum of position (from 1) times byte sum), Chat
+# (echoes each message).
+def download(req, ctx):
+    f = req.decode().split()
+    count, size, code = int(f[0]), int(f[1]), int(f[2]) if len(f) > 2 else 0
+    base = bytes(range(256)) * (size // 256 + 2)
+    for i in range(count):
+        yield base[i & 0xff:(i & 0xff) + size]
+    if code:
+        ctx.abort(next(c for c in grpc.StatusCode if c.value[0] == code),
+                  "after %d messages" % count)
+
+
+def upload(it, ctx):
+    n = total = s = 0
+    for m in it:
+        n += 1
+        total += len(m)
+        s += n * sum(m)
+    return b"%d %d %d" % (n, total, s & 0xffffffffffffffff)
+
+
+def chat(it, ctx):
+    for m in it:
+        yield m
+
+
+STREAMS = {"Download": grpc.unary_stream_rpc_method_handler(download),
+           "Upload": grpc.stream_unary_rpc_method_handler(upload),
+           "Chat": grpc.stream_stream_rpc_method_handler(chat)}
+
+
 def read(path):
     with open(path, "rb") as f:
         return f.read()
@@ -72,6 +106,7 @@ def serve(socket, certs):
                          options=[("grpc.max_receive_message_length", LIMIT),
                                   ("grpc.max_send_message_length", LIMIT)])
     handlers = {name: grpc.unary_unary_rpc_method_handler(fn) for name, fn in METHODS.items()}
+    handlers.update(STREAMS)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("interop.Echo", handlers),))
     server.add_insecure_port("unix:" + socket)
     port = server.add_insecure_port("127.0.0.1:0")

@@ -185,6 +185,7 @@ ttrpc_client *ttrpc__client_new_grpc(struct ev_loop *loop, int fd, const char *a
 	}
 	cl->c.loop = loop;
 	cl->c.fd = -1;
+	cl->stream_buffer = TTRPC_STREAM_BUFFER_DEFAULT;
 	cl->grpc = ttrpc__grpc_client_new(cl, loop, fd, authority, max_message, ssl, err);
 	if (!cl->grpc) {
 		if (cl->own_loop)
@@ -252,14 +253,17 @@ void ttrpc_client_free(ttrpc_client *cl)
 		return;
 	}
 	ev_timer_stop(cl->c.loop, &cl->reaper);
-	free(cl->ics);
 	if (cl->grpc) {
+		/* its streams end (UNAVAILABLE) while the interceptors still exist */
 		ttrpc__grpc_client_free(cl->grpc);
+		ttrpc__client_streams_release(cl, "ttrpc: closed: closed by client");
+		free(cl->ics);
 		if (cl->own_loop)
 			ev_loop_destroy(cl->own_loop);
 		free(cl);
 		return;
 	}
+	free(cl->ics);
 	ttrpc_client_close(cl);
 	ttrpc__sweep_stop(cl->c.loop, &cl->sweep);
 	ttrpc__conn_destroy(&cl->c);

@@ -52,6 +52,10 @@ bool ttrpc__client_reap_if_freed(ttrpc_client *cl);
 /* Session events for a stream entry (client_stream.c). */
 void ttrpc__client_stream_response(ttrpc_stream *st, const struct ttrpc__response_in *r);
 void ttrpc__client_stream_data(ttrpc_stream *st, const uint8_t *msg, size_t len, bool end);
+/* gRPC: the stream's end from the transport (code OK: the server's end,
+ * payload the answer of a CLIENT_STREAM), and its send queue drained. */
+void ttrpc__client_stream_grpc_end(ttrpc_stream *st, int code, const char *message, const uint8_t *payload, size_t len);
+void ttrpc__client_stream_wake(ttrpc_stream *st);
 /* The connection is gone: the stream ends with UNAVAILABLE (message). */
 void ttrpc__client_stream_lost(ttrpc_stream *st, const char *message);
 /* ttrpc_client_free: every stream still waiting to run on_done (its end

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "client_priv.h"
+#include "grpc_client.h"
 
 /* Each held message also counts this much against the receive bound, so a
  * flood of empty messages is bounded too (as the server's). */
@@ -24,7 +25,8 @@ struct ttrpc_stream {
 	uint8_t type; /* TTRPC__CL_STREAM: first, as struct pending */
 	ttrpc_client *client;
 	uint32_t id;
-	bool in_session; /* in the session's stream table */
+	bool in_session;     /* in the session's stream table (gRPC: on the wire) */
+	struct gcall *gcall; /* gRPC: the transport's stream */
 	enum ttrpc_stream_kind kind;
 	struct ttrpc_stream_cbs cbs;
 	void *user;
@@ -149,9 +151,12 @@ static void end(ttrpc_stream *st, int code, const char *message, const uint8_t *
 		return;
 	ev_timer_stop(st->client->c.loop, &st->timer);
 	if (st->in_session) {
-		/* frames the server still sends for it are dropped */
-		ttrpc__session_forget(&st->client->c.session, st->id);
+		/* frames the server still sends for it are dropped (gRPC: reset) */
 		st->in_session = false;
+		if (st->client->grpc)
+			ttrpc__grpc_client_stream_forget(st->gcall);
+		else
+			ttrpc__session_forget(&st->client->c.session, st->id);
 	}
 	st->ended = true;
 	st->code = code;
@@ -290,6 +295,36 @@ void ttrpc__client_streams_release(ttrpc_client *cl, const char *message)
 	cl->streams = NULL;
 }
 
+void ttrpc__client_stream_grpc_end(ttrpc_stream *st, int code, const char *message, const uint8_t *payload, size_t len)
+{
+	if (code == TTRPC_CODE_OK && st->kind != TTRPC_KIND_CLIENT_STREAM) {
+		ttrpc__client_stream_data(st, NULL, 0, true);
+		return;
+	}
+	struct ttrpc__response_in r = { .code = code, .message = message, .payload = payload, .len = len };
+	ttrpc__client_stream_response(st, &r);
+}
+
+static void run_writable(ttrpc_stream *st)
+{
+	st->want_writable = false;
+	if (st->ended || !st->cbs.on_writable)
+		return;
+	ttrpc_client *cl = st->client;
+	st->depth++;
+	cl->depth++;
+	st->cbs.on_writable(st, st->user);
+	cl->depth--;
+	st->depth--;
+	settle(st);
+}
+
+void ttrpc__client_stream_wake(ttrpc_stream *st)
+{
+	if (st->want_writable)
+		run_writable(st);
+}
+
 void ttrpc__client_stream_lost(ttrpc_stream *st, const char *message)
 {
 	st->in_session = false; /* popped from the session */
@@ -338,21 +373,30 @@ void ttrpc__client_progress(struct ttrpc__conn *c)
 		if (!found || !st || st->type != TTRPC__CL_STREAM || !st->want_writable)
 			continue;
 		cl->n_blocked--;
-		st->want_writable = false;
-		if (st->ended || !st->cbs.on_writable)
-			continue;
-		st->depth++;
-		cl->depth++;
-		st->cbs.on_writable(st, st->user);
-		cl->depth--;
-		st->depth--;
-		settle(st);
+		run_writable(st);
 	}
 	free(w.ids);
 	cl->scanning = false;
 }
 
 /* --- opening --- */
+
+/* On the wire: linked, its deadline set. */
+static int started(ttrpc_stream *st, int64_t timeout_ns, ttrpc_stream **out)
+{
+	ttrpc_client *cl = st->client;
+	st->in_session = true;
+	link_stream(st);
+	if (timeout_ns > 0) {
+		/* the loop's cached time may be stale: a deadline must not fire early */
+		ev_now_update(cl->c.loop);
+		ev_timer_set(&st->timer, (double)timeout_ns / 1e9, 0.);
+		ev_timer_start(cl->c.loop, &st->timer);
+	}
+	if (out)
+		*out = st;
+	return 0;
+}
 
 static int stream_open(ttrpc_client *cl, const char *service, const char *method, enum ttrpc_stream_kind kind,
 		       const uint8_t *req, size_t len, const struct ttrpc_call_opts *opts,
@@ -362,11 +406,9 @@ static int stream_open(ttrpc_client *cl, const char *service, const char *method
 	    (kind != TTRPC_KIND_SERVER_STREAM && kind != TTRPC_KIND_CLIENT_STREAM && kind != TTRPC_KIND_BIDI_STREAM) ||
 	    (kind != TTRPC_KIND_SERVER_STREAM && len) || (!sync && (!cbs || !cbs->on_done)))
 		return TTRPC_EINVAL;
-	if (cl->grpc)
-		return TTRPC_ESTATE; /* streams over gRPC: not yet */
-	if (cl->c.closed)
+	if (!cl->grpc && cl->c.closed)
 		return TTRPC_ECLOSED;
-	if (len > ttrpc__session_max_message(&cl->c.session))
+	if (!cl->grpc && len > ttrpc__session_max_message(&cl->c.session))
 		return TTRPC_ETOOBIG;
 	ttrpc_stream *st = calloc(1, sizeof(*st));
 	if (st)
@@ -413,6 +455,16 @@ static int stream_open(ttrpc_client *cl, const char *service, const char *method
 		free(message);
 		send_md = md;
 	}
+	if (cl->grpc) {
+		struct ttrpc_call_opts go = { .timeout_ns = opts ? opts->timeout_ns : 0, .md = send_md };
+		int rc = ttrpc__grpc_client_stream_open(cl->grpc, service, method, kind, req, len, &go, st, &st->gcall);
+		ttrpc_md_free(md);
+		if (rc) {
+			stream_free(st);
+			return rc;
+		}
+		return started(st, go.timeout_ns, out);
+	}
 	struct ttrpc__request_out ro = {
 		.service = service,
 		.method = method,
@@ -428,19 +480,9 @@ static int stream_open(ttrpc_client *cl, const char *service, const char *method
 		stream_free(st);
 		return rc;
 	}
-	st->in_session = true;
-	link_stream(st);
 	st->mark = ttrpc__session_out_total(&cl->c.session);
-	if (ro.timeout_ns > 0) {
-		/* the loop's cached time may be stale: a deadline must not fire early */
-		ev_now_update(cl->c.loop);
-		ev_timer_set(&st->timer, (double)ro.timeout_ns / 1e9, 0.);
-		ev_timer_start(cl->c.loop, &st->timer);
-	}
 	ttrpc__conn_kick(&cl->c);
-	if (out)
-		*out = st;
-	return 0;
+	return started(st, ro.timeout_ns, out);
 }
 
 int ttrpc_client_stream_open(ttrpc_client *cl, const char *service, const char *method, enum ttrpc_stream_kind kind,
@@ -463,7 +505,13 @@ int ttrpc_stream_send(ttrpc_stream *st, const uint8_t *msg, size_t len)
 	if (st->local_closed)
 		return TTRPC_ESTATE;
 	ttrpc_client *cl = st->client;
-	if (cl->c.closed || !st->in_session)
+	if (cl->grpc && st->in_session) {
+		int rc = ttrpc__grpc_client_stream_send(st->gcall, msg ? msg : (const uint8_t *)"", len);
+		if (rc == TTRPC_EAGAIN)
+			st->want_writable = true;
+		return rc;
+	}
+	if (cl->grpc || cl->c.closed || !st->in_session)
 		return TTRPC_ECLOSED;
 	if (len > ttrpc__session_max_message(&cl->c.session))
 		return TTRPC_ETOOBIG;
@@ -484,8 +532,11 @@ int ttrpc_stream_send(ttrpc_stream *st, const uint8_t *msg, size_t len)
 
 bool ttrpc_stream_writable(const ttrpc_stream *st)
 {
-	return st && st->kind != TTRPC_KIND_SERVER_STREAM && !st->ended && !st->local_closed && st->in_session &&
-	       !st->client->c.closed && !unsent_over(st, TTRPC_STREAM_SEND_WINDOW);
+	if (!st || st->kind == TTRPC_KIND_SERVER_STREAM || st->ended || st->local_closed || !st->in_session)
+		return false;
+	if (st->client->grpc)
+		return ttrpc__grpc_client_stream_writable(st->gcall);
+	return !st->client->c.closed && !unsent_over(st, TTRPC_STREAM_SEND_WINDOW);
 }
 
 int ttrpc_stream_close_send(ttrpc_stream *st)
@@ -494,9 +545,15 @@ int ttrpc_stream_close_send(ttrpc_stream *st)
 		return TTRPC_EINVAL;
 	if (st->kind == TTRPC_KIND_SERVER_STREAM || st->local_closed)
 		return TTRPC_ESTATE;
-	if (st->ended || !st->in_session || st->client->c.closed)
+	if (st->ended || !st->in_session || (!st->client->grpc && st->client->c.closed))
 		return TTRPC_ECLOSED;
 	ttrpc_client *cl = st->client;
+	if (cl->grpc) {
+		int rc = ttrpc__grpc_client_stream_close_send(st->gcall);
+		if (!rc)
+			st->local_closed = true;
+		return rc;
+	}
 	int rc = ttrpc__session_send_data(&cl->c.session, st->id, TTRPC__FLAG_REMOTE_CLOSED, NULL, 0);
 	if (rc)
 		return rc == TTRPC_ENOTFOUND ? TTRPC_ECLOSED : rc;

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* gRPC client calls on an nghttp2 client session: one HTTP/2 stream per
  * unary call (request HEADERS + one length-prefixed DATA message; response
- * HEADERS, one message, trailers with grpc-status). */
+ * HEADERS, one message, trailers with grpc-status), and per client stream
+ * (client_stream.c's ttrpc_stream: client and bidi streams queue their
+ * messages behind a data provider that defers while the queue is empty and
+ * ends the request with END_STREAM at close-send; server and bidi streams
+ * hand each response message to the stream as it completes; a local end
+ * resets the HTTP/2 stream with CANCEL). */
 #include "grpc_client.h"
 
 #include <errno.h>
@@ -22,6 +27,7 @@
 #include "grpc_tls.h"
 #include "grpc_wire.h"
 #include "md.h"
+#include "client_priv.h"
 
 #define STREAM_WINDOW (4u << 20)
 #define CONN_WINDOW (16u << 20)
@@ -46,6 +52,12 @@ struct gcall {
 	uint8_t *resp;
 	size_t resp_len;
 	int n_msgs;
+	ttrpc_stream *stream; /* a client stream's, until it ended or was forgotten */
+	bool is_stream;
+	bool many;   /* server or bidi: each response message to the stream */
+	bool queued; /* client or bidi: the request is out, closed by out_closed */
+	bool out_closed, deferred, want_writable;
+	struct ttrpc__buf out;
 };
 
 struct ttrpc__grpc_client {
@@ -60,7 +72,10 @@ struct ttrpc__grpc_client {
 	void *log_user;
 	void (*on_close)(ttrpc_client *client, void *user);
 	void *on_close_user;
+	ev_timer wake; /* on_writable of streams whose queue drained */
 };
+
+static void on_wake(struct ev_loop *loop, ev_timer *w, int revents);
 
 static void unlink_call(struct gcall *c)
 {
@@ -77,6 +92,7 @@ static void free_call(struct gcall *c)
 	free(c->body);
 	free(c->message);
 	free(c->resp);
+	ttrpc__buf_free(&c->out);
 	ttrpc__grpc_reader_free(&c->reader);
 	free(c);
 }
@@ -90,6 +106,13 @@ static void complete(struct gcall *c, int code, const char *message, const uint8
 	ttrpc_done_fn done = c->done;
 	c->done = NULL;
 	c->g->n_pending--;
+	if (c->is_stream) {
+		ttrpc_stream *st = c->stream;
+		c->stream = NULL;
+		if (st)
+			ttrpc__client_stream_grpc_end(st, code, message, payload, len);
+		return;
+	}
 	struct ttrpc_result r = {
 		.code = code, .message = (char *)(message ? message : ""), .payload = (uint8_t *)payload, .len = len
 	};
@@ -125,6 +148,28 @@ static ssize_t read_body(nghttp2_session *ngh, int32_t stream_id, uint8_t *buf, 
 	(void)stream_id;
 	(void)user;
 	struct gcall *c = source->ptr;
+	if (c->queued) {
+		size_t n = ttrpc__buf_pending(&c->out);
+		if (n > length)
+			n = length;
+		if (n) {
+			memcpy(buf, ttrpc__buf_head(&c->out), n);
+			ttrpc__buf_consume(&c->out, n);
+		}
+		if (c->want_writable && ttrpc__buf_pending(&c->out) < TTRPC_STREAM_SEND_WINDOW / 2 &&
+		    !ev_is_active(&c->g->wake))
+			ev_timer_start(c->g->h.loop, &c->g->wake);
+		if (ttrpc__buf_pending(&c->out))
+			return (ssize_t)n;
+		ttrpc__buf_release(&c->out);
+		if (c->out_closed)
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+		else if (!n) {
+			c->deferred = true;
+			return NGHTTP2_ERR_DEFERRED;
+		}
+		return (ssize_t)n;
+	}
 	size_t n = c->body_len - c->body_off;
 	if (n > length)
 		n = length;
@@ -204,6 +249,14 @@ static int keep_message(void *user, const uint8_t *msg, size_t len)
 	return 0;
 }
 
+static int stream_message(void *user, const uint8_t *msg, size_t len)
+{
+	struct gcall *c = user;
+	if (c->stream) /* may end (and forget c) from inside */
+		ttrpc__client_stream_data(c->stream, msg, len, false);
+	return 0;
+}
+
 static int on_data(nghttp2_session *ngh, uint8_t flags, int32_t stream_id, const uint8_t *data, size_t len, void *user)
 {
 	(void)flags;
@@ -213,7 +266,9 @@ static int on_data(nghttp2_session *ngh, uint8_t flags, int32_t stream_id, const
 	struct gcall *c = stream_call(ngh, stream_id);
 	if (!c || !c->done)
 		return 0;
-	int rc = ttrpc__grpc_reader_feed(&c->reader, data, len, keep_message, c);
+	int rc = ttrpc__grpc_reader_feed(&c->reader, data, len, c->many ? stream_message : keep_message, c);
+	if (!c->done)
+		return 0;
 	char msg[96];
 	switch (rc) {
 	case 0:
@@ -249,7 +304,7 @@ static void finish(struct gcall *c, uint32_t error_code)
 	} else if (c->have_status) {
 		if (ttrpc__grpc_reader_partial(&c->reader))
 			complete(c, TTRPC_CODE_INTERNAL, "grpc: response message truncated", NULL, 0);
-		else if (c->n_msgs != 1)
+		else if (c->n_msgs != 1 && !c->many)
 			complete(c, TTRPC_CODE_INTERNAL, "grpc: no response message for a unary call", NULL, 0);
 		else
 			complete(c, TTRPC_CODE_OK, "", c->resp, c->resp_len);
@@ -295,6 +350,7 @@ static void h2_closed(struct ttrpc__h2conn *h, const char *reason)
 	ttrpc__logf(g->log, g->log_user, TTRPC_LOG_DEBUG, "grpc: client connection closed: %s", reason);
 	char msg[128];
 	snprintf(msg, sizeof(msg), "ttrpc: closed: %s", reason);
+	ev_timer_stop(g->h.loop, &g->wake);
 	for (struct gcall *c = g->calls; c; c = c->next)
 		complete(c, TTRPC_CODE_UNAVAILABLE, msg, NULL, 0);
 	if (g->on_close)
@@ -343,6 +399,8 @@ struct ttrpc__grpc_client *ttrpc__grpc_client_new(ttrpc_client *owner, struct ev
 		g->owner = owner;
 		g->max_message = (uint32_t)max_message;
 		g->authority = strdup(authority);
+		ev_timer_init(&g->wake, on_wake, 0., 0.);
+		g->wake.data = g;
 	}
 	nghttp2_session *ngh = g && g->authority ? new_session(g) : NULL;
 	if (!ngh || ttrpc__h2conn_init(&g->h, loop, fd, ngh, h2_closed)) {
@@ -401,30 +459,27 @@ static int submit(struct ttrpc__grpc_client *g, struct gcall *c, const char *ser
 	return rc;
 }
 
-int ttrpc__grpc_client_call(struct ttrpc__grpc_client *g, const char *service, const char *method, const uint8_t *req,
-			    size_t req_len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user)
+/* Submit c's request (with its one message when with_body) and track the
+ * call; c is freed on error. */
+static int start_call(struct ttrpc__grpc_client *g, struct gcall *c, const char *service, const char *method,
+		      const uint8_t *req, size_t len, bool with_body, const struct ttrpc_call_opts *opts)
 {
-	if (g->h.closed || g->goaway)
-		return TTRPC_ECLOSED;
-	if (req_len > g->max_message)
-		return TTRPC_ETOOBIG;
-	struct gcall *c = calloc(1, sizeof(*c));
-	if (!c)
-		return TTRPC_ENOMEM;
+	int rc = g->h.closed || g->goaway ? TTRPC_ECLOSED : len > g->max_message ? TTRPC_ETOOBIG : 0;
 	c->g = g;
-	c->done = done;
-	c->user = user;
 	c->reader.max = g->max_message;
-	c->body_len = TTRPC__GRPC_PREFIX_SIZE + req_len;
-	c->body = malloc(c->body_len);
-	if (!c->body) {
-		free(c);
-		return TTRPC_ENOMEM;
+	if (!rc && with_body) {
+		c->body_len = TTRPC__GRPC_PREFIX_SIZE + len;
+		c->body = malloc(c->body_len);
+		if (c->body) {
+			ttrpc__grpc_prefix_pack(c->body, false, (uint32_t)len);
+			if (len)
+				memcpy(c->body + TTRPC__GRPC_PREFIX_SIZE, req, len);
+		} else {
+			rc = TTRPC_ENOMEM;
+		}
 	}
-	ttrpc__grpc_prefix_pack(c->body, false, (uint32_t)req_len);
-	if (req_len)
-		memcpy(c->body + TTRPC__GRPC_PREFIX_SIZE, req, req_len);
-	int rc = submit(g, c, service, method, opts);
+	if (!rc)
+		rc = submit(g, c, service, method, opts);
 	if (rc) {
 		free_call(c);
 		return rc;
@@ -436,6 +491,20 @@ int ttrpc__grpc_client_call(struct ttrpc__grpc_client *g, const char *service, c
 	g->n_pending++;
 	ev_timer_init(&c->timer, on_deadline, 0., 0.);
 	c->timer.data = c;
+	return 0;
+}
+
+int ttrpc__grpc_client_call(struct ttrpc__grpc_client *g, const char *service, const char *method, const uint8_t *req,
+			    size_t req_len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user)
+{
+	struct gcall *c = calloc(1, sizeof(*c));
+	if (!c)
+		return TTRPC_ENOMEM;
+	c->done = done;
+	c->user = user;
+	int rc = start_call(g, c, service, method, req, req_len, true, opts);
+	if (rc)
+		return rc;
 	if (opts && opts->timeout_ns > 0) {
 		ev_now_update(g->h.loop);
 		ev_timer_set(&c->timer, (double)opts->timeout_ns / 1e9, 0.);
@@ -443,6 +512,107 @@ int ttrpc__grpc_client_call(struct ttrpc__grpc_client *g, const char *service, c
 	}
 	ttrpc__h2conn_flush(&g->h);
 	return 0;
+}
+
+/* ---- client streams */
+
+static void stream_done(const struct ttrpc_result *r, void *user)
+{
+	(void)r;
+	(void)user; /* never called: complete hands a stream's end to the stream */
+}
+
+static void on_wake(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct ttrpc__grpc_client *g = w->data;
+	for (;;) {
+		if (g->h.closed)
+			return;
+		struct gcall *c = g->calls;
+		while (c &&
+		       !(c->want_writable && c->stream && ttrpc__buf_pending(&c->out) < TTRPC_STREAM_SEND_WINDOW / 2))
+			c = c->next;
+		if (!c)
+			break;
+		c->want_writable = false; /* the list may change in the callback: start over */
+		ttrpc__client_stream_wake(c->stream);
+	}
+	ttrpc__h2conn_flush(&g->h);
+}
+
+int ttrpc__grpc_client_stream_open(struct ttrpc__grpc_client *g, const char *service, const char *method,
+				   enum ttrpc_stream_kind kind, const uint8_t *req, size_t len,
+				   const struct ttrpc_call_opts *opts, ttrpc_stream *st, struct gcall **out)
+{
+	struct gcall *c = calloc(1, sizeof(*c));
+	if (!c)
+		return TTRPC_ENOMEM;
+	c->done = stream_done;
+	c->is_stream = true;
+	c->stream = st;
+	c->many = kind != TTRPC_KIND_CLIENT_STREAM;
+	c->queued = kind != TTRPC_KIND_SERVER_STREAM;
+	/* its timer is never started: the stream keeps its own deadline */
+	int rc = start_call(g, c, service, method, req, len, !c->queued, opts);
+	if (rc)
+		return rc;
+	ttrpc__h2conn_flush(&g->h);
+	*out = c;
+	return 0;
+}
+
+static void stream_resume(struct gcall *c)
+{
+	if (c->deferred && !c->g->h.closed) {
+		c->deferred = false;
+		nghttp2_session_resume_data(c->g->h.ngh, c->stream_id);
+	}
+	ttrpc__h2conn_flush(&c->g->h);
+}
+
+bool ttrpc__grpc_client_stream_writable(const struct gcall *c)
+{
+	return c->queued && !c->out_closed && c->done && !c->g->h.closed &&
+	       ttrpc__buf_pending(&c->out) < TTRPC_STREAM_SEND_WINDOW;
+}
+
+int ttrpc__grpc_client_stream_send(struct gcall *c, const uint8_t *msg, size_t len)
+{
+	if (!c->done || c->g->h.closed)
+		return TTRPC_ECLOSED;
+	if (len > c->g->max_message)
+		return TTRPC_ETOOBIG;
+	if (ttrpc__buf_pending(&c->out) >= TTRPC_STREAM_SEND_WINDOW) {
+		c->want_writable = true;
+		return TTRPC_EAGAIN;
+	}
+	uint8_t *dst = ttrpc__buf_reserve(&c->out, TTRPC__GRPC_PREFIX_SIZE + len);
+	if (!dst)
+		return TTRPC_ENOMEM;
+	ttrpc__grpc_prefix_pack(dst, false, (uint32_t)len);
+	if (len)
+		memcpy(dst + TTRPC__GRPC_PREFIX_SIZE, msg, len);
+	ttrpc__buf_commit(&c->out, TTRPC__GRPC_PREFIX_SIZE + len);
+	stream_resume(c);
+	return 0;
+}
+
+int ttrpc__grpc_client_stream_close_send(struct gcall *c)
+{
+	if (!c->done || c->g->h.closed)
+		return TTRPC_ECLOSED;
+	c->out_closed = true;
+	stream_resume(c);
+	return 0;
+}
+
+void ttrpc__grpc_client_stream_forget(struct gcall *c)
+{
+	c->stream = NULL;
+	fail_stream(c, TTRPC_CODE_CANCELLED, "context canceled"); /* RST_STREAM CANCEL */
+	ttrpc__h2conn_flush(&c->g->h);
 }
 
 void ttrpc__grpc_client_close(struct ttrpc__grpc_client *g, const char *reason)
@@ -455,6 +625,7 @@ void ttrpc__grpc_client_free(struct ttrpc__grpc_client *g)
 	if (!g)
 		return;
 	g->on_close = NULL;
+	ev_timer_stop(g->h.loop, &g->wake);
 	ttrpc__h2conn_close(&g->h, "closed by client");
 	ttrpc__h2conn_destroy(&g->h);
 	while (g->calls) {

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <ttrpc/client.h>
+#include <ttrpc/stream.h>
 
 struct ev_loop;
 struct ssl_st;
@@ -22,6 +23,21 @@ struct ttrpc__grpc_client *ttrpc__grpc_client_new(ttrpc_client *owner, struct ev
 						  int *err);
 int ttrpc__grpc_client_call(struct ttrpc__grpc_client *g, const char *service, const char *method, const uint8_t *req,
 			    size_t req_len, const struct ttrpc_call_opts *opts, ttrpc_done_fn done, void *user);
+/* Client streams over gRPC (client_stream.c). open: the stream's HTTP/2
+ * stream (request HEADERS with opts' metadata and grpc-timeout; for
+ * SERVER_STREAM the request and END_STREAM); its messages and end go to st
+ * (ttrpc__client_stream_data / ttrpc__client_stream_grpc_end), on_writable
+ * through ttrpc__client_stream_wake. send: TTRPC_EAGAIN while
+ * TTRPC_STREAM_SEND_WINDOW bytes are queued (the wake follows). forget: a
+ * local end; the stream is reset (CANCEL) and st never hears of it again. */
+struct gcall;
+int ttrpc__grpc_client_stream_open(struct ttrpc__grpc_client *g, const char *service, const char *method,
+				   enum ttrpc_stream_kind kind, const uint8_t *req, size_t len,
+				   const struct ttrpc_call_opts *opts, ttrpc_stream *st, struct gcall **out);
+int ttrpc__grpc_client_stream_send(struct gcall *c, const uint8_t *msg, size_t len);
+bool ttrpc__grpc_client_stream_writable(const struct gcall *c);
+int ttrpc__grpc_client_stream_close_send(struct gcall *c);
+void ttrpc__grpc_client_stream_forget(struct gcall *c);
 /* Fail every pending call with UNAVAILABLE "ttrpc: closed: <reason>", run on_close. */
 void ttrpc__grpc_client_close(struct ttrpc__grpc_client *g, const char *reason);
 /* Close without on_close and free (not from a callback). */

@@ -531,18 +531,18 @@ static void dispatch(struct gstream *st)
 	st->req = NULL;
 }
 
-/* A client or bidi stream is opened at its request headers; the others
- * wait for their request message. */
-static bool streams_in(struct gstream *st)
+/* The kind of the stream's method; -1 when there is none (the call core
+ * answers UNIMPLEMENTED at once, whatever the request carries). */
+static int method_kind(struct gstream *st)
 {
 	const char *method;
 	char *service = path_service(st->path, &method);
 	if (!service)
-		return false;
+		return -1;
 	const struct ttrpc__method *m =
 		ttrpc__registry_lookup(ttrpc__server_registry(st->conn->g->srv), service, method);
 	free(service);
-	return m && (m->kind == TTRPC_KIND_CLIENT_STREAM || m->kind == TTRPC_KIND_BIDI_STREAM);
+	return m ? (int)m->kind : -1;
 }
 
 /* A dispatched stream failed on input: its status goes to the client, the
@@ -650,7 +650,14 @@ static int on_frame_recv(nghttp2_session *ngh, const nghttp2_frame *frame, void 
 	if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
 		if (check_headers(st))
 			return 0;
-		if (streams_in(st)) {
+		/* client and bidi streams open now; unary and server-streaming
+		 * calls once their one request message is in */
+		int kind = method_kind(st);
+		if (kind < 0) {
+			start_call(st, NULL, 0);
+			return 0;
+		}
+		if (kind == TTRPC_KIND_CLIENT_STREAM || kind == TTRPC_KIND_BIDI_STREAM) {
 			st->streaming = true;
 			start_call(st, NULL, 0);
 			if (st->answered || !st->call)

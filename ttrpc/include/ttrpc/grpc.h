@@ -7,7 +7,9 @@
  * call's timeout is sent as grpc-timeout (and enforced locally); metadata
  * goes out as headers, keys ending in "-bin" base64-encoded (their value is
  * the raw bytes, as a C string); a status is grpc-status + the
- * percent-decoded grpc-message, also from trailers-only answers. */
+ * percent-decoded grpc-message, also from trailers-only answers. Streams
+ * (ttrpc/stream.h, every kind) work over gRPC too: client streams are
+ * HTTP/2 streams, ttrpc_stream_cancel resets one (RST_STREAM CANCEL). */
 #ifndef TTRPC_GRPC_H
 #define TTRPC_GRPC_H
 
@@ -83,7 +85,16 @@ TTRPC_API int ttrpc_client_is_grpc(const ttrpc_client *client);
  * Unknown methods and an unsupported grpc-encoding get UNIMPLEMENTED; a
  * content-type that is not application/grpc gets HTTP 415; a bad prefix, a
  * truncated or missing message gets INTERNAL; a message over the limit
- * RESOURCE_EXHAUSTED. ttrpc_server_shutdown sends GOAWAY and closes each
+ * RESOURCE_EXHAUSTED. Streaming methods (ttrpc_server_register_stream) are
+ * served too: client and bidi streams open at the request headers, each
+ * message goes to on_msg as it completes (empty ones too), END_STREAM is
+ * close-send; ttrpc_call_send queues DATA, ttrpc_call_finish sends the
+ * trailers. HTTP/2 flow control carries the backpressure both ways: a
+ * stream's window opens only for bytes its handler took (a paused stream's
+ * stays shut), ttrpc_call_send says TTRPC_EAGAIN once
+ * TTRPC_STREAM_SEND_WINDOW bytes wait for the peer's window; a stream over
+ * its receive bound ends RESOURCE_EXHAUSTED alone; a client's RST_STREAM
+ * orphans its call. ttrpc_server_shutdown sends GOAWAY and closes each
  * gRPC connection once its streams are answered; ttrpc_server_close and
  * ttrpc_server_conn_count cover gRPC connections too. */
 

@@ -125,8 +125,12 @@ TTRPC_API int ttrpc_server_add_interceptor(ttrpc_server *server, const struct tt
 /* Client streams are framed as Go 1.2's client frames them: a Request with
  * remote-closed for SERVER_STREAM (the request is the only message) or
  * remote-open (CLIENT_STREAM, BIDI_STREAM: no payload, messages follow as
- * Data frames), CloseSend as Data remote-closed|no-data. Not over gRPC yet
- * (ttrpc_client_stream_open* gives TTRPC_ESTATE on a gRPC client). */
+ * Data frames), CloseSend as Data remote-closed|no-data. On a gRPC client
+ * (ttrpc_client_connect_grpc) the same API opens an HTTP/2 stream: the
+ * request HEADERS, the messages as 5-byte-prefixed DATA, CloseSend as
+ * END_STREAM, the end from the grpc-status trailers; a local end
+ * (ttrpc_stream_cancel, the deadline, a receive bound overrun) resets the
+ * HTTP/2 stream (RST_STREAM CANCEL), so there the server IS told. */
 
 typedef struct ttrpc_stream ttrpc_stream;
 
@@ -171,7 +175,8 @@ TTRPC_API int ttrpc_stream_close_send(ttrpc_stream *st);
  * with CANCELLED "context canceled" (messages held for it are dropped; from
  * inside one of its own callbacks on_done runs nested and the stream is freed
  * once that callback returns), and whatever the server still sends for it is
- * read and dropped. On the wire NOTHING is sent: ttrpc has no frame that
+ * read and dropped. Over gRPC the HTTP/2 stream is reset (RST_STREAM
+ * CANCEL: the server's call is orphaned). Over ttrpc NOTHING is sent: ttrpc has no frame that
  * resets one stream, and Go 1.2's client sends nothing either when a
  * stream's context is cancelled (RecvMsg just returns ctx.Err()). So the
  * server is not told: its call goes on (not orphaned) until its handler ends
