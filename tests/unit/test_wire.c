@@ -273,3 +273,43 @@ Test(wire, decode_in_scratch)
 		ttrpc_md_free(md);
 	}
 }
+
+/* Responses decoded in place (the OK shape) or by protobuf-c read exactly as
+ * protobuf-c alone reads them, valid or not. */
+Test(wire, response_decode_matches_protobuf_c)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+		uint8_t b[16];
+	} cases[] = {
+		{ "ok", 5, { 0x12, 3, 'a', 'b', 'c' } },
+		{ "ok, non-minimal length", 6, { 0x12, 0x83, 0x00, 'a', 'b', 'c' } },
+		{ "ok, 6-byte length", 9, { 0x12, 0x83, 0x80, 0x80, 0x80, 0x80, 0x00, 'a', 'b' } },
+		{ "empty payload", 2, { 0x12, 0 } },
+		{ "empty", 0, { 0 } },
+		{ "length past the end", 4, { 0x12, 3, 'a', 'b' } },
+		{ "bytes after the payload", 6, { 0x12, 3, 'a', 'b', 'c', 0x08 } },
+		{ "two payloads: the last wins", 8, { 0x12, 2, 'a', 'b', 0x12, 2, 'c', 'd' } },
+		{ "payload and an unknown field", 7, { 0x12, 3, 'a', 'b', 'c', 0x18, 1 } },
+		{ "status then payload", 10, { 0x0a, 4, 0x08, 5, 0x12, 0, 0x12, 2, 'x', 'y' } },
+		{ "payload with the wrong wire type", 2, { 0x10, 3 } },
+		{ "truncated varint", 2, { 0x12, 0x83 } },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		Ttrpc__Response *want = ttrpc__response__unpack(NULL, cases[i].len, cases[i].b);
+		struct ttrpc__scratch scratch;
+		ttrpc__scratch_init(&scratch);
+		struct ttrpc__response_in r;
+		int rc = ttrpc__wire_decode_response_in(cases[i].b, cases[i].len, &r, &scratch);
+		cr_assert_eq(rc == 0, want != NULL, "%s", cases[i].name);
+		if (want) {
+			cr_assert_eq(r.code, want->status ? want->status->code : 0, "%s", cases[i].name);
+			cr_assert_eq(r.len, want->payload.len, "%s", cases[i].name);
+			if (r.len)
+				cr_assert_arr_eq(r.payload, want->payload.data, r.len, "%s", cases[i].name);
+			ttrpc__response__free_unpacked(want, NULL);
+		}
+		ttrpc__wire_response_free(&r);
+	}
+}

@@ -267,7 +267,8 @@ static int client_frame(struct ttrpc__session *s, const struct ttrpc__frame_head
 		return 0;
 	}
 	s->cbs.on_response(s, data, &r, s->user);
-	ttrpc__heap_note_free(r.len);
+	if (r.pb) /* a payload read in place was never allocated */
+		ttrpc__heap_note_free(r.len);
 	ttrpc__wire_response_free(&r);
 	return 0;
 }

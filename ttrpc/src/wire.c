@@ -217,6 +217,36 @@ Ttrpc__Request *ttrpc__wire_decode_request_in(const uint8_t *p, size_t len, stru
 	return ttrpc__request__unpack(&scratch->alloc, len, p);
 }
 
+/* The answer of a call that succeeded with a non-empty message has one shape,
+ * Response{payload = 2} and nothing else: tag, length (up to 5 varint bytes)
+ * covering exactly the rest. protobuf-c reads those bytes as that payload and
+ * no status; it is read here in place (no allocation, no copy of the
+ * payload: r->payload points into p, for as long as p lives). Any other
+ * bytes (a status, unknown fields, an empty payload, odd varints) go to
+ * protobuf-c. */
+static bool ok_in_place(const uint8_t *p, size_t len, struct ttrpc__response_in *r)
+{
+	if (len < 3 || p[0] != TAG_LD(2))
+		return false;
+	uint64_t v = 0;
+	size_t i = 1;
+	for (int shift = 0;; shift += 7) {
+		if (i >= len || i > 5)
+			return false;
+		uint8_t c = p[i++];
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			break;
+	}
+	if (v == 0 || v != len - i)
+		return false;
+	r->code = 0;
+	r->message = "";
+	r->payload = p + i;
+	r->len = (size_t)v;
+	return true;
+}
+
 int ttrpc__wire_decode_response(const uint8_t *p, size_t len, struct ttrpc__response_in *r)
 {
 	return ttrpc__wire_decode_response_in(p, len, r, NULL);
@@ -226,6 +256,8 @@ int ttrpc__wire_decode_response_in(const uint8_t *p, size_t len, struct ttrpc__r
 				   struct ttrpc__scratch *scratch)
 {
 	memset(r, 0, sizeof(*r));
+	if (ok_in_place(p, len, r))
+		return 0;
 	r->alloc = scratch ? &scratch->alloc : NULL;
 	r->pb = ttrpc__response__unpack(r->alloc, len, p);
 	if (!r->pb)

@@ -35,7 +35,8 @@ struct ttrpc__scratch {
 };
 void ttrpc__scratch_init(struct ttrpc__scratch *s);
 
-/* A response as read from the wire; message and payload point into pb. */
+/* A response as read from the wire; message and payload point into pb, or
+ * (pb NULL, the common OK answer) payload into the decoded bytes. */
 struct ttrpc__response_in {
 	int code;
 	const char *message;
