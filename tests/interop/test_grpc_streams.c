@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Our gRPC client's streams (ttrpc_client_stream_open* on a client made by
  * ttrpc_client_connect_grpc), the 4 kinds, against our own gRPC server
- * (ttrpc-grpc-c-server) and python3-grpcio's (python_grpc_peer.py), h2c
+ * (ttrpc-grpc-c-server) and python3-grpcio's (python_grpc_peer.py; built a
+ * second time as test_grpc_streams_go: grpc-go's, go/grpc-go-peer), h2c
  * over unix and TCP: Download (server-streaming: messages in order and
  * intact, empty ones, a status after messages), Upload (client-streaming:
  * past the send window, so send_sync waits for on_writable), Chat (bidi, in
@@ -53,9 +54,13 @@ static void start(void)
 	cr_assert(interop_spawn(&ours, a1, false), "cannot start ttrpc-grpc-c-server");
 	wait_port(&ours, "ttrpc-grpc-c-server", ours_tcp, sizeof(ours_tcp));
 	snprintf(ours_unix, sizeof(ours_unix), "unix:%s", grpc_sock);
+#ifdef TTRPC_INTEROP_GO_PEER
+	char *a2[] = { TTRPC_INTEROP_GO_PEER, "server", "--socket", py_sock, NULL };
+#else
 	char *a2[] = { "/usr/bin/python3", TTRPC_INTEROP_PYTHON_PEER, "server", "--socket", py_sock, NULL };
-	cr_assert(interop_spawn(&python, a2, true), "cannot start the python peer");
-	wait_port(&python, "python peer", py_tcp, sizeof(py_tcp));
+#endif
+	cr_assert(interop_spawn(&python, a2, true), "cannot start the peer");
+	wait_port(&python, "peer", py_tcp, sizeof(py_tcp));
 	snprintf(py_unix, sizeof(py_unix), "unix:%s", py_sock);
 }
 

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/ioutil"
 	"net"
 	"os"
@@ -150,6 +151,66 @@ func handle(method string, req []byte, ctx context.Context) ([]byte, error) {
 	return nil, status.Errorf(codes.Unimplemented, "unknown method %s", method)
 }
 
+// Streams, as ttrpc-grpc-c-server's: Download "COUNT SIZE [CODE]" (byte j of
+// message i is (i + j) & 0xff, then CODE or OK), Upload ("MESSAGES BYTES
+// CHECKSUM", the checksum the sum of position (from 1) times byte sum), Chat
+// (echoes each message).
+func handleStream(method string, stream grpc.ServerStream) error {
+	switch method {
+	case "Download":
+		var req []byte
+		if err := stream.RecvMsg(&req); err != nil {
+			return err
+		}
+		var count, size, code int
+		fmt.Sscan(string(req), &count, &size, &code)
+		for i := 0; i < count; i++ {
+			m := make([]byte, size)
+			for j := range m {
+				m[j] = byte(i + j)
+			}
+			if err := stream.SendMsg(&m); err != nil {
+				return err
+			}
+		}
+		if code != 0 {
+			return status.Errorf(codes.Code(code), "after %d messages", count)
+		}
+		return nil
+	case "Upload":
+		var n, total, sum uint64
+		for {
+			var m []byte
+			if err := stream.RecvMsg(&m); err == io.EOF {
+				break
+			} else if err != nil {
+				return err
+			}
+			n++
+			total += uint64(len(m))
+			var s uint64
+			for _, b := range m {
+				s += uint64(b)
+			}
+			sum += n * s
+		}
+		resp := []byte(fmt.Sprintf("%d %d %d", n, total, sum))
+		return stream.SendMsg(&resp)
+	default: // Chat
+		for {
+			var m []byte
+			if err := stream.RecvMsg(&m); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if err := stream.SendMsg(&m); err != nil {
+				return err
+			}
+		}
+	}
+}
+
 func unknownHandler(srv interface{}, stream grpc.ServerStream) error {
 	full, _ := grpc.MethodFromServerStream(stream)
 	if full == benchEcho { // bench/run.sh's grpc-go server: the message back as it came
@@ -161,6 +222,13 @@ func unknownHandler(srv interface{}, stream grpc.ServerStream) error {
 	}
 	if !strings.HasPrefix(full, "/"+service+"/") {
 		return status.Errorf(codes.Unimplemented, "unknown service in %s", full)
+	}
+	switch strings.TrimPrefix(full, "/"+service+"/") {
+	case "Download", "Upload", "Chat":
+		return handleStream(strings.TrimPrefix(full, "/"+service+"/"), stream)
+	case "Echo", "Fail", "Metadata", "Deadline", "Sleep", "Size":
+	default: // before reading: a stream may never send a request
+		return status.Errorf(codes.Unimplemented, "unknown method %s", full)
 	}
 	var req []byte
 	if err := stream.RecvMsg(&req); err != nil {
