@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -205,6 +206,21 @@ struct cg_mount {
 	char point[PATH_MAX];
 };
 
+/* Split a mountinfo line in place: "id parent major:minor root mountpoint
+ * options [optional...] - fstype source superoptions" into f[0..4], fstype
+ * and super (NULL when missing). */
+static void mountinfo_split(char *line, char *f[5], char **fstype, char **super)
+{
+	char *save = NULL, *tok = strtok_r(line, " ", &save);
+	for (int i = 0; i < 5; i++, tok = tok ? strtok_r(NULL, " ", &save) : NULL)
+		f[i] = tok;
+	while (tok && strcmp(tok, "-"))
+		tok = strtok_r(NULL, " ", &save);
+	*fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
+	char *source = *fstype ? strtok_r(NULL, " ", &save) : NULL;
+	*super = source ? strtok_r(NULL, " ", &save) : NULL;
+}
+
 /* The mount of a v1 controller (name NULL: the cgroup2 mount) in mountinfo. */
 static int find_mount(const char *mountinfo_text, const char *controller, struct cg_mount *m)
 {
@@ -216,15 +232,8 @@ static int find_mount(const char *mountinfo_text, const char *controller, struct
 		if (n < sizeof(buf)) {
 			memcpy(buf, line, n);
 			buf[n] = '\0';
-			/* id parent major:minor root mountpoint options [optional...] - fstype source superoptions */
-			char *f[5] = { 0 }, *save = NULL, *tok = strtok_r(buf, " ", &save);
-			for (int i = 0; i < 5 && tok; i++, tok = strtok_r(NULL, " ", &save))
-				f[i] = tok;
-			while (tok && strcmp(tok, "-"))
-				tok = strtok_r(NULL, " ", &save);
-			char *fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
-			char *source = fstype ? strtok_r(NULL, " ", &save) : NULL;
-			char *super = source ? strtok_r(NULL, " ", &save) : NULL;
+			char *f[5], *fstype, *super;
+			mountinfo_split(buf, f, &fstype, &super);
 			bool match = false;
 			if (f[4] && fstype && !controller)
 				match = !strcmp(fstype, "cgroup2");
@@ -976,4 +985,211 @@ int shim_metrics_of_pid(pid_t pid, Google__Protobuf__Any *any, struct shim_error
 	any->value.data = data;
 	any->value.len = len;
 	return 0;
+}
+
+/* ---- the pod's cgroup ---- */
+
+void shim_podcg_free(struct shim_podcg *cg)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		free(cg->dirs[i]);
+		free(cg->procs[i]);
+	}
+	free(cg->dirs);
+	free(cg->procs);
+	memset(cg, 0, sizeof(*cg));
+}
+
+bool shim_cgroup_path_clean(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	for (const char *c = p + 1; *c;) {
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/' && !*++c)
+			return false; /* trailing slash */
+	}
+	return true;
+}
+
+/* A new cpuset directory has empty cpuset.cpus/mems, and nothing can join it
+ * until they are set: copy the parent's (what runc's cpuset driver does). */
+static int cpuset_inherit(const char *dir)
+{
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	for (size_t i = 0; i < 2; i++) {
+		char *mine, *theirs;
+		int rc = slurp(dir, files[i], &mine, NULL);
+		if (is_missing(rc))
+			return 0; /* not a cpuset hierarchy */
+		if (rc)
+			return rc;
+		bool empty = mine[strspn(mine, " \n")] == '\0';
+		free(mine);
+		if (!empty)
+			continue;
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof(parent), "%s", dir);
+		char *slash = strrchr(parent, '/');
+		if (!slash || slash == parent)
+			return -EINVAL;
+		*slash = '\0';
+		if ((rc = slurp(parent, files[i], &theirs, NULL)))
+			return rc;
+		char path[PATH_MAX + 32];
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : write(fd, theirs, strlen(theirs));
+		rc = n < 0 ? -errno : 0;
+		if (fd >= 0)
+			close(fd);
+		free(theirs);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* mkdir -p of mount + path; the leaf must be new. */
+static int make_cgroup_dirs(const char *mount, const char *path, char *out, size_t size)
+{
+	if (snprintf(out, size, "%s%s", mount, path) >= (int)size)
+		return -ENAMETOOLONG;
+	for (char *c = out + strlen(mount) + 1;; c++) {
+		if (*c != '/' && *c != '\0')
+			continue;
+		char save = *c;
+		*c = '\0';
+		int rc = mkdir(out, 0755) == 0 ? 0 : -errno;
+		if (!rc)
+			rc = cpuset_inherit(out);
+		else if (rc == -EEXIST && save)
+			rc = 0; /* a parent there already */
+		*c = save;
+		if (rc || !save)
+			return rc;
+	}
+}
+
+static int add_dir(struct shim_podcg *cg, const char *dir)
+{
+	char **d = realloc(cg->dirs, (cg->n + 1) * sizeof(*d));
+	if (d)
+		cg->dirs = d;
+	char **p = d ? realloc(cg->procs, (cg->n + 1) * sizeof(*p)) : NULL;
+	if (p)
+		cg->procs = p;
+	if (!d || !p)
+		return -ENOMEM;
+	size_t len = strlen(dir) + sizeof("/cgroup.procs");
+	cg->dirs[cg->n] = strdup(dir);
+	cg->procs[cg->n] = malloc(len);
+	if (!cg->dirs[cg->n] || !cg->procs[cg->n]) {
+		free(cg->dirs[cg->n]);
+		free(cg->procs[cg->n]);
+		return -ENOMEM;
+	}
+	snprintf(cg->procs[cg->n], len, "%s/cgroup.procs", dir);
+	cg->n++;
+	return 0;
+}
+
+int shim_podcg_create(const char *mountinfo, const char *root, const char *parent, const char *id,
+		      struct shim_podcg *cg, struct shim_error *err)
+{
+	memset(cg, 0, sizeof(*cg));
+	if (!shim_cgroup_path_clean(parent))
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -EINVAL,
+				      "cgroup parent %s: not an absolute path of plain components", parent);
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/%s", strcmp(parent, "/") ? parent : "", id) >= (int)sizeof(path))
+		return shim_error_set(err, TTRPC_CODE_INVALID_ARGUMENT, -ENAMETOOLONG, "cgroup %s/%s: too long", parent,
+				      id);
+	bool unified = shim_cgroup_unified(root);
+	char *mi;
+	int rc = slurp(mountinfo ? mountinfo : "/proc/self/mountinfo", NULL, &mi, NULL);
+	if (rc)
+		return shim_error_errno(err, TTRPC_CODE_INTERNAL, -rc, "read mountinfo");
+	char devs[64][24];
+	size_t ndevs = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(mi, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
+		char *f[5], *fstype, *super;
+		mountinfo_split(line, f, &fstype, &super);
+		if (!f[4] || !fstype || (strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2")) ||
+		    (unified && strcmp(fstype, "cgroup2")))
+			continue;
+		unescape(f[4]);
+		bool seen = false; /* the same hierarchy (superblock) mounted twice */
+		for (size_t i = 0; i < ndevs && !seen; i++)
+			seen = !strcmp(devs[i], f[2]);
+		if (seen || ndevs == sizeof(devs) / sizeof(devs[0]))
+			continue;
+		snprintf(devs[ndevs++], sizeof(devs[0]), "%s", f[2]);
+		char dir[PATH_MAX];
+		if ((rc = make_cgroup_dirs(f[4], path, dir, sizeof(dir)))) {
+			shim_error_errno(err, rc == -EEXIST ? TTRPC_CODE_ALREADY_EXISTS : TTRPC_CODE_INTERNAL, -rc,
+					 "cgroup %s", dir);
+			/* a directory that was there already is not ours to remove */
+			if (rc != -EEXIST)
+				rmdir(dir);
+		} else if ((rc = add_dir(cg, dir))) {
+			rmdir(dir);
+			shim_error_set(err, TTRPC_CODE_RESOURCE_EXHAUSTED, rc, "out of memory");
+		}
+	}
+	free(mi);
+	if (!rc && !cg->n)
+		rc = shim_error_set(err, TTRPC_CODE_FAILED_PRECONDITION, -ENOENT, "no cgroup hierarchy is mounted");
+	if (rc) {
+		for (size_t i = 0; i < cg->n; i++)
+			rmdir(cg->dirs[i]);
+		shim_podcg_free(cg);
+	}
+	return rc;
+}
+
+int shim_podcg_join_self(const struct shim_podcg *cg)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		int fd = open(cg->procs[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return errno;
+		ssize_t n;
+		do
+			n = write(fd, "0", 1); /* "0": the writer itself */
+		while (n < 0 && errno == EINTR);
+		int e = errno;
+		close(fd);
+		if (n != 1)
+			return n < 0 ? e : EIO;
+	}
+	return 0;
+}
+
+int shim_podcg_remove(struct shim_podcg *cg, struct shim_error *err)
+{
+	int rc = 0;
+	size_t kept = 0;
+	for (size_t i = 0; i < cg->n; i++) {
+		int r = rmdir(cg->dirs[i]) == 0 || errno == ENOENT ? 0 : -errno;
+		if (!r) {
+			free(cg->dirs[i]);
+			free(cg->procs[i]);
+			continue;
+		}
+		if (r != -EBUSY && rc != -EBUSY && !rc)
+			shim_error_errno(err, TTRPC_CODE_INTERNAL, -r, "remove cgroup %s", cg->dirs[i]);
+		if (!rc || r == -EBUSY)
+			rc = r;
+		cg->dirs[kept] = cg->dirs[i];
+		cg->procs[kept++] = cg->procs[i];
+	}
+	cg->n = kept;
+	if (rc == -EBUSY)
+		shim_error_errno(err, TTRPC_CODE_UNAVAILABLE, EBUSY, "remove cgroup %s", cg->dirs[0]);
+	return rc;
 }

@@ -66,4 +66,33 @@ void shim_metrics_v2_free(Io__Containerd__Cgroups__V2__Metrics *m);
  * with free(any->value.data)). */
 int shim_metrics_of_pid(pid_t pid, Google__Protobuf__Any *any, struct shim_error *err);
 
+/* ---- the pod's cgroup (Sandbox API) ---- */
+
+/* The directories of a pod cgroup "<parent>/<id>", cgroupfs layout: one per
+ * mounted hierarchy (the unified one on a unified host; every v1 hierarchy,
+ * and the cgroup2 one of a hybrid host, otherwise), as runc's cgroupfs driver
+ * places a container. procs[i] is dirs[i]/cgroup.procs. */
+struct shim_podcg {
+	size_t n;
+	char **dirs, **procs;
+};
+
+/* Create the directories (missing parents too; a new cpuset directory gets
+ * its parent's cpuset.cpus and cpuset.mems, as runc does), mountinfo normally
+ * /proc/self/mountinfo and root the cgroup mount root (NULL: /sys/fs/cgroup).
+ * parent must be absolute, without "." or ".." components
+ * (INVALID_ARGUMENT). On failure what was made is removed again. */
+/* An absolute cgroup path without empty, "." or ".." components. */
+bool shim_cgroup_path_clean(const char *path);
+int shim_podcg_create(const char *mountinfo, const char *root, const char *parent, const char *id,
+		      struct shim_podcg *cg, struct shim_error *err);
+/* Move the calling process into every directory: only open/write/close, so a
+ * child forked from a threaded process may call it. 0 or an errno. */
+int shim_podcg_join_self(const struct shim_podcg *cg);
+/* rmdir every directory still there (gone ones are dropped from cg): 0 when
+ * none is left, -EBUSY while one is still populated (retry later), another
+ * -errno on failure (err filled). */
+int shim_podcg_remove(struct shim_podcg *cg, struct shim_error *err);
+void shim_podcg_free(struct shim_podcg *cg);
+
 #endif

@@ -40,10 +40,19 @@
 #define POD_NOTREADY "SANDBOX_NOTREADY"
 /* How long StartSandbox waits for the holder to report its namespaces. */
 #define POD_HOLDER_READY_MS 5000
+/* The pod cgroup's rmdir after the holder is reaped: EBUSY retried this
+ * often, this many times. */
+#define POD_CGROUP_RETRY_MS 50
+#define POD_CGROUP_TRIES 100
+/* CRI's PodSandboxConfig: what containerd 2.x's CRI passes as
+ * CreateSandboxRequest.options (sandbox.WithOptions(config), typeurl: the
+ * bare message name). */
+#define POD_CONFIG_TYPE "runtime.v1.PodSandboxConfig"
 
 enum pod_state {
 	POD_CREATED,
 	POD_RUNNING,
+	POD_STOPPING, /* holder reaped, its cgroup not removed yet */
 	POD_STOPPED
 };
 
@@ -55,6 +64,11 @@ struct pod_call {
 struct shim_pod {
 	struct shim *s;
 	char *id, *bundle, *netns;
+	char *cgroup_parent;  /* PodSandboxConfig.linux.cgroup_parent, cgroupfs style; NULL: none */
+	struct shim_podcg cg; /* "<cgroup_parent>/<id>" while it exists */
+	ev_timer cg_retry;    /* EBUSY retries of its removal */
+	int cg_tries;
+	struct shim_exit holder_exit; /* while POD_STOPPING */
 	enum pod_state state;
 	pid_t pid; /* the holder while it runs, else 0 */
 	int exit_status;
@@ -129,15 +143,56 @@ static void pod_stopped(struct shim_pod *pod, int status, const struct timespec 
 	}
 }
 
+/* Remove the pod cgroup: 0 when gone (or given up on: logged), -EBUSY to
+ * retry. */
+static int cgroup_remove(struct shim_pod *pod, bool last_try)
+{
+	if (!pod->cg.n)
+		return 0;
+	struct shim_error err = { 0 };
+	int rc = shim_podcg_remove(&pod->cg, &err);
+	if (rc == -EBUSY && !last_try)
+		return rc;
+	if (rc)
+		shim_logf(&pod->s->log, SHIM_LOG_WARN, "sandbox %s: %s (left behind)", pod->id, err.msg);
+	else
+		shim_logf(&pod->s->log, SHIM_LOG_DEBUG, "sandbox %s: cgroup removed", pod->id);
+	shim_podcg_free(&pod->cg);
+	return 0;
+}
+
+/* The holder is reaped: the sandbox stops once its cgroup is gone, so that
+ * StopSandbox answers after the removal. */
+static void cgroup_step(struct shim_pod *pod)
+{
+	if (cgroup_remove(pod, ++pod->cg_tries >= POD_CGROUP_TRIES) == -EBUSY) {
+		ev_timer_set(&pod->cg_retry, POD_CGROUP_RETRY_MS / 1000.0, 0.);
+		ev_timer_start(pod->s->loop, &pod->cg_retry);
+		return;
+	}
+	pod_stopped(pod, pod->holder_exit.status, &pod->holder_exit.at);
+}
+
+static void on_cgroup_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	cgroup_step(w->data);
+}
+
 static void on_holder_exit(const struct shim_exit *exit, void *data)
 {
 	struct shim_pod *pod = data;
-	pod_stopped(pod, exit->status, &exit->at);
+	pod->state = POD_STOPPING;
+	pod->pid = 0;
+	pod->holder_exit = *exit;
+	pod->cg_tries = 0;
+	cgroup_step(pod);
 }
 
 /* The holder: namespaces, then sleep until killed. Reports 0 or an errno on
  * report_fd, then closes it. Never returns. */
-static void holder_main(const char *netns, int report_fd)
+static void holder_main(const char *netns, const struct shim_podcg *cg, int report_fd)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -148,8 +203,8 @@ static void holder_main(const char *netns, int report_fd)
 	if (getppid() == 1)
 		_exit(1); /* the shim is gone already */
 	prctl(PR_SET_NAME, "tiny-sandbox");
-	int rc = 0;
-	if (netns && *netns) {
+	int rc = shim_podcg_join_self(cg), what = rc ? 1 : 0;
+	if (!rc && netns && *netns) {
 		int fd = open(netns, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWNET) != 0)
 			rc = errno;
@@ -158,9 +213,10 @@ static void holder_main(const char *netns, int report_fd)
 	}
 	if (rc == 0 && unshare(CLONE_NEWIPC | CLONE_NEWUTS) != 0)
 		rc = errno;
+	int report[2] = { rc, what };
 	ssize_t n;
 	do
-		n = write(report_fd, &rc, sizeof(rc));
+		n = write(report_fd, report, sizeof(report));
 	while (n < 0 && errno == EINTR);
 	if (rc)
 		_exit(1);
@@ -190,23 +246,27 @@ static int holder_start(struct shim_pod *pod, pid_t *pid_out, char *msg, size_t 
 	}
 	if (pid == 0) {
 		close(p[0]);
-		holder_main(pod->netns, p[1]);
+		holder_main(pod->netns, &pod->cg, p[1]);
 	}
 	close(p[1]);
-	int rc = -1;
+	int report[2] = { -1, 0 };
 	struct pollfd pfd = { .fd = p[0], .events = POLLIN };
 	int pr;
 	do
 		pr = poll(&pfd, 1, POD_HOLDER_READY_MS);
 	while (pr < 0 && errno == EINTR);
-	if (pr > 0 && read(p[0], &rc, sizeof(rc)) != (ssize_t)sizeof(rc))
-		rc = -1;
+	if (pr > 0 && read(p[0], report, sizeof(report)) != (ssize_t)sizeof(report))
+		report[0] = -1;
 	close(p[0]);
+	int rc = report[0];
 	if (rc != 0) {
 		kill(pid, SIGKILL);
 		struct shim_exit ex;
 		shim_reaper_wait(pod->s->reaper, pid, 1000, &ex, NULL);
-		if (rc > 0 && pod->netns)
+		if (rc > 0 && report[1])
+			snprintf(msg, msg_size, "sandbox %s: join cgroup %s: %s", pod->id, pod->cg.dirs[0],
+				 strerror(rc));
+		else if (rc > 0 && pod->netns)
 			snprintf(msg, msg_size, "sandbox %s: join netns %s, new ipc and uts namespaces: %s", pod->id,
 				 pod->netns, strerror(rc));
 		else if (rc > 0)
@@ -227,7 +287,138 @@ static void pod_free(struct shim_pod *pod)
 	free(pod->id);
 	free(pod->bundle);
 	free(pod->netns);
+	free(pod->cgroup_parent);
+	shim_podcg_free(&pod->cg);
 	free(pod);
+}
+
+/* Protobuf wire reading, for the one field of PodSandboxConfig we need (the
+ * shim does not link the whole CRI API for it). */
+static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+/* The next field of [*p, end): its number, and for length-delimited ones
+ * the bytes (*val, *len); other wire types are skipped. false when the
+ * message does not parse. */
+static bool pb_field(const uint8_t **p, const uint8_t *end, uint64_t *num, const uint8_t **val, size_t *len)
+{
+	uint64_t key, v;
+	if (!pb_varint(p, end, &key) || key >> 3 == 0)
+		return false;
+	*num = key >> 3;
+	*val = NULL;
+	*len = 0;
+	switch (key & 7) {
+	case 0:
+		return pb_varint(p, end, &v);
+	case 1:
+	case 5: {
+		size_t n = (key & 7) == 1 ? 8 : 4;
+		if ((size_t)(end - *p) < n)
+			return false;
+		*p += n;
+		return true;
+	}
+	case 2:
+		if (!pb_varint(p, end, &v) || v > (uint64_t)(end - *p))
+			return false;
+		*val = *p;
+		*len = (size_t)v;
+		*p += v;
+		return true;
+	default:
+		return false; /* groups: not in proto3 */
+	}
+}
+
+/* PodSandboxConfig.linux (8) .cgroup_parent (1); the last one wins, as
+ * protobuf merges repeated occurrences. */
+static bool pod_config_cgroup_parent(const uint8_t *p, size_t n, const uint8_t **parent, size_t *parent_len)
+{
+	const uint8_t *end = p + n;
+	*parent = NULL;
+	*parent_len = 0;
+	while (p < end) {
+		uint64_t num;
+		const uint8_t *val;
+		size_t len;
+		if (!pb_field(&p, end, &num, &val, &len))
+			return false;
+		if (num != 8 || !val)
+			continue;
+		for (const uint8_t *q = val, *qend = val + len; q < qend;) {
+			const uint8_t *v2;
+			size_t l2;
+			if (!pb_field(&q, qend, &num, &v2, &l2))
+				return false;
+			if (num == 1 && v2) {
+				*parent = v2;
+				*parent_len = l2;
+			}
+		}
+	}
+	return true;
+}
+
+/* The cgroup parent CRI gives in CreateSandboxRequest.options, cgroupfs style
+ * (*out NULL: none). A systemd slice ("x.slice") is not created by us: the
+ * pod then stays in the shim's cgroup (logged). 0, -EINVAL (msg filled) or
+ * -ENOMEM. */
+static int options_cgroup_parent(struct shim *s, const Containerd__Runtime__Sandbox__V1__CreateSandboxRequest *req,
+				 char **out, char *msg, size_t msg_size)
+{
+	*out = NULL;
+	const Google__Protobuf__Any *o = req->options;
+	if (!o || !o->type_url || !*o->type_url)
+		return 0;
+	const char *slash = strrchr(o->type_url, '/');
+	if (strcmp(slash ? slash + 1 : o->type_url, POD_CONFIG_TYPE)) {
+		shim_logf(&s->log, SHIM_LOG_INFO, "sandbox %s: options of type %s ignored", req->sandbox_id,
+			  o->type_url);
+		return 0;
+	}
+	const uint8_t *parent;
+	size_t len;
+	if (!pod_config_cgroup_parent(o->value.data, o->value.len, &parent, &len)) {
+		snprintf(msg, msg_size, "sandbox %s: options: a %s that does not parse", req->sandbox_id,
+			 POD_CONFIG_TYPE);
+		return -EINVAL;
+	}
+	if (!len)
+		return 0;
+	if (memchr(parent, '\0', len) || len >= PATH_MAX) {
+		snprintf(msg, msg_size, "sandbox %s: cgroup parent: a NUL or too long", req->sandbox_id);
+		return -EINVAL;
+	}
+	char *p = strndup((const char *)parent, len);
+	if (!p)
+		return -ENOMEM;
+	size_t pl = strlen(p);
+	if (!shim_cgroup_path_clean(p)) {
+		snprintf(msg, msg_size, "sandbox %s: cgroup parent %s: not an absolute path of plain components",
+			 req->sandbox_id, p);
+		free(p);
+		return -EINVAL;
+	}
+	if (pl > 6 && !strcmp(p + pl - 6, ".slice")) {
+		shim_logf(&s->log, SHIM_LOG_WARN,
+			  "sandbox %s: cgroup parent %s is a systemd slice: not supported (no D-Bus client), the "
+			  "sandbox's process stays in the shim's cgroup",
+			  req->sandbox_id, p);
+		free(p);
+		return 0;
+	}
+	*out = p;
+	return 0;
 }
 
 static void create_sandbox(ttrpc_call *call, const Containerd__Runtime__Sandbox__V1__CreateSandboxRequest *req,
@@ -254,22 +445,30 @@ static void create_sandbox(ttrpc_call *call, const Containerd__Runtime__Sandbox_
 			 strerror(errno));
 		return fail(s, call, TTRPC_CODE_FAILED_PRECONDITION, msg);
 	}
+	char *cgroup_parent = NULL;
+	int rc = options_cgroup_parent(s, req, &cgroup_parent, msg, sizeof(msg));
+	if (rc)
+		return fail(s, call, rc == -ENOMEM ? TTRPC_CODE_RESOURCE_EXHAUSTED : TTRPC_CODE_INVALID_ARGUMENT, msg);
 	struct shim_pod *pod = calloc(1, sizeof(*pod));
 	if (pod) {
 		pod->s = s;
+		pod->cgroup_parent = cgroup_parent;
+		ev_timer_init(&pod->cg_retry, on_cgroup_retry, 0., 0.);
+		pod->cg_retry.data = pod;
 		pod->id = strdup(req->sandbox_id);
 		pod->bundle = strdup(req->bundle_path ? req->bundle_path : "");
 		pod->netns = req->netns_path && *req->netns_path ? strdup(req->netns_path) : NULL;
 	}
 	if (!pod || !pod->id || !pod->bundle || (req->netns_path && *req->netns_path && !pod->netns)) {
+		if (!pod)
+			free(cgroup_parent);
 		pod_free(pod);
 		return fail(s, call, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	pod->state = POD_CREATED;
 	s->pod = pod;
-	shim_logf(&s->log, SHIM_LOG_INFO, "sandbox %s created (bundle %s, netns %s, options %s)", pod->id, pod->bundle,
-		  pod->netns ? pod->netns : "none",
-		  req->options && req->options->type_url ? req->options->type_url : "none");
+	shim_logf(&s->log, SHIM_LOG_INFO, "sandbox %s created (bundle %s, netns %s, cgroup parent %s)", pod->id,
+		  pod->bundle, pod->netns ? pod->netns : "none", pod->cgroup_parent ? pod->cgroup_parent : "none");
 	Containerd__Runtime__Sandbox__V1__CreateSandboxResponse resp =
 		CONTAINERD__RUNTIME__SANDBOX__V1__CREATE_SANDBOX_RESPONSE__INIT;
 	containerd_runtime_sandbox_v1_sandbox_create_sandbox_respond(call, &resp);
@@ -288,21 +487,30 @@ static void start_sandbox(ttrpc_call *call, const Containerd__Runtime__Sandbox__
 			 pod->state == POD_RUNNING ? "started already" : "stopped");
 		return fail(s, call, TTRPC_CODE_FAILED_PRECONDITION, msg);
 	}
+	if (pod->cgroup_parent) {
+		struct shim_error err = { 0 };
+		if (shim_podcg_create(NULL, NULL, pod->cgroup_parent, pod->id, &pod->cg, &err))
+			return fail(s, call, err.code ? err.code : TTRPC_CODE_INTERNAL, err.msg);
+	}
 	pid_t pid = 0;
 	int code = holder_start(pod, &pid, msg, sizeof(msg));
-	if (code != TTRPC_CODE_OK)
+	if (code != TTRPC_CODE_OK) {
+		cgroup_remove(pod, true); /* the holder is reaped */
 		return fail(s, call, code, msg);
+	}
 	struct shim_exit ex;
 	int w = shim_reaper_watch(s->reaper, pid, on_holder_exit, pod, &ex);
 	if (w < 0) {
 		kill(pid, SIGKILL);
 		shim_reaper_wait(s->reaper, pid, 1000, &ex, NULL);
+		cgroup_remove(pod, true);
 		return fail(s, call, TTRPC_CODE_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	clock_gettime(CLOCK_REALTIME, &pod->created_at);
 	pod->state = POD_RUNNING;
 	pod->pid = pid;
-	shim_logf(&s->log, SHIM_LOG_INFO, "sandbox %s started (pid %d)", pod->id, (int)pid);
+	shim_logf(&s->log, SHIM_LOG_INFO, "sandbox %s started (pid %d, cgroup %s)", pod->id, (int)pid,
+		  pod->cg.n ? pod->cg.dirs[0] : "the shim's");
 	Google__Protobuf__Timestamp created;
 	shim_timestamp(&pod->created_at, &created);
 	Containerd__Runtime__Sandbox__V1__StartSandboxResponse resp =
@@ -377,7 +585,7 @@ static void stop_sandbox(ttrpc_call *call, const Containerd__Runtime__Sandbox__V
 	struct shim_pod *pod = pod_for(s, call, req->sandbox_id);
 	if (!pod)
 		return;
-	if (pod->state != POD_RUNNING) {
+	if (pod->state == POD_CREATED || pod->state == POD_STOPPED) {
 		if (pod->state == POD_CREATED)
 			stop_now(pod); /* never started: nothing to kill */
 		Containerd__Runtime__Sandbox__V1__StopSandboxResponse resp =
@@ -477,7 +685,15 @@ static void pod_drop(struct shim *s, const char *why)
 	if (pod->state == POD_RUNNING) {
 		shim_reaper_unwatch(s->reaper, pod->pid, on_holder_exit, pod);
 		holder_kill(pod);
+		if (pod->cg.n) {
+			/* its cgroup goes once it is reaped: a SIGKILLed pause() is
+			 * gone at once, the wait is a bound, not a delay */
+			struct shim_exit ex;
+			shim_reaper_wait(s->reaper, pod->pid, 1000, &ex, NULL);
+		}
 	}
+	ev_timer_stop(s->loop, &pod->cg_retry);
+	cgroup_remove(pod, true);
 	fail_calls(pod, why);
 	s->pod = NULL;
 	pod_free(pod);

@@ -29,13 +29,16 @@
  *   start for the sandbox (a bundle without config.json, as containerd 2.x's
  *   sandbox controller makes it); CreateSandbox with a network namespace of
  *   ours; StartSandbox (pid, created_at; the pid holds that netns and its own
- *   ipc/uts namespaces); WaitSandbox left pending; Platform; SandboxStatus;
+ *   ipc/uts namespaces); CreateSandbox's options are CRI's PodSandboxConfig
+ *   with cgroup_parent /<ns>/pods: the sandbox's process is in /<ns>/pods/sb in
+ *   every hierarchy; WaitSandbox left pending; Platform; SandboxStatus;
  *   PingSandbox (ours and someone else's); start for container c1 of the
  *   sandbox returns the same address (c2 has no start: containerd 2.1+ reuses
  *   the sandbox's endpoint); Task Create/Start/Wait/Delete/Shutdown of c1
  *   (prints its ipc/uts/net namespaces: the sandbox's) and c2 (exit 5); the
- *   shim stays after their Task Shutdown; SandboxMetrics; StopSandbox, and the
- *   pending WaitSandbox answers 137; SandboxStatus NOTREADY; ShutdownSandbox
+ *   shim stays after their Task Shutdown; SandboxMetrics (of the pod's cgroup:
+ *   one process in it); StopSandbox, and the pending WaitSandbox answers 137,
+ *   the pod's cgroup is gone in every hierarchy; SandboxStatus NOTREADY; ShutdownSandbox
  *   ends the shim; every container's create/start/exit/delete event reached
  *   containerd in our namespace; `delete` for each id answers a DeleteResponse.
  * Exit status 0 when everything held, 1 with the reason on stderr. */
@@ -65,6 +68,9 @@
 #include "containerd/services/version/v1/version.ttrpc-c.h"
 #include "containerd/task/v2/shim.ttrpc-c.h" /* DeleteResponse of the delete action */
 #include "containerd/task/v3/shim.ttrpc-c.h"
+#include "io/containerd/cgroups/v1/metrics.pb-c.h"
+#include "io/containerd/cgroups/v2/metrics.pb-c.h"
+#include "runtime/v1/api.pb-c.h" /* CRI's PodSandboxConfig, CreateSandbox's options */
 
 #define CALL_TIMEOUT_NS 10000000000LL
 
@@ -838,6 +844,88 @@ static void errors_mode(void)
 	delete_action("sb", sb_bundle);
 }
 
+/* ---- the pod's cgroup ---- */
+
+static char pod_cgroup[256]; /* "/<ns>/pods/sb" */
+
+/* Every line of /proc/PID/cgroup names pod_cgroup. */
+static void expect_pod_cgroup(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	char *text = slurp(path), *save = NULL;
+	int n = 0;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
+		char *colon = strchr(line, ':');
+		char *cg = colon ? strchr(colon + 1, ':') : NULL;
+		if (!cg || strcmp(cg + 1, pod_cgroup))
+			die("the sandbox's process: cgroup line \"%s\", want %s in every hierarchy", line, pod_cgroup);
+	}
+	if (!n)
+		die("the sandbox's process: no cgroup");
+}
+
+/* Mount points of the cgroup hierarchies (fstype cgroup or cgroup2). */
+static int cgroup_mounts(char mounts[][256], int max)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		die("mountinfo: %s", strerror(errno));
+	char line[1024];
+	int n = 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char point[256], *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %255s", point) != 1)
+			continue;
+		if (!strncmp(dash, " - cgroup ", 10) || !strncmp(dash, " - cgroup2 ", 11))
+			snprintf(mounts[n++], sizeof(mounts[0]), "%s", point);
+	}
+	fclose(f);
+	return n;
+}
+
+/* After StopSandbox: <mount>/<ns>/pods/sb is gone everywhere; the test's own
+ * parent /<ns>/pods is removed (e2e_cleanup removes /<ns>). */
+static void expect_pod_cgroup_gone(void)
+{
+	char mounts[32][256], path[600];
+	int n = cgroup_mounts(mounts, 32);
+	for (int i = 0; i < n; i++) {
+		if (snprintf(path, sizeof(path), "%s%s", mounts[i], pod_cgroup) >= (int)sizeof(path))
+			die("%s%s: too long", mounts[i], pod_cgroup);
+		struct stat st;
+		if (stat(path, &st) == 0)
+			die("%s is still there after StopSandbox", path);
+		*strrchr(path, '/') = '\0';
+		if (rmdir(path) && errno != ENOENT)
+			die("rmdir %s: %s", path, strerror(errno));
+	}
+}
+
+/* SandboxMetrics' data: the pod cgroup's, whose only process is the holder. */
+static void expect_pod_metrics(const Google__Protobuf__Any *data)
+{
+	uint64_t pids = 0;
+	if (!strcmp(data->type_url, "io.containerd.cgroups.v1.Metrics")) {
+		Io__Containerd__Cgroups__V1__Metrics *m =
+			io__containerd__cgroups__v1__metrics__unpack(NULL, data->value.len, data->value.data);
+		if (!m)
+			die("SandboxMetrics: v1 Metrics do not parse");
+		pids = m->pids ? m->pids->current : 0;
+		io__containerd__cgroups__v1__metrics__free_unpacked(m, NULL);
+	} else {
+		Io__Containerd__Cgroups__V2__Metrics *m =
+			io__containerd__cgroups__v2__metrics__unpack(NULL, data->value.len, data->value.data);
+		if (!m)
+			die("SandboxMetrics: v2 Metrics do not parse");
+		pids = m->pids ? m->pids->current : 0;
+		io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
+	}
+	if (pids != 1)
+		die("SandboxMetrics: pids.current %llu, want 1 (the sandbox's process alone in %s)",
+		    (unsigned long long)pids, pod_cgroup);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 8) {
@@ -900,8 +988,21 @@ int main(int argc, char **argv)
 		creq.sandbox_id = "sb";
 		creq.bundle_path = sb_bundle;
 		creq.netns_path = netns;
+		/* what containerd 2.x's CRI passes: typeurl.MarshalAny(config) */
+		char parent[200];
+		snprintf(parent, sizeof(parent), "/%s/pods", ns);
+		snprintf(pod_cgroup, sizeof(pod_cgroup), "%s/sb", parent);
+		Runtime__V1__LinuxPodSandboxConfig lcfg = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
+		lcfg.cgroup_parent = parent;
+		Runtime__V1__PodSandboxConfig pcfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+		pcfg.hostname = "sb-host";
+		pcfg.log_directory = "/var/log/pods/x";
+		pcfg.linux = &lcfg;
+		uint8_t pbuf[512];
 		Google__Protobuf__Any cfg = GOOGLE__PROTOBUF__ANY__INIT;
-		cfg.type_url = "runtime.v1.PodSandboxConfig"; /* CRI's, opaque to the shim */
+		cfg.type_url = "runtime.v1.PodSandboxConfig";
+		cfg.value.len = runtime__v1__pod_sandbox_config__pack(&pcfg, pbuf);
+		cfg.value.data = pbuf;
 		creq.options = &cfg;
 		Containerd__Runtime__Sandbox__V1__CreateSandboxResponse *cresp = NULL;
 		code = containerd_runtime_sandbox_v1_sandbox_create_sandbox_call_sync(client, &creq, &opts, &cresp,
@@ -957,8 +1058,10 @@ int main(int argc, char **argv)
 		}
 		if (nfd)
 			die("the sandbox's process keeps %d fds open", nfd);
-		step("StartSandbox: pid %d, own ipc/uts, netns %s, no fd open; Pss: sandbox process %ld kB, shim %ld kB",
-		     (int)holder, netns, pss_kb(holder), pss_kb(shim_pid));
+		expect_pod_cgroup(holder);
+		step("StartSandbox: pid %d, own ipc/uts, netns %s, cgroup %s, no fd open; Pss: sandbox process %ld kB, "
+		     "shim %ld kB",
+		     (int)holder, netns, pod_cgroup, pss_kb(holder), pss_kb(shim_pid));
 
 		/* CRI waits right after StartSandbox */
 		Containerd__Runtime__Sandbox__V1__WaitSandboxRequest wreq =
@@ -1067,7 +1170,9 @@ int main(int argc, char **argv)
 		     strcmp(mresp->metrics->data->type_url, "io.containerd.cgroups.v2.Metrics")) ||
 		    mresp->metrics->data->value.len == 0)
 			die("SandboxMetrics: not a Metric of sb with cgroup metrics");
-		step("SandboxMetrics: %s, %zu bytes", mresp->metrics->data->type_url, mresp->metrics->data->value.len);
+		expect_pod_metrics(mresp->metrics->data);
+		step("SandboxMetrics: %s, %zu bytes, of %s (pids.current 1)", mresp->metrics->data->type_url,
+		     mresp->metrics->data->value.len, pod_cgroup);
 		protobuf_c_message_free_unpacked(&mresp->base, NULL);
 
 		if (sb_wait.done)
@@ -1079,7 +1184,9 @@ int main(int argc, char **argv)
 			die("WaitSandbox: exit status %u exited_at %.3f", sb_wait.exit_status, sb_wait.exited_at);
 		if (kill(holder, 0) == 0)
 			die("the sandbox's process %d still runs after StopSandbox", (int)holder);
-		step("StopSandbox; WaitSandbox: exit status %u", sb_wait.exit_status);
+		expect_pod_cgroup_gone();
+		step("StopSandbox; WaitSandbox: exit status %u; %s gone in every hierarchy", sb_wait.exit_status,
+		     pod_cgroup);
 
 		Containerd__Runtime__Sandbox__V1__SandboxStatusRequest streq =
 			CONTAINERD__RUNTIME__SANDBOX__V1__SANDBOX_STATUS_REQUEST__INIT;
