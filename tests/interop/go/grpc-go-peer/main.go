@@ -337,6 +337,104 @@ func call(conn *grpc.ClientConn, ctx context.Context, method string, req []byte,
 	return resp, err
 }
 
+// Download, Upload and Chat of ttrpc-grpc-c-server through grpc-go's
+// client: messages in order and intact (empty ones too), a status after
+// messages, 2 MiB messages past the windows, echoes in turn.
+func streamChecks(conn *grpc.ClientConn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	open := func(method string, server, client bool) (grpc.ClientStream, error) {
+		return conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: server, ClientStreams: client},
+			"/"+service+"/"+method, grpc.ForceCodec(raw{}), grpc.MaxCallRecvMsgSize(peerMax),
+			grpc.MaxCallSendMsgSize(peerMax))
+	}
+	msg := func(i, size int) []byte {
+		m := make([]byte, size)
+		for j := range m {
+			m[j] = byte(i + j)
+		}
+		return m
+	}
+	for _, c := range []struct{ count, size, code int }{{0, 0, 0}, {3, 0, 0}, {20, 1000, 0}, {8, 2 << 20, 0}, {2, 10, 9}} {
+		st, err := open("Download", true, false)
+		if err != nil {
+			return err
+		}
+		req := []byte(fmt.Sprintf("%d %d %d", c.count, c.size, c.code))
+		if err := st.SendMsg(&req); err != nil {
+			return err
+		}
+		st.CloseSend()
+		n := 0
+		for ; ; n++ {
+			var m []byte
+			err := st.RecvMsg(&m)
+			if err == io.EOF && c.code == 0 {
+				break
+			}
+			if err != nil {
+				if s, _ := status.FromError(err); c.code != 0 && s.Code() == codes.Code(c.code) &&
+					s.Message() == fmt.Sprintf("after %d messages", c.count) {
+					break
+				}
+				return fmt.Errorf("download %v: message %d: %v", c, n, err)
+			}
+			if string(m) != string(msg(n, c.size)) {
+				return fmt.Errorf("download %v: message %d differs (%d bytes)", c, n, len(m))
+			}
+		}
+		if n != c.count {
+			return fmt.Errorf("download %v: %d messages", c, n)
+		}
+	}
+	up, err := open("Upload", false, true)
+	if err != nil {
+		return err
+	}
+	sizes := []int{0, 1, 0, 70000, 2 << 20, 2 << 20, 5}
+	var total, sum uint64
+	for i, size := range sizes {
+		m := msg(i, size)
+		var s uint64
+		for _, b := range m {
+			s += uint64(b)
+		}
+		sum += uint64(i+1) * s
+		total += uint64(size)
+		if err := up.SendMsg(&m); err != nil {
+			return fmt.Errorf("upload: send %d: %v", i, err)
+		}
+	}
+	up.CloseSend()
+	var resp []byte
+	if err := up.RecvMsg(&resp); err != nil {
+		return fmt.Errorf("upload: %v", err)
+	}
+	if want := fmt.Sprintf("%d %d %d", len(sizes), total, sum); string(resp) != want {
+		return fmt.Errorf("upload: %q, want %q", resp, want)
+	}
+	chat, err := open("Chat", true, true)
+	if err != nil {
+		return err
+	}
+	for i, size := range []int{0, 1, 100, 0, 16385, 1 << 20, 0} {
+		m := msg(i*3, size)
+		if err := chat.SendMsg(&m); err != nil {
+			return fmt.Errorf("chat: send %d: %v", i, err)
+		}
+		var back []byte
+		if err := chat.RecvMsg(&back); err != nil || string(back) != string(m) {
+			return fmt.Errorf("chat: echo %d: %v (%d bytes)", i, err, len(back))
+		}
+	}
+	chat.CloseSend()
+	var m []byte
+	if err := chat.RecvMsg(&m); err != io.EOF {
+		return fmt.Errorf("chat: end: %v", err)
+	}
+	return nil
+}
+
 func echoCall(conn *grpc.ClientConn, method string, req []byte, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -446,6 +544,7 @@ func clientSuite(bin, makeCerts string) int {
 			}
 			return nil
 		}())
+		s.check("streams_"+kind, streamChecks(conn))
 		s.check("sixty_four_in_flight_"+kind, func() error {
 			t0 := time.Now()
 			var wg sync.WaitGroup
