@@ -718,132 +718,6 @@ static void expect_code(int code, int want, const char *what)
 		die("%s: %s, want %s", what, ttrpc_code_name(code), ttrpc_code_name(want));
 }
 
-static int create_sandbox(const char *id, const char *netns_path, bool with_rootfs)
-{
-	Containerd__Runtime__Sandbox__V1__CreateSandboxRequest req =
-		CONTAINERD__RUNTIME__SANDBOX__V1__CREATE_SANDBOX_REQUEST__INIT;
-	req.sandbox_id = (char *)id;
-	req.bundle_path = (char *)dir;
-	req.netns_path = (char *)netns_path;
-	Containerd__Types__Mount m = CONTAINERD__TYPES__MOUNT__INIT, *mp = &m;
-	m.type = "bind";
-	m.source = "/tmp";
-	if (with_rootfs) {
-		req.n_rootfs = 1;
-		req.rootfs = &mp;
-	}
-	Containerd__Runtime__Sandbox__V1__CreateSandboxResponse *resp = NULL;
-	struct ttrpc_result st = { 0 };
-	int code = containerd_runtime_sandbox_v1_sandbox_create_sandbox_call_sync(client, &req, &opts, &resp, &st);
-	if (resp)
-		protobuf_c_message_free_unpacked(&resp->base, NULL);
-	ttrpc_result_clear(&st);
-	return code;
-}
-
-static void errors_mode(void)
-{
-	static const char *const methods[] = { "StartSandbox",	"Platform",    "StopSandbox",	  "WaitSandbox",
-					       "SandboxStatus", "PingSandbox", "ShutdownSandbox", "SandboxMetrics" };
-	char sb_bundle[512], addr[512], what[128];
-
-	/* shim 1: refusals, then a running sandbox whose shim gets SIGTERM */
-	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb", dir);
-	if (mkdir(sb_bundle, 0711))
-		die("mkdir %s: %s", sb_bundle, strerror(errno));
-	start("sb", sb_bundle, addr, sizeof(addr));
-	pid_t shim_pid = shim_pid_of(sb_bundle);
-	int rc = 0;
-	client = ttrpc_client_connect(NULL, addr + 7, &rc);
-	if (!client)
-		die("connect %s: %s", addr, ttrpc_strerror(rc));
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		snprintf(what, sizeof(what), "%s before any CreateSandbox", methods[i]);
-		expect_code(sandbox_raw(methods[i], "sb"), TTRPC_CODE_NOT_FOUND, what);
-	}
-	expect_code(create_sandbox("../sb", "", false), TTRPC_CODE_INVALID_ARGUMENT, "CreateSandbox of a path-like id");
-	expect_code(create_sandbox("", "", false), TTRPC_CODE_INVALID_ARGUMENT, "CreateSandbox of an empty id");
-	expect_code(create_sandbox("sb", "/nonexistent/netns", false), TTRPC_CODE_FAILED_PRECONDITION,
-		    "CreateSandbox with a netns that does not exist");
-	expect_code(create_sandbox("sb", "", true), TTRPC_CODE_INVALID_ARGUMENT, "CreateSandbox with a rootfs");
-	expect_code(create_sandbox("sb", "", false), TTRPC_CODE_OK, "CreateSandbox");
-	expect_code(create_sandbox("sb2", "", false), TTRPC_CODE_ALREADY_EXISTS, "a second sandbox in one shim");
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		snprintf(what, sizeof(what), "%s of another sandbox", methods[i]);
-		expect_code(sandbox_raw(methods[i], "other"), TTRPC_CODE_NOT_FOUND, what);
-	}
-	expect_code(sandbox_raw("SandboxMetrics", "sb"), TTRPC_CODE_FAILED_PRECONDITION, "SandboxMetrics before start");
-	Containerd__Runtime__Sandbox__V1__StartSandboxRequest sreq =
-		CONTAINERD__RUNTIME__SANDBOX__V1__START_SANDBOX_REQUEST__INIT;
-	sreq.sandbox_id = "sb";
-	Containerd__Runtime__Sandbox__V1__StartSandboxResponse *sresp = NULL;
-	struct ttrpc_result st = { 0 };
-	ok(containerd_runtime_sandbox_v1_sandbox_start_sandbox_call_sync(client, &sreq, &opts, &sresp, &st), &st,
-	   "StartSandbox");
-	ttrpc_result_clear(&st);
-	pid_t holder = (pid_t)sresp->pid;
-	protobuf_c_message_free_unpacked(&sresp->base, NULL);
-	expect_code(sandbox_raw("StartSandbox", "sb"), TTRPC_CODE_FAILED_PRECONDITION, "a second StartSandbox");
-	struct wait_result w = { 0 };
-	Containerd__Runtime__Sandbox__V1__WaitSandboxRequest wreq =
-		CONTAINERD__RUNTIME__SANDBOX__V1__WAIT_SANDBOX_REQUEST__INIT;
-	wreq.sandbox_id = "sb";
-	if (containerd_runtime_sandbox_v1_sandbox_wait_sandbox_call(client, &wreq, NULL, on_wait_sandbox, &w))
-		die("WaitSandbox: not sent");
-	/* a Task Shutdown (not now) leaves a shim whose sandbox lives */
-	v3 = true;
-	task_shutdown("sb");
-	expect_code(sandbox_raw("PingSandbox", "sb"), TTRPC_CODE_OK, "PingSandbox after Task Shutdown");
-	/* the shim told to go: the pending WaitSandbox is answered, not dropped,
-	 * and the sandbox's process goes with it */
-	if (kill(shim_pid, SIGTERM))
-		die("kill the shim: %s", strerror(errno));
-	double deadline = now_s() + 10;
-	while (!w.done && now_s() < deadline) {
-		ev_run(ttrpc_client_loop(client), EVRUN_ONCE | EVRUN_NOWAIT);
-		usleep(2000);
-	}
-	if (!w.done || w.code != TTRPC_CODE_UNAVAILABLE)
-		die("WaitSandbox when the shim exits: %s", w.done ? ttrpc_code_name(w.code) : "no answer");
-	expect_gone(shim_pid, "after SIGTERM");
-	for (int i = 0; i < 500 && kill(holder, 0) == 0; i++)
-		usleep(10000);
-	if (kill(holder, 0) == 0)
-		die("the sandbox's process %d outlived its shim", (int)holder);
-	ttrpc_client_free(client);
-	step("refusals; pending WaitSandbox answered UNAVAILABLE on SIGTERM; the sandbox's process went with the shim");
-
-	/* shim 2: a sandbox stopped before it started */
-	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb3", dir);
-	if (mkdir(sb_bundle, 0711))
-		die("mkdir %s: %s", sb_bundle, strerror(errno));
-	start("sb3", sb_bundle, addr, sizeof(addr));
-	shim_pid = shim_pid_of(sb_bundle);
-	client = ttrpc_client_connect(NULL, addr + 7, &rc);
-	if (!client)
-		die("connect %s: %s", addr, ttrpc_strerror(rc));
-	expect_code(create_sandbox("sb3", "", false), TTRPC_CODE_OK, "CreateSandbox");
-	expect_code(sandbox_raw("StopSandbox", "sb3"), TTRPC_CODE_OK, "StopSandbox before start");
-	memset(&w, 0, sizeof(w));
-	wreq.sandbox_id = "sb3";
-	if (containerd_runtime_sandbox_v1_sandbox_wait_sandbox_call(client, &wreq, NULL, on_wait_sandbox, &w))
-		die("WaitSandbox: not sent");
-	await(&w, 5, "WaitSandbox of a stopped sandbox");
-	if (w.exit_status != 0 || w.exited_at <= 0)
-		die("WaitSandbox of a sandbox never started: %u at %.3f", w.exit_status, w.exited_at);
-	expect_code(sandbox_raw("StartSandbox", "sb3"), TTRPC_CODE_FAILED_PRECONDITION, "StartSandbox once stopped");
-	expect_code(sandbox_raw("SandboxMetrics", "sb3"), TTRPC_CODE_FAILED_PRECONDITION,
-		    "SandboxMetrics once stopped");
-	expect_code(sandbox_raw("ShutdownSandbox", "sb3"), TTRPC_CODE_OK, "ShutdownSandbox");
-	expect_gone(shim_pid, "after ShutdownSandbox");
-	ttrpc_client_free(client);
-	client = NULL;
-	step("stopped before started: WaitSandbox at once, Start and Metrics refused, Shutdown ends the shim");
-	delete_action("sb3", sb_bundle);
-	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb", dir);
-	delete_action("sb", sb_bundle);
-}
-
 /* ---- the pod's cgroup ---- */
 
 static char pod_cgroup[256]; /* "/<ns>/pods/sb" */
@@ -886,7 +760,7 @@ static int cgroup_mounts(char mounts[][256], int max)
 
 /* After StopSandbox: <mount>/<ns>/pods/sb is gone everywhere; the test's own
  * parent /<ns>/pods is removed (e2e_cleanup removes /<ns>). */
-static void expect_pod_cgroup_gone(void)
+static void expect_pod_cgroup_gone(const char *when)
 {
 	char mounts[32][256], path[600];
 	int n = cgroup_mounts(mounts, 32);
@@ -895,7 +769,7 @@ static void expect_pod_cgroup_gone(void)
 			die("%s%s: too long", mounts[i], pod_cgroup);
 		struct stat st;
 		if (stat(path, &st) == 0)
-			die("%s is still there after StopSandbox", path);
+			die("%s is still there %s", path, when);
 		*strrchr(path, '/') = '\0';
 		if (rmdir(path) && errno != ENOENT)
 			die("rmdir %s: %s", path, strerror(errno));
@@ -924,6 +798,182 @@ static void expect_pod_metrics(const Google__Protobuf__Any *data)
 	if (pids != 1)
 		die("SandboxMetrics: pids.current %llu, want 1 (the sandbox's process alone in %s)",
 		    (unsigned long long)pids, pod_cgroup);
+}
+
+/* CRI's PodSandboxConfig with linux.cgroup_parent, packed into buf, as
+ * containerd 2.x's CRI puts it in CreateSandbox's options. */
+static Google__Protobuf__Any pod_config(const char *cgroup_parent, uint8_t *buf, size_t size)
+{
+	Runtime__V1__LinuxPodSandboxConfig lcfg = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
+	lcfg.cgroup_parent = (char *)cgroup_parent;
+	Runtime__V1__PodSandboxConfig pcfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+	pcfg.hostname = "sb-host";
+	pcfg.log_directory = "/var/log/pods/x";
+	pcfg.linux = &lcfg;
+	if (runtime__v1__pod_sandbox_config__get_packed_size(&pcfg) > size)
+		die("PodSandboxConfig: too big");
+	Google__Protobuf__Any cfg = GOOGLE__PROTOBUF__ANY__INIT;
+	cfg.type_url = "runtime.v1.PodSandboxConfig";
+	cfg.value.len = runtime__v1__pod_sandbox_config__pack(&pcfg, buf);
+	cfg.value.data = buf;
+	return cfg;
+}
+
+static int create_sandbox_with(const char *id, const char *netns_path, bool with_rootfs,
+			       const Google__Protobuf__Any *options)
+{
+	Containerd__Runtime__Sandbox__V1__CreateSandboxRequest req =
+		CONTAINERD__RUNTIME__SANDBOX__V1__CREATE_SANDBOX_REQUEST__INIT;
+	req.sandbox_id = (char *)id;
+	req.bundle_path = (char *)dir;
+	req.netns_path = (char *)netns_path;
+	req.options = (Google__Protobuf__Any *)options;
+	Containerd__Types__Mount m = CONTAINERD__TYPES__MOUNT__INIT, *mp = &m;
+	m.type = "bind";
+	m.source = "/tmp";
+	if (with_rootfs) {
+		req.n_rootfs = 1;
+		req.rootfs = &mp;
+	}
+	Containerd__Runtime__Sandbox__V1__CreateSandboxResponse *resp = NULL;
+	struct ttrpc_result st = { 0 };
+	int code = containerd_runtime_sandbox_v1_sandbox_create_sandbox_call_sync(client, &req, &opts, &resp, &st);
+	if (resp)
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	ttrpc_result_clear(&st);
+	return code;
+}
+
+static int create_sandbox(const char *id, const char *netns_path, bool with_rootfs)
+{
+	return create_sandbox_with(id, netns_path, with_rootfs, NULL);
+}
+
+static void errors_mode(void)
+{
+	static const char *const methods[] = { "StartSandbox",	"Platform",    "StopSandbox",	  "WaitSandbox",
+					       "SandboxStatus", "PingSandbox", "ShutdownSandbox", "SandboxMetrics" };
+	char sb_bundle[512], addr[512], what[128];
+
+	/* shim 1: refusals, then a running sandbox whose shim gets SIGTERM */
+	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb", dir);
+	if (mkdir(sb_bundle, 0711))
+		die("mkdir %s: %s", sb_bundle, strerror(errno));
+	start("sb", sb_bundle, addr, sizeof(addr));
+	pid_t shim_pid = shim_pid_of(sb_bundle);
+	int rc = 0;
+	client = ttrpc_client_connect(NULL, addr + 7, &rc);
+	if (!client)
+		die("connect %s: %s", addr, ttrpc_strerror(rc));
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		snprintf(what, sizeof(what), "%s before any CreateSandbox", methods[i]);
+		expect_code(sandbox_raw(methods[i], "sb"), TTRPC_CODE_NOT_FOUND, what);
+	}
+	expect_code(create_sandbox("../sb", "", false), TTRPC_CODE_INVALID_ARGUMENT, "CreateSandbox of a path-like id");
+	expect_code(create_sandbox("", "", false), TTRPC_CODE_INVALID_ARGUMENT, "CreateSandbox of an empty id");
+	expect_code(create_sandbox("sb", "/nonexistent/netns", false), TTRPC_CODE_FAILED_PRECONDITION,
+		    "CreateSandbox with a netns that does not exist");
+	expect_code(create_sandbox("sb", "", true), TTRPC_CODE_INVALID_ARGUMENT, "CreateSandbox with a rootfs");
+	uint8_t pbuf[512];
+	Google__Protobuf__Any cfg = pod_config("relative/pods", pbuf, sizeof(pbuf));
+	expect_code(create_sandbox_with("sb", "", false, &cfg), TTRPC_CODE_INVALID_ARGUMENT,
+		    "CreateSandbox with a relative cgroup parent");
+	cfg = pod_config("/a/../b", pbuf, sizeof(pbuf));
+	expect_code(create_sandbox_with("sb", "", false, &cfg), TTRPC_CODE_INVALID_ARGUMENT,
+		    "CreateSandbox with a cgroup parent holding ..");
+	cfg.value.len = 3; /* linux (8), 40 bytes long, cut after 1 */
+	memcpy(pbuf, "\x42\x28\x0a", 3);
+	expect_code(create_sandbox_with("sb", "", false, &cfg), TTRPC_CODE_INVALID_ARGUMENT,
+		    "CreateSandbox with a PodSandboxConfig that does not parse");
+	char parent[200];
+	snprintf(parent, sizeof(parent), "/%s/pods", ns);
+	snprintf(pod_cgroup, sizeof(pod_cgroup), "%s/sb", parent);
+	cfg = pod_config(parent, pbuf, sizeof(pbuf));
+	expect_code(create_sandbox_with("sb", "", false, &cfg), TTRPC_CODE_OK, "CreateSandbox");
+	expect_code(create_sandbox("sb2", "", false), TTRPC_CODE_ALREADY_EXISTS, "a second sandbox in one shim");
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		snprintf(what, sizeof(what), "%s of another sandbox", methods[i]);
+		expect_code(sandbox_raw(methods[i], "other"), TTRPC_CODE_NOT_FOUND, what);
+	}
+	expect_code(sandbox_raw("SandboxMetrics", "sb"), TTRPC_CODE_FAILED_PRECONDITION, "SandboxMetrics before start");
+	Containerd__Runtime__Sandbox__V1__StartSandboxRequest sreq =
+		CONTAINERD__RUNTIME__SANDBOX__V1__START_SANDBOX_REQUEST__INIT;
+	sreq.sandbox_id = "sb";
+	Containerd__Runtime__Sandbox__V1__StartSandboxResponse *sresp = NULL;
+	struct ttrpc_result st = { 0 };
+	ok(containerd_runtime_sandbox_v1_sandbox_start_sandbox_call_sync(client, &sreq, &opts, &sresp, &st), &st,
+	   "StartSandbox");
+	ttrpc_result_clear(&st);
+	pid_t holder = (pid_t)sresp->pid;
+	protobuf_c_message_free_unpacked(&sresp->base, NULL);
+	expect_pod_cgroup(holder);
+	expect_code(sandbox_raw("StartSandbox", "sb"), TTRPC_CODE_FAILED_PRECONDITION, "a second StartSandbox");
+	struct wait_result w = { 0 };
+	Containerd__Runtime__Sandbox__V1__WaitSandboxRequest wreq =
+		CONTAINERD__RUNTIME__SANDBOX__V1__WAIT_SANDBOX_REQUEST__INIT;
+	wreq.sandbox_id = "sb";
+	if (containerd_runtime_sandbox_v1_sandbox_wait_sandbox_call(client, &wreq, NULL, on_wait_sandbox, &w))
+		die("WaitSandbox: not sent");
+	/* a Task Shutdown (not now) leaves a shim whose sandbox lives */
+	v3 = true;
+	task_shutdown("sb");
+	expect_code(sandbox_raw("PingSandbox", "sb"), TTRPC_CODE_OK, "PingSandbox after Task Shutdown");
+	/* the shim told to go: the pending WaitSandbox is answered, not dropped,
+	 * and the sandbox's process goes with it */
+	if (kill(shim_pid, SIGTERM))
+		die("kill the shim: %s", strerror(errno));
+	double deadline = now_s() + 10;
+	while (!w.done && now_s() < deadline) {
+		ev_run(ttrpc_client_loop(client), EVRUN_ONCE | EVRUN_NOWAIT);
+		usleep(2000);
+	}
+	if (!w.done || w.code != TTRPC_CODE_UNAVAILABLE)
+		die("WaitSandbox when the shim exits: %s", w.done ? ttrpc_code_name(w.code) : "no answer");
+	expect_gone(shim_pid, "after SIGTERM");
+	for (int i = 0; i < 500 && kill(holder, 0) == 0; i++)
+		usleep(10000);
+	if (kill(holder, 0) == 0)
+		die("the sandbox's process %d outlived its shim", (int)holder);
+	expect_pod_cgroup_gone("after the shim's exit");
+	ttrpc_client_free(client);
+	step("refusals; pending WaitSandbox answered UNAVAILABLE on SIGTERM; the sandbox's process and its cgroup %s "
+	     "went with the shim",
+	     pod_cgroup);
+
+	/* shim 2: a sandbox stopped before it started */
+	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb3", dir);
+	if (mkdir(sb_bundle, 0711))
+		die("mkdir %s: %s", sb_bundle, strerror(errno));
+	start("sb3", sb_bundle, addr, sizeof(addr));
+	shim_pid = shim_pid_of(sb_bundle);
+	client = ttrpc_client_connect(NULL, addr + 7, &rc);
+	if (!client)
+		die("connect %s: %s", addr, ttrpc_strerror(rc));
+	Google__Protobuf__Any other = GOOGLE__PROTOBUF__ANY__INIT;
+	other.type_url = "types.example.com/example.Other"; /* not CRI's: ignored */
+	other.value.len = 3;
+	other.value.data = (uint8_t *)"\x42\x28\x0a";
+	expect_code(create_sandbox_with("sb3", "", false, &other), TTRPC_CODE_OK,
+		    "CreateSandbox, options of another type");
+	expect_code(sandbox_raw("StopSandbox", "sb3"), TTRPC_CODE_OK, "StopSandbox before start");
+	memset(&w, 0, sizeof(w));
+	wreq.sandbox_id = "sb3";
+	if (containerd_runtime_sandbox_v1_sandbox_wait_sandbox_call(client, &wreq, NULL, on_wait_sandbox, &w))
+		die("WaitSandbox: not sent");
+	await(&w, 5, "WaitSandbox of a stopped sandbox");
+	if (w.exit_status != 0 || w.exited_at <= 0)
+		die("WaitSandbox of a sandbox never started: %u at %.3f", w.exit_status, w.exited_at);
+	expect_code(sandbox_raw("StartSandbox", "sb3"), TTRPC_CODE_FAILED_PRECONDITION, "StartSandbox once stopped");
+	expect_code(sandbox_raw("SandboxMetrics", "sb3"), TTRPC_CODE_FAILED_PRECONDITION,
+		    "SandboxMetrics once stopped");
+	expect_code(sandbox_raw("ShutdownSandbox", "sb3"), TTRPC_CODE_OK, "ShutdownSandbox");
+	expect_gone(shim_pid, "after ShutdownSandbox");
+	ttrpc_client_free(client);
+	client = NULL;
+	step("stopped before started: WaitSandbox at once, Start and Metrics refused, Shutdown ends the shim");
+	delete_action("sb3", sb_bundle);
+	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb", dir);
+	delete_action("sb", sb_bundle);
 }
 
 int main(int argc, char **argv)
@@ -992,17 +1042,8 @@ int main(int argc, char **argv)
 		char parent[200];
 		snprintf(parent, sizeof(parent), "/%s/pods", ns);
 		snprintf(pod_cgroup, sizeof(pod_cgroup), "%s/sb", parent);
-		Runtime__V1__LinuxPodSandboxConfig lcfg = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-		lcfg.cgroup_parent = parent;
-		Runtime__V1__PodSandboxConfig pcfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-		pcfg.hostname = "sb-host";
-		pcfg.log_directory = "/var/log/pods/x";
-		pcfg.linux = &lcfg;
 		uint8_t pbuf[512];
-		Google__Protobuf__Any cfg = GOOGLE__PROTOBUF__ANY__INIT;
-		cfg.type_url = "runtime.v1.PodSandboxConfig";
-		cfg.value.len = runtime__v1__pod_sandbox_config__pack(&pcfg, pbuf);
-		cfg.value.data = pbuf;
+		Google__Protobuf__Any cfg = pod_config(parent, pbuf, sizeof(pbuf));
 		creq.options = &cfg;
 		Containerd__Runtime__Sandbox__V1__CreateSandboxResponse *cresp = NULL;
 		code = containerd_runtime_sandbox_v1_sandbox_create_sandbox_call_sync(client, &creq, &opts, &cresp,
@@ -1184,7 +1225,7 @@ int main(int argc, char **argv)
 			die("WaitSandbox: exit status %u exited_at %.3f", sb_wait.exit_status, sb_wait.exited_at);
 		if (kill(holder, 0) == 0)
 			die("the sandbox's process %d still runs after StopSandbox", (int)holder);
-		expect_pod_cgroup_gone();
+		expect_pod_cgroup_gone("after StopSandbox");
 		step("StopSandbox; WaitSandbox: exit status %u; %s gone in every hierarchy", sb_wait.exit_status,
 		     pod_cgroup);
 
