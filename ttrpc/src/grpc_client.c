@@ -595,7 +595,13 @@ int ttrpc__grpc_client_stream_send(struct gcall *c, const uint8_t *msg, size_t l
 	if (len)
 		memcpy(dst + TTRPC__GRPC_PREFIX_SIZE, msg, len);
 	ttrpc__buf_commit(&c->out, TTRPC__GRPC_PREFIX_SIZE + len);
-	stream_resume(c);
+	if (c->deferred) {
+		c->deferred = false;
+		nghttp2_session_resume_data(c->g->h.ngh, c->stream_id);
+	}
+	/* written from the loop: messages sent in one go leave in few writes */
+	if (!ev_is_active(&c->g->wake))
+		ev_timer_start(c->g->h.loop, &c->g->wake);
 	return 0;
 }
 

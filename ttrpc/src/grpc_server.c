@@ -291,7 +291,10 @@ static int op_send(ttrpc_call *call, const uint8_t *msg, size_t len)
 	if (len > st->conn->g->max_message)
 		return TTRPC_ETOOBIG;
 	int rc = queue_msg(st, msg, len);
-	ttrpc__h2conn_flush(&st->conn->h);
+	/* written from the loop: what a handler sends in one go leaves in
+	 * few writes (the timer also runs on_writable) */
+	if (!ev_is_active(&st->conn->wake))
+		ev_timer_start(st->conn->g->loop, &st->conn->wake);
 	return rc;
 }
 
