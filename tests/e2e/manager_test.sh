@@ -15,7 +15,7 @@ set -euo pipefail
 mode=${1:?mode}
 : "${E2E_SHIM_MANAGER:?path of the shim-manager binary}"
 e2e_setup
-e2e_note_ids sb sb3 c1 c2
+e2e_note_ids sb sb3 sb4 c1 c2
 e2e_build_rootfs "$E2E_DIR/rootfs"
 
 # containerd itself is played by shim-manager at E2E_SOCK (its Version over

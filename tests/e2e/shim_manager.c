@@ -972,6 +972,44 @@ static void errors_mode(void)
 	client = NULL;
 	step("stopped before started: WaitSandbox at once, Start and Metrics refused, Shutdown ends the shim");
 	delete_action("sb3", sb_bundle);
+
+	/* shim 3: a systemd slice parent is not created by the shim (no D-Bus
+	 * client): the sandbox runs in the shim's cgroup; ShutdownSandbox of the
+	 * running sandbox ends both */
+	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb4", dir);
+	if (mkdir(sb_bundle, 0711))
+		die("mkdir %s: %s", sb_bundle, strerror(errno));
+	start("sb4", sb_bundle, addr, sizeof(addr));
+	shim_pid = shim_pid_of(sb_bundle);
+	client = ttrpc_client_connect(NULL, addr + 7, &rc);
+	if (!client)
+		die("connect %s: %s", addr, ttrpc_strerror(rc));
+	cfg = pod_config("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice", pbuf,
+			 sizeof(pbuf));
+	expect_code(create_sandbox_with("sb4", "", false, &cfg), TTRPC_CODE_OK, "CreateSandbox, a slice parent");
+	sreq.sandbox_id = "sb4";
+	ok(containerd_runtime_sandbox_v1_sandbox_start_sandbox_call_sync(client, &sreq, &opts, &sresp, &st), &st,
+	   "StartSandbox");
+	ttrpc_result_clear(&st);
+	holder = (pid_t)sresp->pid;
+	protobuf_c_message_free_unpacked(&sresp->base, NULL);
+	char path[64], shim_cg[4096];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)shim_pid);
+	snprintf(shim_cg, sizeof(shim_cg), "%s", slurp(path));
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)holder);
+	if (!*shim_cg || strcmp(shim_cg, slurp(path)))
+		die("sandbox with a slice parent: its process's cgroups\n%sare not the shim's\n%s", slurp(path),
+		    shim_cg);
+	expect_code(sandbox_raw("ShutdownSandbox", "sb4"), TTRPC_CODE_OK, "ShutdownSandbox of a running sandbox");
+	expect_gone(shim_pid, "after ShutdownSandbox");
+	for (int i = 0; i < 500 && kill(holder, 0) == 0; i++)
+		usleep(10000);
+	if (kill(holder, 0) == 0)
+		die("the sandbox's process %d outlived ShutdownSandbox", (int)holder);
+	ttrpc_client_free(client);
+	client = NULL;
+	step("a slice parent: the sandbox ran in the shim's cgroups; ShutdownSandbox while running ended both");
+	delete_action("sb4", sb_bundle);
 	snprintf(sb_bundle, sizeof(sb_bundle), "%s/sb", dir);
 	delete_action("sb", sb_bundle);
 }
