@@ -268,3 +268,77 @@ Test(metrics, of_pid_of_this_process)
 	cr_assert_lt(shim_metrics_of_pid(999999999, &any, &err), 0);
 	cr_assert_eq(err.code, TTRPC_CODE_NOT_FOUND, "%s", err.msg);
 }
+
+/* ---- the pod's cgroup ---- */
+
+static bool exists(const char *rel)
+{
+	struct stat st;
+	return stat(at(rel), &st) == 0;
+}
+
+/* hybrid_mountinfo's hierarchies, the cpu one mounted a second time */
+static void pod_tree(void)
+{
+	hybrid_mountinfo();
+	char text[2048];
+	FILE *f = fopen(at("mountinfo"), "a");
+	cr_assert_not_null(f);
+	snprintf(text, sizeof(text), "34 25 0:27 / %s/cg/cpu-again rw - cgroup cgroup rw,cpu,cpuacct\n", root);
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	put("cg/unified/cgroup.procs", "");
+	put("cg/cpu,cpuacct/cgroup.procs", "");
+	put("cg/memory x/cgroup.procs", "");
+	put("cg/pids/cgroup.procs", "");
+}
+
+Test(metrics, podcg_every_hierarchy_once_then_removed)
+{
+	pod_tree();
+	struct shim_podcg cg;
+	struct shim_error err = { 0 };
+	cr_assert_eq(shim_podcg_create(at("mountinfo"), root, "/ns/pods", "sb", &cg, &err), 0, "%s", err.msg);
+	cr_assert_eq(cg.n, 4, "one directory per hierarchy (the second cpu mount skipped): %zu", cg.n);
+	cr_assert(exists("cg/unified/ns/pods/sb") && exists("cg/cpu,cpuacct/ns/pods/sb") &&
+		  exists("cg/memory x/ns/pods/sb") && exists("cg/pids/ns/pods/sb"));
+	cr_assert(!exists("cg/cpu-again/ns"));
+	cr_assert_str_eq(cg.procs[2], at("cg/memory x/ns/pods/sb/cgroup.procs"));
+
+	struct shim_podcg again;
+	cr_assert_eq(shim_podcg_create(at("mountinfo"), root, "/ns/pods", "sb", &again, &err), -EEXIST);
+	cr_assert_eq(err.code, TTRPC_CODE_ALREADY_EXISTS);
+	cr_assert(exists("cg/unified/ns/pods/sb"), "a directory that was there is not removed");
+
+	put("cg/pids/ns/pods/sb/busy", ""); /* rmdir fails there (a cgroupfs says EBUSY) */
+	cr_assert_lt(shim_podcg_remove(&cg, &err), 0);
+	cr_assert_eq(cg.n, 1, "the removed ones are dropped: %zu left", cg.n);
+	cr_assert_str_eq(cg.dirs[0], at("cg/pids/ns/pods/sb"));
+	cr_assert(!exists("cg/unified/ns/pods/sb") && !exists("cg/memory x/ns/pods/sb"));
+	cr_assert_eq(unlink(at("cg/pids/ns/pods/sb/busy")), 0);
+	cr_assert_eq(shim_podcg_remove(&cg, &err), 0, "%s", err.msg);
+	cr_assert_eq(cg.n, 0);
+	cr_assert(!exists("cg/pids/ns/pods/sb") && exists("cg/pids/ns/pods"), "the parent stays");
+	shim_podcg_free(&cg);
+}
+
+Test(metrics, podcg_refusals_and_rollback)
+{
+	pod_tree();
+	struct shim_podcg cg;
+	struct shim_error err = { 0 };
+	static const char *const bad[] = { "ns/pods", "/ns/../x", "/ns//pods", "/ns/pods/", "/ns/./pods", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(shim_podcg_create(at("mountinfo"), root, bad[i], "sb", &cg, &err), -EINVAL, "%s", bad[i]);
+		cr_assert_eq(err.code, TTRPC_CODE_INVALID_ARGUMENT);
+		cr_assert(!shim_cgroup_path_clean(bad[i]), "%s", bad[i]);
+	}
+	cr_assert(shim_cgroup_path_clean("/") && shim_cgroup_path_clean("/kubepods/besteffort/pod1"));
+	/* a hierarchy whose mount point is gone: nothing is left in the others */
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/cg/pids'", root);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_lt(shim_podcg_create(at("mountinfo"), root, "/ns/pods", "sb", &cg, &err), 0);
+	cr_assert_eq(cg.n, 0);
+	cr_assert(!exists("cg/unified/ns/pods/sb") && !exists("cg/memory x/ns/pods/sb"));
+}
