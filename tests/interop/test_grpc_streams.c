@@ -392,3 +392,54 @@ Test(grpc_streams, unknown_method)
 		ttrpc_client_free(cl);
 	}
 }
+
+/* ttrpc_client_free from inside one of a gRPC client's own callbacks: the
+ * connection closes at once (the other pending call completes once, with
+ * UNAVAILABLE), the memory goes from the loop afterwards (ASan and LSan
+ * check both in the memcheck tree). */
+struct free_ctx {
+	ttrpc_client *cl;
+	int first, second;
+	char second_msg[128];
+};
+
+static void free_from_done(const struct ttrpc_result *r, void *user)
+{
+	struct free_ctx *f = user;
+	f->first++;
+	cr_expect_eq(r->code, TTRPC_CODE_OK, "first call: %s", r->message);
+	ttrpc_client_free(f->cl);
+}
+
+static void second_done(const struct ttrpc_result *r, void *user)
+{
+	struct free_ctx *f = user;
+	f->second++;
+	snprintf(f->second_msg, sizeof(f->second_msg), "%d %s", r->code, r->message);
+}
+
+Test(grpc_streams, free_from_own_callback)
+{
+	for (const char *const *t = targets(); *t; t++) {
+		struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+		int err = 0;
+		struct free_ctx f = { 0 };
+		f.cl = ttrpc_client_connect_grpc(loop, *t, NULL, &err);
+		cr_assert_not_null(f.cl, "%s: %s", *t, ttrpc_strerror(err));
+		cr_assert_eq(ttrpc_client_call(f.cl, SVC, "Echo", (const uint8_t *)"one", 3, NULL, free_from_done, &f),
+			     0);
+		/* sleeps 2 s on the server: still pending when the first is answered */
+		struct ttrpc_call_opts opts = { .timeout_ns = 20000000000 };
+		cr_assert_eq(ttrpc_client_call(f.cl, SVC, "Sleep", (const uint8_t *)"2000", 4, &opts, second_done, &f),
+			     0);
+		long long t0 = interop_now_ms();
+		while ((!f.first || !f.second) && interop_now_ms() - t0 < 10000)
+			ev_run(loop, EVRUN_ONCE);
+		cr_assert_eq(f.first, 1, "%s", *t);
+		cr_assert_eq(f.second, 1, "%s: the pending call's done ran %d times", *t, f.second);
+		cr_assert(!strncmp(f.second_msg, "14 ", 3), "%s: %s", *t, f.second_msg);
+		/* the deferred free runs on the next iteration */
+		ev_run(loop, EVRUN_NOWAIT);
+		ev_loop_destroy(loop);
+	}
+}

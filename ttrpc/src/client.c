@@ -186,6 +186,8 @@ ttrpc_client *ttrpc__client_new_grpc(struct ev_loop *loop, int fd, const char *a
 	cl->c.loop = loop;
 	cl->c.fd = -1;
 	cl->stream_buffer = TTRPC_STREAM_BUFFER_DEFAULT;
+	ev_timer_init(&cl->reaper, reap, 0., 0.);
+	cl->reaper.data = cl;
 	cl->grpc = ttrpc__grpc_client_new(cl, loop, fd, authority, max_message, ssl, err);
 	if (!cl->grpc) {
 		if (cl->own_loop)
@@ -240,7 +242,9 @@ void ttrpc_client_free(ttrpc_client *cl)
 		ttrpc_client_close(cl);
 		ttrpc__client_streams_release(cl, "ttrpc: closed: closed by client");
 	}
-	if (cl->depth > 0 && !cl->grpc) {
+	if (cl->depth > 0) {
+		if (cl->grpc) /* closed now, as a ttrpc client is above */
+			ttrpc_client_close(cl);
 		/* from one of its own callbacks: closed now, freed from the loop
 		 * (a private loop cannot be destroyed from inside it: the
 		 * blocking call that ran the callback frees the client when its

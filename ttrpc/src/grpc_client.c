@@ -116,7 +116,10 @@ static void complete(struct gcall *c, int code, const char *message, const uint8
 	struct ttrpc_result r = {
 		.code = code, .message = (char *)(message ? message : ""), .payload = (uint8_t *)payload, .len = len
 	};
+	ttrpc_client *owner = c->g->owner;
+	owner->depth++; /* a ttrpc_client_free from done is deferred (client.c) */
 	done(&r, c->user);
+	owner->depth--;
 }
 
 /* Fail a call that is still on the wire and reset its stream. */
@@ -353,8 +356,11 @@ static void h2_closed(struct ttrpc__h2conn *h, const char *reason)
 	ev_timer_stop(g->h.loop, &g->wake);
 	for (struct gcall *c = g->calls; c; c = c->next)
 		complete(c, TTRPC_CODE_UNAVAILABLE, msg, NULL, 0);
-	if (g->on_close)
+	if (g->on_close) {
+		g->owner->depth++;
 		g->on_close(g->owner, g->on_close_user);
+		g->owner->depth--;
+	}
 }
 
 static nghttp2_session *new_session(struct ttrpc__grpc_client *g)

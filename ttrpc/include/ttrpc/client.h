@@ -54,8 +54,8 @@ TTRPC_API ttrpc_client *ttrpc_client_adopt(struct ev_loop *loop, int fd, int *er
  * zero-delay timer); with a private loop (loop NULL), when the blocking call
  * that ran the callback returns (a private loop the application runs itself
  * cannot be destroyed from inside: free such a client after ev_run returned).
- * The client must not be used after the call. Not yet for a gRPC client
- * (ttrpc_client_connect_grpc): there use ttrpc_client_close and free later. */
+ * The client must not be used after the call. The same for gRPC clients
+ * (ttrpc_client_connect_grpc). */
 TTRPC_API void ttrpc_client_free(ttrpc_client *client);
 
 /* Close the connection now: every pending call completes with UNAVAILABLE
