@@ -415,7 +415,8 @@ static long log_size(const struct shim_runtime *rt)
 {
 	struct stat st;
 
-	return stat(rt->log_path, &st) == 0 ? (long)st.st_size : 0;
+	/* no log (a runtime run outside a bundle: -info's `features`) */
+	return rt->log_path && stat(rt->log_path, &st) == 0 ? (long)st.st_size : 0;
 }
 
 static int setup_fd(posix_spawn_file_actions_t *fa, int fd, int target)
@@ -471,7 +472,7 @@ int shim_runtime_error(const struct shim_runtime *rt, const char *what, long log
 	FILE *f;
 
 	base = base ? base + 1 : rt->binary;
-	f = fopen(rt->log_path, "re");
+	f = rt->log_path ? fopen(rt->log_path, "re") : NULL;
 	if (f) {
 		fseek(f, 0, SEEK_END);
 		/* A runtime that truncated the log starts over at 0. */
