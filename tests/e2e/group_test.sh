@@ -101,7 +101,8 @@ sandbox_with_containers() { # sandbox annotations, then member annotations, sepa
 	rc=0
 	out=$(shimctl "$sock" "$E2E_NS" connect nosuch) || rc=$?
 	[ "$rc:$out" = "0:shim_pid=$shim task_pid=0 version=0.1.0" ] || e2e_fail "Connect of an unknown id: $rc:$out"
-	e2e_ctr task ps c3 | grep -qw "$(pid_of c3)" || e2e_fail "task ps c3"
+	out=$(e2e_ctr task ps c3 2>&1) || true
+	grep -qw "$(pid_of c3)" <<<"$out" || e2e_fail "task ps c3 does not list its pid $(pid_of c3): $out"
 	# remove in random order; the rest keep running
 	local order left
 	order=$(printf '%s\n' "${ids[@]}" | shuf)
